@@ -1,0 +1,109 @@
+/* The kernel contract. A kernel is pure local computation over a block of a distributed array
+ * (or a piece of one): OpenMP loops, no MPI. dproc reads, exchanges, combines and writes; the
+ * kernel never knows how many ranks exist. A kernel is a const table of functions, listed once
+ * in the registry (registry.c) and selected by name with [job] kernel. */
+#ifndef DP_KERNEL_H
+#define DP_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { DP_MAX_DIMS = 3 };
+
+/* The extents of an array of 1 to 3 dimensions, row-major (last index fastest). Unused
+ * trailing extents are 1. */
+typedef struct {
+    int ndim;
+    int64_t n[DP_MAX_DIMS];
+} dp_shape_t;
+
+typedef enum {
+    DP_OPT_STRING, /* char *, owned by the destination struct */
+    DP_OPT_INT,    /* int64_t within [min, max] */
+    DP_OPT_REAL,   /* finite double within [min, max] */
+    DP_OPT_BOOL,   /* int: true/false, yes/no, on/off, 1/0 */
+    DP_OPT_CHOICE, /* int: index of the value in allowed ("a|b|c") */
+    DP_OPT_FLAGS,  /* unsigned: bit i set for each listed value i of allowed ("a|b|c") */
+    DP_OPT_SHAPE,  /* dp_shape_t: "400,300" */
+} dp_opt_type_t;
+
+/* One job-file key of a section: parsing, validation, defaults and documentation in one row. */
+typedef struct {
+    const char *key;
+    dp_opt_type_t type;
+    const char *def;     /* default as job-file text; NULL: none (see required) */
+    const char *allowed; /* CHOICE and FLAGS: the values, '|'-separated */
+    double min, max;     /* INT and REAL: inclusive bounds */
+    int required;        /* 1: the key must be present */
+    size_t offset;       /* offset of the destination in the section's struct */
+    const char *help;    /* one line for --help-job and the docs */
+} dp_opt_t;
+
+/* A rectangular piece of the global array held in memory by this rank: count[] values from
+ * global index start[], row-major and contiguous. */
+typedef struct {
+    dp_shape_t global;
+    int64_t start[DP_MAX_DIMS];
+    int64_t count[DP_MAX_DIMS];
+    double *data;
+} dp_block_t;
+
+/* Number of values in a block. */
+static inline int64_t dp_block_size(const dp_block_t *b)
+{
+    return b->count[0] * b->count[1] * b->count[2];
+}
+
+/* Named results of a kernel, filled by its results() function and reported by dproc in the
+ * JSON report, the summary and the output file. Dots in a name nest it ("hist.counts"). */
+typedef struct dp_results dp_results_t;
+void dp_results_real(dp_results_t *r, const char *name, double v);
+void dp_results_int(dp_results_t *r, const char *name, int64_t v);
+void dp_results_reals(dp_results_t *r, const char *name, const double *v, size_t n);
+void dp_results_ints(dp_results_t *r, const char *name, const int64_t *v, size_t n);
+
+typedef enum {
+    DP_KERNEL_REDUCE, /* folds the data into a partial result; partials are combined */
+    DP_KERNEL_MAP,    /* maps each block to an output block of the same shape */
+} dp_kernel_kind_t;
+
+typedef struct dp_kernel {
+    const char *name;    /* registry name, also the name of its job-file section */
+    const char *summary; /* one line for --list-kernels */
+    dp_kernel_kind_t kind;
+    const dp_opt_t *opts; /* keys of its section, NULL-key terminated */
+    size_t config_size;   /* bytes of the struct that opts fill */
+    /* Checks combinations of keys after parsing; returns NULL when fine, else a message, with
+     * *key set to the key it concerns. Optional. */
+    const char *(*check)(const void *cfg, const char **key);
+    /* Bytes of the partial result (REDUCE); the driver allocates and combines them. */
+    size_t (*partial_size)(const void *cfg);
+    /* Sets a partial to the identity of the combination (REDUCE). */
+    void (*partial_init)(const void *cfg, void *partial);
+    /* Processes one piece: REDUCE folds in into partial; MAP writes out (same extents as in,
+     * and out->data may equal in->data). Called once per piece read, in global order. */
+    void (*process)(const void *cfg, const dp_block_t *in, dp_block_t *out, void *partial);
+    /* acc = acc (+) in, where acc holds the lower-ranked data (REDUCE). */
+    void (*combine)(const void *cfg, void *acc, const void *in);
+    /* Reports the final partial (REDUCE). */
+    void (*results)(const void *cfg, const void *partial, dp_results_t *res);
+} dp_kernel_t;
+
+/* The kernel of that name, or NULL. Local. */
+const dp_kernel_t *dp_kernel_find(const char *name);
+
+/* The NULL-terminated list of all kernels. Local. */
+const dp_kernel_t *const *dp_kernel_list(void);
+
+/* Synthetic data generators for source = generate: the value at each global index depends
+ * only on that index (and seed), so any decomposition yields the same array. */
+typedef enum { DP_GEN_RAMP, DP_GEN_RANDOM, DP_GEN_BUMP } dp_generator_t;
+#define DP_GENERATOR_NAMES "ramp|random|bump"
+
+/* Fills b->data with generator gen for the block b of the global array. Local, OpenMP. */
+void dp_generate(dp_generator_t gen, uint64_t seed, dp_block_t *b);
+
+/* The value of generator random at row-major global index i: uniform in [0, 1). Local. */
+double dp_generate_random_at(uint64_t seed, uint64_t i);
+
+#endif

@@ -1,0 +1,25 @@
+#include "kernel.h"
+
+#include <string.h>
+
+extern const dp_kernel_t dp_kernel_reduce;
+extern const dp_kernel_t dp_kernel_copy;
+
+static const dp_kernel_t *const registry[] = {
+    &dp_kernel_reduce,
+    &dp_kernel_copy,
+    NULL,
+};
+
+const dp_kernel_t *const *dp_kernel_list(void)
+{
+    return registry;
+}
+
+const dp_kernel_t *dp_kernel_find(const char *name)
+{
+    for (const dp_kernel_t *const *k = registry; *k; k++)
+        if (!strcmp((*k)->name, name))
+            return *k;
+    return NULL;
+}

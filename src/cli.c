@@ -1,0 +1,157 @@
+#include "cli.h"
+
+#include "comm.h"
+#include "dp_version.h"
+#include "driver.h"
+#include "hdf5_util.h"
+#include "job.h"
+
+#include <getopt.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: dproc [options] JOB.ini\n"
+    "       mpirun -np N dproc [options] JOB.ini\n"
+    "\n"
+    "Runs the data-processing job described by JOB.ini over all MPI ranks.\n"
+    "\n"
+    "options:\n"
+    "  -h, --help              show this help and exit\n"
+    "  -V, --version           show the version and exit\n"
+    "      --list-kernels      list the kernels with a one-line description and exit\n"
+    "      --help-job          print the job-file reference (every section and key) and exit\n"
+    "  -n, --dry-run           parse, validate and print the plan (grid, each rank's block,\n"
+    "                          memory per rank) without reading data; exit 0\n"
+    "  -s, --set SEC.KEY=VAL   override a job-file key (repeatable), e.g. --set run.threads=4\n"
+    "  -q, --quiet             no summary on stdout\n"
+    "  -v, --verbose           more detail (every rank in --dry-run, error locations)\n"
+    "\n"
+    "Threads per rank come from OMP_NUM_THREADS unless [run] threads is set.\n"
+    "Exit status: 0 success, 1 runtime failure (I/O, data, memory), 2 bad command line or job\n"
+    "file, 3 internal error. See docs/ for the job-file reference and examples in jobs/.\n";
+
+typedef struct {
+    dp_driver_opts_t drive;
+    int help, version, list_kernels, help_job;
+    char **sets;
+    int nsets;
+    const char *job;
+} cli_t;
+
+/* Parses argv; returns 0 or an exit status (2) after printing why on rank 0. */
+static int parse_args(cli_t *c, int argc, char **argv, int rank)
+{
+    enum { OPT_LIST = 256, OPT_HELP_JOB };
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"list-kernels", no_argument, NULL, OPT_LIST},
+        {"help-job", no_argument, NULL, OPT_HELP_JOB},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"set", required_argument, NULL, 's'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
+    };
+    c->sets = calloc((size_t)argc, sizeof *c->sets);
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "hVns:qv", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
+            c->help = 1;
+            break;
+        case 'V':
+            c->version = 1;
+            break;
+        case OPT_LIST:
+            c->list_kernels = 1;
+            break;
+        case OPT_HELP_JOB:
+            c->help_job = 1;
+            break;
+        case 'n':
+            c->drive.dry_run = 1;
+            break;
+        case 's':
+            c->sets[c->nsets++] = optarg;
+            break;
+        case 'q':
+            c->drive.quiet = 1;
+            break;
+        case 'v':
+            c->drive.verbose = 1;
+            break;
+        default:
+            if (rank == 0)
+                fprintf(stderr, "dproc: unknown or incomplete option '%s' (try dproc --help)\n",
+                        argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (c->help || c->version || c->list_kernels || c->help_job)
+        return 0;
+    if (optind != argc - 1) {
+        if (rank == 0)
+            fprintf(stderr, "dproc: %s (try dproc --help)\n",
+                    optind >= argc ? "no job file given" : "more than one job file given");
+        return 2;
+    }
+    c->job = argv[optind];
+    return 0;
+}
+
+static void list_kernels(void)
+{
+    for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++)
+        printf("%-10s %s\n", (*k)->name, (*k)->summary);
+}
+
+static int run(cli_t *c, int rank)
+{
+    if (c->help || c->version || c->list_kernels || c->help_job) {
+        if (rank == 0) {
+            if (c->help)
+                fputs(usage_text, stdout);
+            else if (c->version)
+                printf("dproc %s\n", DP_VERSION);
+            else if (c->list_kernels)
+                list_kernels();
+            else
+                dp_job_print_reference(stdout);
+        }
+        return 0;
+    }
+    dp_job_t job;
+    int st = dp_job_load(&job, c->job, c->sets, c->nsets, MPI_COMM_WORLD);
+    if (st == DP_OK) {
+        st = dp_driver_run(&job, &c->drive, MPI_COMM_WORLD);
+        if (st != DP_OK && rank == 0) {
+            fprintf(stderr, "dproc: error: %s\n", dp_err_msg());
+            if (c->drive.verbose && dp_err_where()[0])
+                fprintf(stderr, "dproc: (raised at %s)\n", dp_err_where());
+        }
+    }
+    dp_job_free(&job);
+    fflush(stdout);
+    return dp_err_exit_status((dp_status_t)st);
+}
+
+int dp_cli_main(int argc, char **argv)
+{
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    dp_h5_quiet();
+    cli_t c = {0};
+    int status = parse_args(&c, argc, argv, rank);
+    if (status == 0)
+        status = run(&c, rank);
+    free(c.sets);
+    MPI_Finalize();
+    return status;
+}

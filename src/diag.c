@@ -1,0 +1,52 @@
+#include "diag.h"
+
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dp_diag_add(dp_diag_t *d, dp_where_t where, const char *section, const char *key,
+                 const char *fmt, ...)
+{
+    char what[768], place[512], head[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (where.set)
+        snprintf(place, sizeof place, "--set %s", where.set);
+    else if (where.line > 0)
+        snprintf(place, sizeof place, "%s:%d", where.file, where.line);
+    else
+        snprintf(place, sizeof place, "%s", where.file);
+    if (section && key)
+        snprintf(head, sizeof head, " [%s] %s:", section, key);
+    else if (section)
+        snprintf(head, sizeof head, " [%s]:", section);
+    else
+        head[0] = '\0';
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 8;
+        d->msg = dp_xrealloc(d->msg, d->cap * sizeof *d->msg);
+    }
+    size_t len = strlen(place) + strlen(head) + strlen(what) + 4;
+    d->msg[d->n] = dp_xmalloc(len);
+    snprintf(d->msg[d->n], len, "%s:%s %s", place, head, what);
+    d->n++;
+}
+
+void dp_diag_print(const dp_diag_t *d, FILE *f)
+{
+    for (size_t i = 0; i < d->n; i++)
+        fprintf(f, "%s\n", d->msg[i]);
+}
+
+void dp_diag_free(dp_diag_t *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->msg[i]);
+    free(d->msg);
+    d->msg = NULL;
+    d->n = d->cap = 0;
+}

@@ -1,0 +1,32 @@
+/* A list of diagnostics about a job: every problem found, each formatted as
+ * "WHERE: [section] key: what is wrong (what is allowed)", printed by rank 0. */
+#ifndef DP_DIAG_H
+#define DP_DIAG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+    char **msg;
+    size_t n, cap;
+} dp_diag_t;
+
+/* Where a setting came from: a job file line or a --set override. */
+typedef struct {
+    const char *file; /* job file name as given on the command line */
+    int line;         /* 1-based line in file; 0 when the setting has no line */
+    const char *set;  /* "section.key=value" when the setting came from --set, else NULL */
+} dp_where_t;
+
+/* Appends one diagnostic "WHERE: [section] key: message". key may be NULL (section-level),
+ * section may be NULL (file-level). Local. */
+void dp_diag_add(dp_diag_t *d, dp_where_t where, const char *section, const char *key,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Prints every diagnostic, one per line, to f. Local. */
+void dp_diag_print(const dp_diag_t *d, FILE *f);
+
+/* Frees the list and leaves it empty. Local. */
+void dp_diag_free(dp_diag_t *d);
+
+#endif

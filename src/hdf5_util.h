@@ -1,0 +1,22 @@
+/* Small HDF5 helpers shared by the HDF5 source and the output file. */
+#ifndef DP_HDF5_UTIL_H
+#define DP_HDF5_UTIL_H
+
+#include "err.h"
+#include "job.h"
+
+#include <hdf5.h>
+
+/* Turns off HDF5's automatic error printing: dproc reports errors itself. Local. */
+void dp_h5_quiet(void);
+
+/* The innermost message of HDF5's current error stack, or "no detail". Local. */
+const char *dp_h5_error(void);
+
+/* Maps an HDF5 file type to a dproc dtype; DP_ERR_DATA for types dproc cannot read. Local. */
+dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out);
+
+/* The native HDF5 memory type of a dtype. Local. */
+hid_t dp_h5_native(dp_dtype_t t);
+
+#endif

@@ -1,0 +1,557 @@
+#include "job.h"
+
+#include "err.h"
+#include "opts.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OFF(type, field) offsetof(type, field)
+
+static const dp_opt_t job_opts[] = {
+    {.key = "name",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_job_section_t, name),
+     .help = "name of the job in the report (default: the job file's name without .ini)"},
+    {.key = "kernel",
+     .type = DP_OPT_STRING,
+     .required = 1,
+     .offset = OFF(dp_job_section_t, kernel),
+     .help = "the kernel to run: a name from dproc --list-kernels"},
+    {0},
+};
+
+static const dp_opt_t input_opts[] = {
+    {.key = "source",
+     .type = DP_OPT_CHOICE,
+     .required = 1,
+     .allowed = DP_SOURCE_NAMES,
+     .offset = OFF(dp_input_t, source),
+     .help = "where the data comes from"},
+    {.key = "path",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_input_t, path),
+     .help = "input file (hdf5, raw; required there)"},
+    {.key = "dataset",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_input_t, dataset),
+     .help = "dataset path inside the HDF5 file, e.g. /data (hdf5; required there)"},
+    {.key = "dtype",
+     .type = DP_OPT_CHOICE,
+     .allowed = DP_DTYPE_NAMES,
+     .offset = OFF(dp_input_t, dtype),
+     .help = "element type of a raw file, native byte order (raw; required there)"},
+    {.key = "shape",
+     .type = DP_OPT_SHAPE,
+     .offset = OFF(dp_input_t, shape),
+     .help = "extents, slowest first, e.g. 400,300 (raw, generate; required there)"},
+    {.key = "offset",
+     .type = DP_OPT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 9.2e18,
+     .offset = OFF(dp_input_t, offset),
+     .help = "header bytes to skip at the start of a raw file (raw)"},
+    {.key = "generator",
+     .type = DP_OPT_CHOICE,
+     .def = "ramp",
+     .allowed = DP_GENERATOR_NAMES,
+     .offset = OFF(dp_input_t, generator),
+     .help = "ramp: value = row-major global index; random: uniform in [0,1) from a hash of "
+             "seed and index; bump: Gaussian bump, sigma 0.1 of each extent (generate)"},
+    {.key = "seed",
+     .type = DP_OPT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 9.2e18,
+     .offset = OFF(dp_input_t, seed),
+     .help = "seed of generator = random (generate)"},
+    {0},
+};
+
+static const dp_opt_t output_opts[] = {
+    {.key = "path",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_output_t, path),
+     .help = "HDF5 file to write (required for kernels that produce an array); written under a "
+             "temporary name and renamed into place when the job succeeded"},
+    {.key = "dataset",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_output_t, dataset),
+     .help = "array kernels: the output dataset (default /data); reduce: the group that gets one "
+             "dataset per result (default /results)"},
+    {.key = "report",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_output_t, report),
+     .help = "JSON report to write (replaced on every run)"},
+    {.key = "overwrite",
+     .type = DP_OPT_BOOL,
+     .def = "false",
+     .offset = OFF(dp_output_t, overwrite),
+     .help = "replace an existing output file"},
+    {0},
+};
+
+static const dp_opt_t run_opts[] = {
+    {.key = "threads",
+     .type = DP_OPT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 4096,
+     .offset = OFF(dp_run_t, threads),
+     .help = "OpenMP threads per rank; 0 takes OMP_NUM_THREADS (or the OpenMP default)"},
+    {.key = "chunk_mb",
+     .type = DP_OPT_INT,
+     .def = "64",
+     .min = 1,
+     .max = 1048576,
+     .offset = OFF(dp_run_t, chunk_mb),
+     .help = "largest read request per rank in MiB: a block is read and processed in pieces of "
+             "at most this size (at least one row of the block)"},
+    {.key = "decomposition",
+     .type = DP_OPT_CHOICE,
+     .def = "auto",
+     .allowed = DP_DECOMP_NAMES,
+     .offset = OFF(dp_run_t, decomposition),
+     .help = "how the array is split over ranks: 1d splits the first axis, 2d the first two, 3d "
+             "all three; auto picks the most even split with the least surface"},
+    {0},
+};
+
+typedef struct {
+    const char *name;
+    const dp_opt_t *opts;
+    size_t offset; /* of the section's struct in dp_job_t */
+    const char *help;
+} section_t;
+
+static const section_t sections[] = {
+    {"job", job_opts, OFF(dp_job_t, job), "what to run"},
+    {"input", input_opts, OFF(dp_job_t, input), "where the data comes from"},
+    {"output", output_opts, OFF(dp_job_t, output), "what is written"},
+    {"run", run_opts, OFF(dp_job_t, run), "how it runs"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const char *const dtype_names[] = {"int8",   "int16",  "int32",  "int64",   "uint8",
+                                          "uint16", "uint32", "uint64", "float32", "float64"};
+static const int dtype_sizes[] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8};
+
+int dp_dtype_size(dp_dtype_t t)
+{
+    return dtype_sizes[t];
+}
+
+const char *dp_dtype_name(dp_dtype_t t)
+{
+    return dtype_names[t];
+}
+
+/* All section names the job file may hold, '|'-separated, for suggestions. */
+static void known_sections(char *buf, size_t size)
+{
+    size_t j = 0;
+    buf[0] = '\0';
+    for (const section_t *s = sections; s->name; s++)
+        j += (size_t)snprintf(buf + j, size - j, "%s%s", j ? "|" : "", s->name);
+    for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++)
+        if ((*k)->opts && (*k)->opts[0].key)
+            j += (size_t)snprintf(buf + j, size - j, "|%s", (*k)->name);
+}
+
+static void kernel_names(char *buf, size_t size)
+{
+    size_t j = 0;
+    buf[0] = '\0';
+    for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++)
+        j += (size_t)snprintf(buf + j, size - j, "%s%s", j ? "|" : "", (*k)->name);
+}
+
+static void commas(char *s)
+{
+    for (; *s; s++)
+        if (*s == '|')
+            *s = ',';
+}
+
+static void check_sections(dp_job_t *job, dp_diag_t *diag)
+{
+    char names[512];
+    known_sections(names, sizeof names);
+    for (size_t i = 0; i < job->ini.nsec; i++) {
+        const dp_ini_section_t *s = &job->ini.sec[i];
+        int known = 0;
+        for (const section_t *t = sections; t->name; t++)
+            known |= !strcmp(t->name, s->name);
+        if (known)
+            continue;
+        const dp_kernel_t *k = dp_kernel_find(s->name);
+        if (k && k->opts && k->opts[0].key) {
+            if (job->kernel && job->kernel != k)
+                dp_diag_add(diag, s->where, s->name, NULL,
+                            "section of kernel '%s', but [job] kernel = %s (remove the section)",
+                            k->name, job->kernel->name);
+            continue;
+        }
+        const char *sug = dp_opts_suggest(s->name, names);
+        char list[512];
+        snprintf(list, sizeof list, "%s", names);
+        commas(list);
+        dp_diag_add(diag, s->where, s->name, NULL, "unknown section%s%s%s (sections: %s)",
+                    sug ? ", did you mean [" : "", sug ? sug : "", sug ? "]?" : "", list);
+    }
+}
+
+static void key_list(const dp_opt_t *opts, char *buf, size_t size)
+{
+    size_t j = 0;
+    buf[0] = '\0';
+    for (const dp_opt_t *o = opts; o && o->key; o++)
+        j += (size_t)snprintf(buf + j, size - j, "%s%s", j ? "|" : "", o->key);
+}
+
+static void check_unknown_keys(dp_job_t *job, dp_diag_t *diag)
+{
+    for (size_t i = 0; i < job->ini.n; i++) {
+        dp_ini_entry_t *e = &job->ini.e[i];
+        if (e->used)
+            continue;
+        const dp_opt_t *opts = NULL;
+        for (const section_t *t = sections; t->name; t++)
+            if (!strcmp(t->name, e->section))
+                opts = t->opts;
+        if (!opts && job->kernel && !strcmp(job->kernel->name, e->section))
+            opts = job->kernel->opts;
+        if (!opts)
+            continue; /* the section itself was reported */
+        char keys[512];
+        key_list(opts, keys, sizeof keys);
+        const char *sug = dp_opts_suggest(e->key, keys);
+        commas(keys);
+        if (!keys[0])
+            dp_diag_add(diag, e->where, e->section, e->key, "unknown key (this section has none)");
+        else
+            dp_diag_add(diag, e->where, e->section, e->key, "unknown key%s%s%s (keys: %s)",
+                        sug ? ", did you mean '" : "", sug ? sug : "", sug ? "'?" : "", keys);
+    }
+}
+
+/* Reports a key given for a source that does not use it. */
+static void refuse_key(dp_job_t *job, const char *key, const char *why, dp_diag_t *diag)
+{
+    if (dp_opts_given(&job->ini, "input", key))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "input", key), "input", key,
+                    "not used with source = %s (remove it)", why);
+}
+
+static void require_key(dp_job_t *job, const char *key, const char *source, dp_diag_t *diag)
+{
+    if (!dp_opts_given(&job->ini, "input", key))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "input", NULL), "input", key,
+                    "missing (required with source = %s)", source);
+}
+
+static void check_input(dp_job_t *job, dp_diag_t *diag)
+{
+    static const char *const src_names[] = {"hdf5", "raw", "generate"};
+    const char *src = src_names[job->input.source];
+    switch ((dp_source_kind_t)job->input.source) {
+    case DP_SRC_HDF5:
+        require_key(job, "path", src, diag);
+        require_key(job, "dataset", src, diag);
+        refuse_key(job, "dtype", "hdf5 (the type comes from the file)", diag);
+        refuse_key(job, "shape", "hdf5 (the shape comes from the file)", diag);
+        refuse_key(job, "offset", "hdf5", diag);
+        refuse_key(job, "generator", "hdf5", diag);
+        refuse_key(job, "seed", "hdf5", diag);
+        break;
+    case DP_SRC_RAW:
+        require_key(job, "path", src, diag);
+        require_key(job, "dtype", src, diag);
+        require_key(job, "shape", src, diag);
+        refuse_key(job, "dataset", "raw", diag);
+        refuse_key(job, "generator", "raw", diag);
+        refuse_key(job, "seed", "raw", diag);
+        break;
+    case DP_SRC_GENERATE:
+        require_key(job, "shape", src, diag);
+        refuse_key(job, "path", "generate", diag);
+        refuse_key(job, "dataset", "generate", diag);
+        refuse_key(job, "dtype", "generate", diag);
+        refuse_key(job, "offset", "generate", diag);
+        if (job->input.generator != DP_GEN_RANDOM && dp_opts_given(&job->ini, "input", "seed"))
+            dp_diag_add(diag, dp_opts_where(&job->ini, "input", "seed"), "input", "seed",
+                        "used only by generator = random");
+        break;
+    }
+    if (dp_opts_given(&job->ini, "input", "shape") && job->input.shape.ndim > 0) {
+        int64_t n = 1;
+        int over = 0;
+        for (int d = 0; d < job->input.shape.ndim; d++)
+            over |= __builtin_mul_overflow(n, job->input.shape.n[d], &n);
+        over |= __builtin_mul_overflow(n, (int64_t)sizeof(double), &n);
+        if (over) {
+            char s[96];
+            dp_diag_add(diag, dp_opts_where(&job->ini, "input", "shape"), "input", "shape",
+                        "%s elements of 8 bytes exceed 2^63 bytes",
+                        dp_shape_str(&job->input.shape, s, sizeof s));
+        }
+        int nd = job->input.shape.ndim, dec = job->run.decomposition;
+        if ((dec == DP_DECOMP_2D && nd < 2) || (dec == DP_DECOMP_3D && nd < 3))
+            dp_diag_add(diag, dp_opts_where(&job->ini, "run", "decomposition"), "run",
+                        "decomposition", "%s needs an array of at least %d dimensions; [input] "
+                        "shape has %d",
+                        dec == DP_DECOMP_2D ? "2d" : "3d", dec == DP_DECOMP_2D ? 2 : 3, nd);
+    }
+}
+
+static void check_output(dp_job_t *job, dp_diag_t *diag)
+{
+    if (job->kernel && job->kernel->kind == DP_KERNEL_MAP && !job->output.path)
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", NULL), "output", "path",
+                    "missing (kernel %s writes an array)", job->kernel->name);
+    if (!job->output.dataset)
+        job->output.dataset = dp_xstrdup(
+            job->kernel && job->kernel->kind == DP_KERNEL_REDUCE ? "/results" : "/data");
+    else if (job->output.dataset[0] != '/')
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "dataset"), "output", "dataset",
+                    "'%.64s' must be an absolute path inside the file, e.g. /data",
+                    job->output.dataset);
+    if (job->input.dataset && job->input.dataset[0] != '/')
+        dp_diag_add(diag, dp_opts_where(&job->ini, "input", "dataset"), "input", "dataset",
+                    "'%.64s' must be an absolute path inside the file, e.g. /data",
+                    job->input.dataset);
+    if (job->output.path && job->input.path && !strcmp(job->output.path, job->input.path))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "path"), "output", "path",
+                    "is the input file: dproc never writes onto its input");
+    if (job->output.path && job->output.report && !strcmp(job->output.path, job->output.report))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "report"), "output", "report",
+                    "is the same file as [output] path");
+}
+
+static void build_text(dp_job_t *job, const char *text, size_t len, char *const *sets,
+                       int nsets)
+{
+    size_t total = len + 64;
+    for (int i = 0; i < nsets; i++)
+        total += strlen(sets[i]) + 16;
+    job->text = dp_xmalloc(total);
+    memcpy(job->text, text, len);
+    size_t j = len;
+    if (nsets > 0)
+        j += (size_t)snprintf(job->text + j, total - j, "%s; overrides (--set):\n",
+                              len && text[len - 1] != '\n' ? "\n" : "");
+    for (int i = 0; i < nsets; i++)
+        j += (size_t)snprintf(job->text + j, total - j, "; %s\n", sets[i]);
+    job->text[j] = '\0';
+}
+
+static void default_name(dp_job_t *job)
+{
+    const char *base = strrchr(job->file, '/');
+    base = base ? base + 1 : job->file;
+    size_t n = strlen(base);
+    if (n > 4 && !strcmp(base + n - 4, ".ini"))
+        n -= 4;
+    job->job.name = dp_xmalloc(n + 1);
+    memcpy(job->job.name, base, n);
+    job->job.name[n] = '\0';
+}
+
+int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len,
+                 char *const *sets, int nsets, dp_diag_t *diag)
+{
+    size_t before = diag->n;
+    *job = (dp_job_t){.file = file};
+    dp_ini_parse(&job->ini, file, text, len, diag);
+    for (int i = 0; i < nsets; i++)
+        dp_ini_override(&job->ini, sets[i], diag);
+    build_text(job, text, len, sets, nsets);
+
+    for (const section_t *s = sections; s->name; s++)
+        dp_opts_parse(s->opts, s->name, &job->ini, (char *)job + s->offset, diag);
+    if (!job->job.name)
+        default_name(job);
+    if (job->job.kernel) {
+        job->kernel = dp_kernel_find(job->job.kernel);
+        if (!job->kernel) {
+            char names[512];
+            kernel_names(names, sizeof names);
+            const char *sug = dp_opts_suggest(job->job.kernel, names);
+            commas(names);
+            dp_diag_add(diag, dp_opts_where(&job->ini, "job", "kernel"), "job", "kernel",
+                        "unknown kernel '%.64s'%s%s%s (kernels: %s)", job->job.kernel,
+                        sug ? ", did you mean '" : "", sug ? sug : "", sug ? "'?" : "", names);
+        }
+    }
+    if (job->kernel) {
+        job->kcfg = dp_xcalloc(1, job->kernel->config_size);
+        dp_opts_parse(job->kernel->opts, job->kernel->name, &job->ini, job->kcfg, diag);
+    }
+    check_sections(job, diag);
+    check_unknown_keys(job, diag);
+    check_input(job, diag);
+    check_output(job, diag);
+    if (job->kernel && job->kernel->check && diag->n == before) {
+        const char *key = NULL;
+        const char *why = job->kernel->check(job->kcfg, &key);
+        if (why)
+            dp_diag_add(diag, dp_opts_where(&job->ini, job->kernel->name, key),
+                        job->kernel->name, key, "%s", why);
+    }
+    return diag->n == before ? DP_OK : DP_ERR_USAGE;
+}
+
+/* Resolves path to an absolute, canonical name even when the file does not exist yet (its
+ * directory must). Returns 0 when the directory cannot be resolved. */
+static int canonical(const char *path, char *out)
+{
+    if (realpath(path, out))
+        return 1;
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash) {
+        size_t n = (size_t)(slash - path);
+        if (n == 0)
+            n = 1;
+        if (n >= sizeof dir)
+            return 0;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    } else {
+        strcpy(dir, ".");
+    }
+    char rdir[PATH_MAX];
+    if (!realpath(dir, rdir))
+        return 0;
+    return snprintf(out, PATH_MAX, "%s/%s", rdir, base) < PATH_MAX;
+}
+
+static void check_output_file(const dp_job_t *job, const char *key, const char *path,
+                              int refuse_existing, const char *input, dp_diag_t *diag)
+{
+    dp_where_t w = dp_opts_where(&job->ini, "output", key);
+    char out[PATH_MAX];
+    if (!canonical(path, out)) {
+        dp_diag_add(diag, w, "output", key, "the directory of '%.200s' does not exist", path);
+        return;
+    }
+    if (input && !strcmp(out, input)) {
+        dp_diag_add(diag, w, "output", key,
+                    "'%.200s' is the input file: dproc never writes onto its input", path);
+        return;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out);
+    *strrchr(dir, '/') = '\0';
+    if (access(dir[0] ? dir : "/", W_OK) != 0) {
+        dp_diag_add(diag, w, "output", key, "cannot write in directory '%.200s': %s", dir,
+                    strerror(errno));
+        return;
+    }
+    if (refuse_existing && access(path, F_OK) == 0)
+        dp_diag_add(diag, w, "output", key,
+                    "'%.200s' exists (set [output] overwrite = true to replace it)", path);
+}
+
+void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
+{
+    char in[PATH_MAX];
+    const char *input = NULL;
+    if (job->input.path) {
+        if (!realpath(job->input.path, in) || access(in, R_OK) != 0)
+            dp_diag_add(diag, dp_opts_where(&job->ini, "input", "path"), "input", "path",
+                        "cannot read '%.200s': %s", job->input.path, strerror(errno));
+        else
+            input = in;
+    }
+    if (job->output.path)
+        check_output_file(job, "path", job->output.path, !job->output.overwrite, input, diag);
+    if (job->output.report)
+        check_output_file(job, "report", job->output.report, 0, input, diag);
+}
+
+int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    long long len = -1;
+    char *text = NULL;
+    char why[256] = "";
+    if (rank == 0) {
+        FILE *f = fopen(file, "rb");
+        if (f) {
+            size_t cap = 4096, n = 0, got;
+            text = dp_xmalloc(cap);
+            while ((got = fread(text + n, 1, cap - n, f)) > 0) {
+                n += got;
+                if (n == cap)
+                    text = dp_xrealloc(text, cap *= 2);
+            }
+            if (ferror(f))
+                snprintf(why, sizeof why, "%s", strerror(errno));
+            else
+                len = (long long)n;
+            fclose(f);
+        } else {
+            snprintf(why, sizeof why, "%s", strerror(errno));
+        }
+    }
+    MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm);
+    if (len < 0) {
+        if (rank == 0)
+            fprintf(stderr, "%s: cannot read the job file: %s\n", file, why);
+        free(text);
+        return DP_ERR_USAGE;
+    }
+    if (rank != 0)
+        text = dp_xmalloc((size_t)len + 1);
+    for (long long off = 0; off < len; off += INT_MAX / 2) {
+        int n = (int)(len - off < INT_MAX / 2 ? len - off : INT_MAX / 2);
+        MPI_Bcast(text + off, n, MPI_CHAR, 0, comm);
+    }
+    dp_diag_t diag = {0};
+    int status = dp_job_parse(job, file, text, (size_t)len, sets, nsets, &diag);
+    free(text);
+    if (rank == 0 && status == DP_OK)
+        dp_job_check_files(job, &diag);
+    int ok = diag.n == 0;
+    MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+    if (rank == 0)
+        dp_diag_print(&diag, stderr);
+    dp_diag_free(&diag);
+    return ok ? DP_OK : DP_ERR_USAGE;
+}
+
+void dp_job_print_reference(FILE *f)
+{
+    for (const section_t *s = sections; s->name; s++) {
+        fprintf(f, "### [%s]: %s\n\n", s->name, s->help);
+        dp_opts_print_markdown(s->opts, f);
+        fprintf(f, "\n");
+    }
+    for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++) {
+        fprintf(f, "### [%s]: kernel %s\n\n%s.\n\n", (*k)->name, (*k)->name, (*k)->summary);
+        if ((*k)->opts && (*k)->opts[0].key)
+            dp_opts_print_markdown((*k)->opts, f);
+        else
+            fprintf(f, "This kernel has no keys.\n");
+        fprintf(f, "\n");
+    }
+}
+
+void dp_job_free(dp_job_t *job)
+{
+    for (const section_t *s = sections; s->name; s++)
+        dp_opts_free(s->opts, (char *)job + s->offset);
+    if (job->kernel)
+        dp_opts_free(job->kernel->opts, job->kcfg);
+    free(job->kcfg);
+    free(job->text);
+    dp_ini_free(&job->ini);
+    *job = (dp_job_t){0};
+}

@@ -1,0 +1,365 @@
+#include "opts.h"
+
+#include "err.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Index of word in a '|'-separated list, or -1. Compares [b, e) of word. */
+static int word_index(const char *list, const char *b, size_t len)
+{
+    int i = 0;
+    for (const char *p = list;; i++) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == len && !strncmp(p, b, len))
+            return i;
+        if (!bar)
+            return -1;
+        p = bar + 1;
+    }
+}
+
+static void list_commas(const char *allowed, char *buf, size_t size)
+{
+    size_t j = 0;
+    for (const char *p = allowed; *p && j + 3 < size; p++) {
+        if (*p == '|') {
+            buf[j++] = ',';
+            buf[j++] = ' ';
+        } else {
+            buf[j++] = *p;
+        }
+    }
+    buf[j] = '\0';
+}
+
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 99;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *dp_opts_suggest(const char *word, const char *candidates)
+{
+    static char best[64];
+    int best_d = 99;
+    const char *p = candidates;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        char cand[64];
+        if (n < sizeof cand) {
+            memcpy(cand, p, n);
+            cand[n] = '\0';
+            int d = edit_distance(word, cand);
+            int limit = strlen(cand) <= 3 ? 1 : 2;
+            if (d <= limit && d < best_d) {
+                best_d = d;
+                memcpy(best, cand, n + 1);
+            }
+        }
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return best_d < 99 ? best : NULL;
+}
+
+int dp_shape_parse(const char *text, dp_shape_t *shape, const char **why)
+{
+    shape->ndim = 0;
+    const char *p = text;
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!isdigit((unsigned char)*p)) {
+            *why = "expected positive whole numbers separated by commas, e.g. 400,300";
+            return 0;
+        }
+        if (shape->ndim == DP_MAX_DIMS) {
+            *why = "more than 3 dimensions";
+            return 0;
+        }
+        errno = 0;
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (errno == ERANGE) {
+            *why = "an extent does not fit in 64 bits";
+            return 0;
+        }
+        if (v <= 0) {
+            *why = "every extent must be at least 1";
+            return 0;
+        }
+        shape->n[shape->ndim++] = v;
+        p = end;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '\0')
+            break;
+        if (*p != ',') {
+            *why = "expected positive whole numbers separated by commas, e.g. 400,300";
+            return 0;
+        }
+        p++;
+    }
+    for (int d = shape->ndim; d < DP_MAX_DIMS; d++)
+        shape->n[d] = 1;
+    return 1;
+}
+
+const char *dp_shape_str(const dp_shape_t *shape, char *buf, size_t size)
+{
+    size_t j = 0;
+    buf[0] = '\0';
+    for (int d = 0; d < shape->ndim && j < size; d++)
+        j += (size_t)snprintf(buf + j, size - j, d ? "x%" PRId64 : "%" PRId64, shape->n[d]);
+    return buf;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcasecmp(v, yes[i])) {
+            *out = 1;
+            return 1;
+        }
+        if (!strcasecmp(v, no[i])) {
+            *out = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Parses one value; returns 0 after adding a diagnostic. */
+static int parse_value(const dp_opt_t *o, const char *section, const char *v, dp_where_t where,
+                       void *dst, dp_diag_t *diag)
+{
+    char *field = (char *)dst + o->offset;
+    char allowed[512];
+    switch (o->type) {
+    case DP_OPT_STRING:
+        if (!*v) {
+            dp_diag_add(diag, where, section, o->key, "empty value");
+            return 0;
+        }
+        *(char **)field = dp_xstrdup(v);
+        return 1;
+    case DP_OPT_INT: {
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (end == v || *end != '\0') {
+            dp_diag_add(diag, where, section, o->key, "'%.64s' is not a whole number", v);
+            return 0;
+        }
+        if (errno == ERANGE || (double)x < o->min || (double)x > o->max) {
+            dp_diag_add(diag, where, section, o->key, "%.64s is out of range (%.0f to %.0f)", v,
+                        o->min, o->max);
+            return 0;
+        }
+        *(int64_t *)field = x;
+        return 1;
+    }
+    case DP_OPT_REAL: {
+        char *end;
+        errno = 0;
+        double x = strtod(v, &end);
+        if (end == v || *end != '\0') {
+            dp_diag_add(diag, where, section, o->key, "'%.64s' is not a number", v);
+            return 0;
+        }
+        if (errno == ERANGE && fabs(x) > 1.0) {
+            dp_diag_add(diag, where, section, o->key, "%.64s overflows a double", v);
+            return 0;
+        }
+        if (!isfinite(x) || x < o->min || x > o->max) {
+            dp_diag_add(diag, where, section, o->key, "%.64s is out of range (%g to %g)", v,
+                        o->min, o->max);
+            return 0;
+        }
+        *(double *)field = x;
+        return 1;
+    }
+    case DP_OPT_BOOL:
+        if (!parse_bool(v, (int *)field)) {
+            dp_diag_add(diag, where, section, o->key, "'%.64s' is not a boolean (true or false)",
+                        v);
+            return 0;
+        }
+        return 1;
+    case DP_OPT_CHOICE: {
+        int i = word_index(o->allowed, v, strlen(v));
+        if (i < 0) {
+            const char *s = dp_opts_suggest(v, o->allowed);
+            list_commas(o->allowed, allowed, sizeof allowed);
+            dp_diag_add(diag, where, section, o->key, "unknown value '%.64s'%s%s%s (allowed: %s)",
+                        v, s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "", allowed);
+            return 0;
+        }
+        *(int *)field = i;
+        return 1;
+    }
+    case DP_OPT_FLAGS: {
+        unsigned bits = 0;
+        const char *p = v;
+        for (;;) {
+            while (isspace((unsigned char)*p))
+                p++;
+            const char *e = p;
+            while (*e && *e != ',')
+                e++;
+            const char *we = e;
+            while (we > p && isspace((unsigned char)we[-1]))
+                we--;
+            int i = word_index(o->allowed, p, (size_t)(we - p));
+            if (i < 0) {
+                char word[64];
+                snprintf(word, sizeof word, "%.*s", (int)(we - p), p);
+                const char *s = dp_opts_suggest(word, o->allowed);
+                list_commas(o->allowed, allowed, sizeof allowed);
+                dp_diag_add(diag, where, section, o->key,
+                            "unknown value '%s'%s%s%s (allowed: comma-separated %s)", word,
+                            s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "", allowed);
+                return 0;
+            }
+            if (bits & (1u << i)) {
+                dp_diag_add(diag, where, section, o->key, "'%.*s' is listed twice", (int)(we - p),
+                            p);
+                return 0;
+            }
+            bits |= 1u << i;
+            if (!*e)
+                break;
+            p = e + 1;
+        }
+        *(unsigned *)field = bits;
+        return 1;
+    }
+    case DP_OPT_SHAPE: {
+        const char *why = NULL;
+        if (!dp_shape_parse(v, (dp_shape_t *)field, &why)) {
+            dp_diag_add(diag, where, section, o->key, "'%.64s': %s", v, why);
+            return 0;
+        }
+        return 1;
+    }
+    }
+    return 0;
+}
+
+int dp_opts_parse(const dp_opt_t *table, const char *section, dp_ini_t *ini, void *dst,
+                  dp_diag_t *diag)
+{
+    size_t before = diag->n;
+    for (const dp_opt_t *o = table; o->key; o++) {
+        dp_ini_entry_t *e = dp_ini_find(ini, section, o->key);
+        if (e) {
+            e->used = 1;
+            parse_value(o, section, e->value, e->where, dst, diag);
+        } else if (o->required) {
+            dp_diag_add(diag, dp_opts_where(ini, section, NULL), section, o->key,
+                        "missing (required: %s)", o->help);
+        } else if (o->def) {
+            dp_where_t w = {.file = ini->file, .line = 0, .set = NULL};
+            parse_value(o, section, o->def, w, dst, diag);
+        }
+    }
+    return (int)(diag->n - before);
+}
+
+void dp_opts_free(const dp_opt_t *table, void *dst)
+{
+    for (const dp_opt_t *o = table; o->key; o++)
+        if (o->type == DP_OPT_STRING) {
+            char **s = (char **)((char *)dst + o->offset);
+            free(*s);
+            *s = NULL;
+        }
+}
+
+dp_where_t dp_opts_where(const dp_ini_t *ini, const char *section, const char *key)
+{
+    if (key) {
+        const dp_ini_entry_t *e = dp_ini_find(ini, section, key);
+        if (e)
+            return e->where;
+    }
+    const dp_ini_section_t *s = dp_ini_section(ini, section);
+    if (s)
+        return s->where;
+    return (dp_where_t){.file = ini->file, .line = 0, .set = NULL};
+}
+
+int dp_opts_given(const dp_ini_t *ini, const char *section, const char *key)
+{
+    return dp_ini_find(ini, section, key) != NULL;
+}
+
+static const char *type_name(dp_opt_type_t t)
+{
+    switch (t) {
+    case DP_OPT_STRING:
+        return "text";
+    case DP_OPT_INT:
+        return "integer";
+    case DP_OPT_REAL:
+        return "number";
+    case DP_OPT_BOOL:
+        return "boolean";
+    case DP_OPT_CHOICE:
+        return "one of";
+    case DP_OPT_FLAGS:
+        return "list of";
+    case DP_OPT_SHAPE:
+        return "extents";
+    }
+    return "?";
+}
+
+void dp_opts_print_markdown(const dp_opt_t *table, FILE *f)
+{
+    fprintf(f, "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n");
+    for (const dp_opt_t *o = table; o->key; o++) {
+        char allowed[512] = "";
+        if (o->allowed)
+            list_commas(o->allowed, allowed, sizeof allowed);
+        else if (o->type == DP_OPT_INT)
+            snprintf(allowed, sizeof allowed, "%.0f to %.0f", o->min, o->max);
+        else if (o->type == DP_OPT_REAL)
+            snprintf(allowed, sizeof allowed, "%g to %g", o->min, o->max);
+        else if (o->type == DP_OPT_BOOL)
+            snprintf(allowed, sizeof allowed, "true, false");
+        else if (o->type == DP_OPT_SHAPE)
+            snprintf(allowed, sizeof allowed, "1 to 3 positive integers, e.g. 400,300");
+        fprintf(f, "| `%s` | %s | %s | %s | %s |\n", o->key, type_name(o->type),
+                o->required ? "required" : (o->def ? o->def : "none"), allowed, o->help);
+    }
+}

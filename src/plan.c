@@ -1,0 +1,147 @@
+#include "plan.h"
+
+#include "job.h"
+
+#include <string.h>
+
+int64_t dp_shape_elements(const dp_shape_t *s)
+{
+    int64_t n = 1;
+    for (int d = 0; d < s->ndim; d++)
+        if (__builtin_mul_overflow(n, s->n[d], &n))
+            return -1;
+    int64_t bytes;
+    if (__builtin_mul_overflow(n, (int64_t)8, &bytes))
+        return -1;
+    return n;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return a / b + (a % b != 0);
+}
+
+typedef struct {
+    int64_t largest, surface;
+    int dims[DP_MAX_DIMS];
+} score_t;
+
+static score_t score(const dp_shape_t *g, const int dims[DP_MAX_DIMS])
+{
+    score_t s = {.largest = 1, .surface = 0};
+    int64_t ext[DP_MAX_DIMS];
+    for (int d = 0; d < DP_MAX_DIMS; d++) {
+        ext[d] = ceil_div(g->n[d], dims[d]);
+        s.dims[d] = dims[d];
+        s.largest *= ext[d];
+    }
+    for (int d = 0; d < DP_MAX_DIMS; d++)
+        if (dims[d] > 1 && ext[d] > 0)
+            s.surface += s.largest / ext[d];
+    return s;
+}
+
+static int better(const score_t *a, const score_t *b)
+{
+    if (a->largest != b->largest)
+        return a->largest < b->largest;
+    if (a->surface != b->surface)
+        return a->surface < b->surface;
+    for (int d = 0; d < DP_MAX_DIMS; d++)
+        if (a->dims[d] != b->dims[d])
+            return a->dims[d] > b->dims[d];
+    return 0;
+}
+
+dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int decomp)
+{
+    DP_CHECK(nranks >= 1, DP_ERR_INTERNAL, "plan for %d ranks", nranks);
+    DP_CHECK(global->ndim >= 1 && global->ndim <= DP_MAX_DIMS, DP_ERR_DATA,
+             "the data has %d dimensions; dproc handles 1 to %d", global->ndim, DP_MAX_DIMS);
+    DP_CHECK(dp_shape_elements(global) >= 0, DP_ERR_DATA,
+             "the data's size overflows 64-bit byte counts");
+    int split = decomp == DP_DECOMP_AUTO ? global->ndim : decomp;
+    DP_CHECK(split <= global->ndim, DP_ERR_USAGE,
+             "[run] decomposition = %dd needs an array of at least %d dimensions; the data has %d",
+             split, split, global->ndim);
+    memset(p, 0, sizeof *p);
+    p->global = *global;
+    for (int d = global->ndim; d < DP_MAX_DIMS; d++)
+        p->global.n[d] = 1;
+    p->nranks = nranks;
+    score_t best = {.largest = -1};
+    for (int a = 1; a <= nranks; a++) {
+        if (nranks % a)
+            continue;
+        if (split == 1 && a != nranks)
+            continue;
+        int rest = nranks / a;
+        for (int b = 1; b <= rest; b++) {
+            if (rest % b)
+                continue;
+            int c = rest / b;
+            if ((split < 2 && b != 1) || (split < 3 && c != 1))
+                continue;
+            const int dims[DP_MAX_DIMS] = {a, b, c};
+            score_t s = score(&p->global, dims);
+            if (best.largest < 0 || better(&s, &best))
+                best = s;
+        }
+    }
+    memcpy(p->dims, best.dims, sizeof p->dims);
+    return DP_OK;
+}
+
+int64_t dp_plan_start(const dp_plan_t *p, int d, int c)
+{
+    const int64_t n = p->global.n[d], base = n / p->dims[d], rem = n % p->dims[d];
+    return c * base + (c < rem ? c : rem);
+}
+
+void dp_plan_block(const dp_plan_t *p, int rank, int64_t start[DP_MAX_DIMS],
+                   int64_t count[DP_MAX_DIMS])
+{
+    int coord[DP_MAX_DIMS];
+    int r = rank;
+    for (int d = DP_MAX_DIMS - 1; d >= 0; d--) {
+        coord[d] = r % p->dims[d];
+        r /= p->dims[d];
+    }
+    for (int d = 0; d < DP_MAX_DIMS; d++) {
+        start[d] = dp_plan_start(p, d, coord[d]);
+        count[d] = dp_plan_start(p, d, coord[d] + 1) - start[d];
+    }
+}
+
+int64_t dp_plan_piece_rows(const int64_t count[DP_MAX_DIMS], int64_t chunk_bytes,
+                           int64_t elem_bytes)
+{
+    const int64_t row = count[1] * count[2] * elem_bytes;
+    if (row <= 0)
+        return 1;
+    const int64_t rows = chunk_bytes / row;
+    return rows < 1 ? 1 : rows;
+}
+
+int64_t dp_plan_max_pieces(const dp_plan_t *p, int64_t chunk_bytes, int64_t elem_bytes)
+{
+    int64_t most = 0;
+    for (int r = 0; r < p->nranks; r++) {
+        int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
+        dp_plan_block(p, r, start, count);
+        if (count[0] * count[1] * count[2] == 0)
+            continue;
+        const int64_t n = ceil_div(count[0], dp_plan_piece_rows(count, chunk_bytes, elem_bytes));
+        if (n > most)
+            most = n;
+    }
+    return most;
+}
+
+int64_t dp_plan_max_block(const dp_plan_t *p)
+{
+    int64_t n = 1;
+    for (int d = 0; d < DP_MAX_DIMS; d++)
+        n *= ceil_div(p->global.n[d], p->dims[d]);
+    return n;
+}

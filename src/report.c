@@ -1,0 +1,159 @@
+#include "report.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const phase_names[DP_NPHASES] = {"read", "compute", "communicate", "write",
+                                                    "total"};
+
+/* The object for a dotted name's parent, created on the way ("hist.counts" -> hist). */
+static cJSON *parent_of(cJSON *root, const char *name, const char **leaf)
+{
+    cJSON *obj = root;
+    const char *p = name, *dot;
+    while ((dot = strchr(p, '.'))) {
+        char part[128];
+        snprintf(part, sizeof part, "%.*s", (int)(dot - p), p);
+        cJSON *child = cJSON_GetObjectItemCaseSensitive(obj, part);
+        if (!child)
+            child = cJSON_AddObjectToObject(obj, part);
+        obj = child;
+        p = dot + 1;
+    }
+    *leaf = p;
+    return obj;
+}
+
+static cJSON *number(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static cJSON *results_json(const dp_results_t *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    for (size_t k = 0; r && k < r->n; k++) {
+        const dp_result_t *x = &r->v[k];
+        const char *leaf;
+        cJSON *obj = parent_of(root, x->name, &leaf);
+        cJSON *v;
+        if (x->scalar) {
+            v = x->is_int ? cJSON_CreateNumber((double)x->i[0]) : number(x->r[0]);
+        } else {
+            v = cJSON_CreateArray();
+            for (size_t j = 0; j < x->n; j++)
+                cJSON_AddItemToArray(v, x->is_int ? cJSON_CreateNumber((double)x->i[j])
+                                                  : number(x->r[j]));
+        }
+        cJSON_AddItemToObject(obj, leaf, v);
+    }
+    return root;
+}
+
+static cJSON *int_array(const int64_t *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
+    return a;
+}
+
+static cJSON *report_json(const dp_report_t *r)
+{
+    const dp_job_t *job = r->job;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "dproc", r->info->version);
+    cJSON_AddStringToObject(o, "job", job->job.name);
+    cJSON_AddStringToObject(o, "job_file", job->file);
+    cJSON_AddStringToObject(o, "kernel", job->kernel ? job->kernel->name : "");
+    cJSON_AddNumberToObject(o, "ranks", r->info->ranks);
+    cJSON_AddNumberToObject(o, "threads", r->info->threads);
+    cJSON_AddStringToObject(o, "host", r->info->host);
+    cJSON_AddStringToObject(o, "start_time", r->info->start_time);
+    cJSON_AddStringToObject(o, "input", r->input ? r->input : "");
+    if (r->shape.ndim > 0) {
+        cJSON_AddItemToObject(o, "shape", int_array(r->shape.n, r->shape.ndim));
+        int64_t dims[DP_MAX_DIMS];
+        for (int d = 0; d < DP_MAX_DIMS; d++)
+            dims[d] = r->dims[d];
+        cJSON_AddItemToObject(o, "grid", int_array(dims, r->shape.ndim));
+    }
+    cJSON_AddNumberToObject(o, "elements", (double)r->elements);
+    cJSON_AddNumberToObject(o, "bytes_read", (double)r->bytes_read);
+    cJSON_AddNumberToObject(o, "memory_per_rank", (double)r->mem_per_rank);
+    if (job->output.path)
+        cJSON_AddStringToObject(o, "output", job->output.path);
+    cJSON_AddItemToObject(o, "results", results_json(r->results));
+    cJSON *t = cJSON_AddObjectToObject(o, "timing");
+    for (int p = 0; p < DP_NPHASES; p++)
+        cJSON_AddNumberToObject(t, phase_names[p], r->timing[p]);
+    if (r->note && *r->note)
+        cJSON_AddStringToObject(o, "note", r->note);
+    cJSON_AddStringToObject(o, "status", r->status == DP_OK ? "ok" : "failed");
+    if (r->status != DP_OK)
+        cJSON_AddStringToObject(o, "error", r->error ? r->error : "");
+    return o;
+}
+
+dp_status_t dp_report_write_json(const dp_report_t *r, const char *path)
+{
+    cJSON *o = report_json(r);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text)
+        return dp_err_set(DP_ERR_NOMEM, "cannot format the report");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.dproc-tmp-%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    ok = f && fclose(f) == 0 && ok;
+    free(text);
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return dp_err_set(DP_ERR_IO, "cannot write report '%s': %s", path, strerror(e));
+    }
+    return DP_OK;
+}
+
+void dp_report_print(const dp_report_t *r, FILE *f)
+{
+    const dp_job_t *job = r->job;
+    char shape[96] = "", grid[64] = "";
+    for (int d = 0, j = 0, g = 0; d < r->shape.ndim; d++) {
+        j += snprintf(shape + j, sizeof shape - (size_t)j, d ? "x%lld" : "%lld",
+                      (long long)r->shape.n[d]);
+        g += snprintf(grid + g, sizeof grid - (size_t)g, d ? "x%d" : "%d", r->dims[d]);
+    }
+    fprintf(f, "dproc %s: job '%s', kernel %s, %d rank%s x %d thread%s\n", r->info->version,
+            job->job.name, job->kernel->name, r->info->ranks, r->info->ranks == 1 ? "" : "s",
+            r->info->threads, r->info->threads == 1 ? "" : "s");
+    fprintf(f, "input: %s, %lld elements, grid %s\n", r->input, (long long)r->elements, grid);
+    if (r->results && r->results->n) {
+        fprintf(f, "results:\n");
+        for (size_t k = 0; k < r->results->n; k++) {
+            const dp_result_t *x = &r->results->v[k];
+            fprintf(f, "  %-10s =", x->name);
+            for (size_t j = 0; j < x->n && j < 16; j++) {
+                if (x->is_int)
+                    fprintf(f, " %lld", (long long)x->i[j]);
+                else
+                    fprintf(f, " %.17g", x->r[j]);
+            }
+            fprintf(f, "%s\n", x->n > 16 ? " ..." : "");
+        }
+    }
+    if (job->output.path)
+        fprintf(f, "output: %s\n", job->output.path);
+    fprintf(f, "timing (s, max over ranks): total %.6f  read %.6f  compute %.6f  communicate %.6f"
+               "  write %.6f\n",
+            r->timing[DP_PHASE_TOTAL], r->timing[DP_PHASE_READ], r->timing[DP_PHASE_COMPUTE],
+            r->timing[DP_PHASE_COMMUNICATE], r->timing[DP_PHASE_WRITE]);
+    if (r->note && *r->note)
+        fprintf(f, "note: %s\n", r->note);
+}

@@ -1,0 +1,52 @@
+#include "results.h"
+
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static dp_result_t *add(dp_results_t *r, const char *name, int is_int, int scalar, size_t n)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 16;
+        r->v = dp_xrealloc(r->v, r->cap * sizeof *r->v);
+    }
+    dp_result_t *x = &r->v[r->n++];
+    *x = (dp_result_t){.name = dp_xstrdup(name), .is_int = is_int, .scalar = scalar, .n = n};
+    if (is_int)
+        x->i = dp_xcalloc(n, sizeof *x->i);
+    else
+        x->r = dp_xcalloc(n, sizeof *x->r);
+    return x;
+}
+
+void dp_results_real(dp_results_t *r, const char *name, double v)
+{
+    add(r, name, 0, 1, 1)->r[0] = v;
+}
+
+void dp_results_int(dp_results_t *r, const char *name, int64_t v)
+{
+    add(r, name, 1, 1, 1)->i[0] = v;
+}
+
+void dp_results_reals(dp_results_t *r, const char *name, const double *v, size_t n)
+{
+    memcpy(add(r, name, 0, 0, n)->r, v, n * sizeof *v);
+}
+
+void dp_results_ints(dp_results_t *r, const char *name, const int64_t *v, size_t n)
+{
+    memcpy(add(r, name, 1, 0, n)->i, v, n * sizeof *v);
+}
+
+void dp_results_free(dp_results_t *r)
+{
+    for (size_t k = 0; k < r->n; k++) {
+        free(r->v[k].name);
+        free(r->v[k].r);
+        free(r->v[k].i);
+    }
+    free(r->v);
+    *r = (dp_results_t){0};
+}

@@ -1,0 +1,27 @@
+/* The named results of a kernel (see dp_results_real and friends in kernel.h). */
+#ifndef DP_RESULTS_H
+#define DP_RESULTS_H
+
+#include "kernel.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *name;  /* dotted for nesting: "hist.counts" */
+    int is_int;  /* values in i (else in r) */
+    int scalar;  /* a single value, not a list */
+    size_t n;
+    double *r;
+    int64_t *i;
+} dp_result_t;
+
+struct dp_results {
+    dp_result_t *v;
+    size_t n, cap;
+};
+
+/* Frees all results and leaves the list empty. Local. */
+void dp_results_free(dp_results_t *r);
+
+#endif

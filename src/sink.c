@@ -1,0 +1,194 @@
+#include "sink.h"
+
+#include "comm.h"
+#include "hdf5_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+dp_status_t dp_sink_create(dp_sink_t *s, const char *path, MPI_Comm comm)
+{
+    *s = (dp_sink_t){.comm = comm, .file = H5I_INVALID_HID, .dset = H5I_INVALID_HID};
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    long long pid = (long long)getpid();
+    MPI_Bcast(&pid, 1, MPI_LONG_LONG, 0, comm);
+    snprintf(s->final, sizeof s->final, "%s", path);
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    snprintf(s->tmp, sizeof s->tmp, "%.*s.%s.dproc-tmp-%lld", dirlen, path,
+             slash ? slash + 1 : path, pid);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    H5Pset_coll_metadata_write(fapl, 1);
+    s->file = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    dp_status_t st = DP_OK;
+    if (s->file < 0)
+        st = dp_err_set(DP_ERR_IO, "cannot create '%s' (%s)", s->tmp, dp_h5_error());
+    return dp_comm_agree(st, comm);
+}
+
+static hid_t create_dataset(dp_sink_t *s, const char *name, hid_t type, hid_t space)
+{
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t d = H5Dcreate2(s->file, name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
+    return d;
+}
+
+dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *global)
+{
+    hsize_t dims[DP_MAX_DIMS];
+    for (int d = 0; d < global->ndim; d++)
+        dims[d] = (hsize_t)global->n[d];
+    hid_t space = H5Screate_simple(global->ndim, dims, NULL);
+    s->dset = create_dataset(s, dataset, H5T_IEEE_F64LE, space);
+    H5Sclose(space);
+    dp_status_t st = DP_OK;
+    if (s->dset < 0)
+        st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' in '%s' (%s)", dataset, s->tmp,
+                        dp_h5_error());
+    return dp_comm_agree(st, s->comm);
+}
+
+dp_status_t dp_sink_write(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
+                          const int64_t count[DP_MAX_DIMS], const double *data)
+{
+    hid_t fspace = H5Dget_space(s->dset);
+    int nd = H5Sget_simple_extent_ndims(fspace);
+    const int64_t n = count[0] * count[1] * count[2];
+    hsize_t one = 1, total = (hsize_t)n;
+    hid_t mspace;
+    if (n > 0) {
+        hsize_t hs[DP_MAX_DIMS], hc[DP_MAX_DIMS];
+        for (int d = 0; d < nd; d++) {
+            hs[d] = (hsize_t)start[d];
+            hc[d] = (hsize_t)count[d];
+        }
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, hs, NULL, hc, NULL);
+        mspace = H5Screate_simple(1, &total, NULL);
+    } else {
+        H5Sselect_none(fspace);
+        mspace = H5Screate_simple(1, &one, NULL);
+        H5Sselect_none(mspace);
+    }
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    dp_status_t st = DP_OK;
+    if (H5Dwrite(s->dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, data) < 0)
+        st = dp_err_set(DP_ERR_IO, "writing '%s' failed (%s)", s->tmp, dp_h5_error());
+    H5Pclose(dxpl);
+    H5Sclose(mspace);
+    H5Sclose(fspace);
+    return dp_comm_agree(st, s->comm);
+}
+
+dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t *r)
+{
+    int rank;
+    MPI_Comm_rank(s->comm, &rank);
+    dp_status_t st = DP_OK;
+    for (size_t k = 0; k < r->n && st == DP_OK; k++) {
+        const dp_result_t *x = &r->v[k];
+        char name[512];
+        snprintf(name, sizeof name, "%s/%s", strcmp(group, "/") ? group : "", x->name);
+        for (char *p = name; *p; p++)
+            if (*p == '.')
+                *p = '/';
+        hsize_t n = x->n;
+        hid_t space = x->scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
+        hid_t d = create_dataset(s, name, x->is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space);
+        if (d < 0) {
+            st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' (%s)", name, dp_h5_error());
+        } else {
+            if (rank != 0)
+                H5Sselect_none(space);
+            const void *buf = x->is_int ? (const void *)x->i : (const void *)x->r;
+            if (H5Dwrite(d, x->is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, space, space,
+                         H5P_DEFAULT, buf) < 0)
+                st = dp_err_set(DP_ERR_IO, "writing dataset '%s' failed (%s)", name,
+                                dp_h5_error());
+            H5Dclose(d);
+        }
+        H5Sclose(space);
+    }
+    return dp_comm_agree(st, s->comm);
+}
+
+static int attr_string(hid_t obj, const char *name, const char *value)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(value) + 1);
+    H5Tset_strpad(type, H5T_STR_NULLTERM);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = a >= 0 && H5Awrite(a, type, value) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
+    return ok;
+}
+
+static int attr_int(hid_t obj, const char *name, long long value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = a >= 0 && H5Awrite(a, H5T_NATIVE_LLONG, &value) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(space);
+    return ok;
+}
+
+dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info)
+{
+    if (s->dset >= 0) {
+        H5Dclose(s->dset);
+        s->dset = H5I_INVALID_HID;
+    }
+    int ok = attr_string(s->file, "dproc_version", info->version) &&
+             attr_string(s->file, "dproc_job", info->job_text) &&
+             attr_int(s->file, "dproc_ranks", info->ranks) &&
+             attr_int(s->file, "dproc_threads", info->threads) &&
+             attr_string(s->file, "dproc_start_time", info->start_time) &&
+             attr_string(s->file, "dproc_host", info->host) &&
+             attr_int(s->file, "dproc_complete", 1);
+    dp_status_t st = ok ? DP_OK
+                        : dp_err_set(DP_ERR_IO, "writing provenance attributes to '%s' failed (%s)",
+                                     s->tmp, dp_h5_error());
+    DP_CALL(dp_comm_agree(st, s->comm));
+    herr_t closed = H5Fclose(s->file);
+    s->file = H5I_INVALID_HID;
+    if (closed < 0)
+        st = dp_err_set(DP_ERR_IO, "closing '%s' failed (%s)", s->tmp, dp_h5_error());
+    DP_CALL(dp_comm_agree(st, s->comm));
+    int rank;
+    MPI_Comm_rank(s->comm, &rank);
+    if (rank == 0 && rename(s->tmp, s->final) != 0)
+        st = dp_err_set(DP_ERR_IO, "cannot rename '%s' to '%s': %s", s->tmp, s->final,
+                        strerror(errno));
+    st = dp_comm_agree(st, s->comm);
+    if (st == DP_OK)
+        s->tmp[0] = '\0';
+    return st;
+}
+
+void dp_sink_abort(dp_sink_t *s)
+{
+    if (s->dset >= 0)
+        H5Dclose(s->dset);
+    if (s->file >= 0)
+        H5Fclose(s->file);
+    s->dset = s->file = H5I_INVALID_HID;
+    int rank;
+    MPI_Comm_rank(s->comm, &rank);
+    MPI_Barrier(s->comm);
+    if (rank == 0 && s->tmp[0])
+        unlink(s->tmp);
+    s->tmp[0] = '\0';
+}

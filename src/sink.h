@@ -1,0 +1,43 @@
+/* The output file: parallel HDF5, written under a temporary name in the same directory and
+ * renamed into place only when the whole job succeeded. */
+#ifndef DP_SINK_H
+#define DP_SINK_H
+
+#include "err.h"
+#include "report.h"
+#include "results.h"
+
+#include <hdf5.h>
+#include <limits.h>
+#include <mpi.h>
+
+typedef struct {
+    MPI_Comm comm;
+    hid_t file;
+    hid_t dset; /* the array being written, when there is one */
+    char tmp[PATH_MAX];
+    char final[PATH_MAX];
+} dp_sink_t;
+
+/* Creates the temporary file beside path. Collective; path must match on all ranks. */
+dp_status_t dp_sink_create(dp_sink_t *s, const char *path, MPI_Comm comm);
+
+/* Creates the float64 dataset of the given global shape that dp_sink_write fills.
+ * Collective. */
+dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *global);
+
+/* Writes this rank's box of the array (count may be 0: the rank still calls). Collective. */
+dp_status_t dp_sink_write(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
+                          const int64_t count[DP_MAX_DIMS], const double *data);
+
+/* Writes each result as a dataset in group (scalar or 1-D). Collective; results must match. */
+dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t *r);
+
+/* Writes the provenance attributes and, last, the completion marker dproc_complete = 1; closes
+ * and renames the file into place. Collective. */
+dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info);
+
+/* Closes what is open and removes the temporary file; safe after any failure. Collective. */
+void dp_sink_abort(dp_sink_t *s);
+
+#endif

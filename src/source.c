@@ -1,0 +1,99 @@
+#include "source.h"
+
+#include "comm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const dp_source_ops_t *const sources[] = {
+    [DP_SRC_HDF5] = &dp_source_hdf5,
+    [DP_SRC_RAW] = &dp_source_raw,
+    [DP_SRC_GENERATE] = &dp_source_generate,
+};
+
+dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, MPI_Comm comm)
+{
+    *s = (dp_source_t){.ops = sources[job->input.source], .job = job, .comm = comm};
+    return s->ops->open(s);
+}
+
+dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
+                           const int64_t count[DP_MAX_DIMS], double *out)
+{
+    return s->ops->read(s, start, count, out);
+}
+
+void dp_source_close(dp_source_t *s)
+{
+    if (s->ops)
+        s->ops->close(s);
+    free(s->scratch);
+    s->scratch = NULL;
+    s->scratch_bytes = 0;
+    s->ops = NULL;
+}
+
+dp_status_t dp_source_scratch(dp_source_t *s, size_t bytes, void **buf)
+{
+    if (bytes > s->scratch_bytes) {
+        free(s->scratch);
+        s->scratch = malloc(bytes);
+        s->scratch_bytes = s->scratch ? bytes : 0;
+        DP_CHECK(s->scratch, DP_ERR_NOMEM, "cannot allocate a read buffer of %zu bytes", bytes);
+    }
+    *buf = s->scratch;
+    return DP_OK;
+}
+
+dp_status_t dp_source_check_readable(const char *path, MPI_Comm comm)
+{
+    dp_status_t st = DP_OK;
+    if (access(path, R_OK) != 0)
+        st = dp_err_set(DP_ERR_IO, "cannot read input '%s': %s", path, strerror(errno));
+    return dp_comm_agree(st, comm);
+}
+
+#define CONVERT(type)                                                                              \
+    do {                                                                                           \
+        const type *in = src;                                                                      \
+        _Pragma("omp parallel for simd schedule(static)") for (int64_t i = 0; i < n; i++)         \
+            dst[i] = (double)in[i];                                                                \
+    } while (0)
+
+void dp_convert_to_f64(dp_dtype_t t, const void *src, double *dst, int64_t n)
+{
+    switch (t) {
+    case DP_DT_INT8:
+        CONVERT(int8_t);
+        break;
+    case DP_DT_INT16:
+        CONVERT(int16_t);
+        break;
+    case DP_DT_INT32:
+        CONVERT(int32_t);
+        break;
+    case DP_DT_INT64:
+        CONVERT(int64_t);
+        break;
+    case DP_DT_UINT8:
+        CONVERT(uint8_t);
+        break;
+    case DP_DT_UINT16:
+        CONVERT(uint16_t);
+        break;
+    case DP_DT_UINT32:
+        CONVERT(uint32_t);
+        break;
+    case DP_DT_UINT64:
+        CONVERT(uint64_t);
+        break;
+    case DP_DT_FLOAT32:
+        CONVERT(float);
+        break;
+    case DP_DT_FLOAT64:
+        memcpy(dst, src, (size_t)n * sizeof(double));
+        break;
+    }
+}

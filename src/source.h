@@ -1,0 +1,69 @@
+/* Sources: where the array comes from. One table of operations per source kind (hdf5, raw,
+ * generate), selected by [input] source. Every operation is collective over the source's
+ * communicator and agrees on errors before it returns, so all ranks see the same status. */
+#ifndef DP_SOURCE_H
+#define DP_SOURCE_H
+
+#include "err.h"
+#include "job.h"
+#include "opts.h"
+
+#include <mpi.h>
+#include <stdint.h>
+
+typedef struct dp_source dp_source_t;
+
+typedef struct {
+    const char *name;
+    /* Opens the input and fills shape, dtype and describe. Collective. */
+    dp_status_t (*open)(dp_source_t *s);
+    /* Reads the given box of the global array as float64 into out (count[0]*count[1]*count[2]
+     * values, row-major). A rank with nothing to read passes a count of 0 but still calls.
+     * Collective: every rank calls it the same number of times. */
+    dp_status_t (*read)(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
+                        const int64_t count[DP_MAX_DIMS], double *out);
+    /* Releases the input. Collective. */
+    void (*close)(dp_source_t *s);
+} dp_source_ops_t;
+
+struct dp_source {
+    const dp_source_ops_t *ops;
+    const dp_job_t *job;
+    MPI_Comm comm;
+    dp_shape_t shape;     /* global extents */
+    dp_dtype_t dtype;     /* element type as stored */
+    char describe[160];   /* e.g. "HDF5 data.h5:/temp (int32)" */
+    char note[256];       /* a warning for the report, e.g. a read that was not collective */
+    int64_t bytes_read;   /* by this rank */
+    void *scratch;        /* conversion buffer, grown on demand */
+    size_t scratch_bytes;
+    void *impl;           /* the backend's own state */
+};
+
+/* Opens the source named by job->input.source. Collective over comm. */
+dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, MPI_Comm comm);
+
+/* Reads one box (see dp_source_ops_t.read). Collective. */
+dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
+                           const int64_t count[DP_MAX_DIMS], double *out);
+
+/* Closes the source and frees its buffers; safe on a source that failed to open.
+ * Collective. */
+void dp_source_close(dp_source_t *s);
+
+/* A conversion buffer of at least bytes, kept for the next call; DP_ERR_NOMEM when it cannot
+ * be had. Local. */
+dp_status_t dp_source_scratch(dp_source_t *s, size_t bytes, void **buf);
+
+/* Converts n values of type t at src to float64 at dst. Local, OpenMP. */
+void dp_convert_to_f64(dp_dtype_t t, const void *src, double *dst, int64_t n);
+
+/* Checks on every rank that path can be read and agrees; the message names the file.
+ * Collective. */
+dp_status_t dp_source_check_readable(const char *path, MPI_Comm comm);
+
+extern const dp_source_ops_t dp_source_hdf5;
+extern const dp_source_ops_t dp_source_raw;
+extern const dp_source_ops_t dp_source_generate;
+
+#endif
