@@ -219,13 +219,16 @@ void dp_ini_override(dp_ini_t *ini, const char *set, dp_diag_t *diag)
         dp_diag_add(diag, where, NULL, NULL, "expected --set section.key=value");
         return;
     }
-    if (!valid_name(set, dot) || !valid_name(dot + 1, eq)) {
+    const char *sb = set, *se = dot, *kb = dot + 1, *ke = eq;
+    trim(&sb, &se);
+    trim(&kb, &ke);
+    if (!valid_name(sb, se) || !valid_name(kb, ke)) {
         dp_diag_add(diag, where, NULL, NULL,
                     "bad section or key name (letters, digits, '_' and '-' only)");
         return;
     }
-    char *section = dup_range(set, dot);
-    char *key = dup_range(dot + 1, eq);
+    char *section = dup_range(sb, se);
+    char *key = dup_range(kb, ke);
     const char *vb = eq + 1, *ve = eq + strlen(eq);
     trim(&vb, &ve);
     char *value = dup_range(vb, ve);

@@ -22,7 +22,8 @@ static int64_t ceil_div(int64_t a, int64_t b)
 }
 
 typedef struct {
-    int64_t largest, surface;
+    int64_t largest;
+    double surface; /* total area of the cuts between blocks, in elements */
     int dims[DP_MAX_DIMS];
 } score_t;
 
@@ -35,9 +36,13 @@ static score_t score(const dp_shape_t *g, const int dims[DP_MAX_DIMS])
         s.dims[d] = dims[d];
         s.largest *= ext[d];
     }
-    for (int d = 0; d < DP_MAX_DIMS; d++)
-        if (dims[d] > 1 && ext[d] > 0)
-            s.surface += s.largest / ext[d];
+    for (int d = 0; d < DP_MAX_DIMS; d++) {
+        double cut = dims[d] - 1;
+        for (int e = 0; e < DP_MAX_DIMS; e++)
+            if (e != d)
+                cut *= (double)g->n[e];
+        s.surface += cut;
+    }
     return s;
 }
 

@@ -17,7 +17,8 @@ typedef struct {
 
 /* Chooses the process grid for nranks over global: decomp is a dp_decomp_t (auto splits all
  * axes, 1d/2d/3d the first 1/2/3). Among the grids with the given split axes it takes the one
- * with the smallest largest block, then the least block surface, then the most ranks on
+ * with the smallest largest block, then the least total cut area between blocks (the halo
+ * traffic of a stencil), then the most ranks on
  * earlier axes (longer contiguous runs). Fails when the array needs more axes than it has or
  * its size overflows 64 bits. Local. */
 dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int decomp);
