@@ -18,7 +18,8 @@ static void copy_process(const void *cfg, const dp_block_t *in, dp_block_t *out,
 
 const dp_kernel_t dp_kernel_copy = {
     .name = "copy",
-    .summary = "write the input as a float64 HDF5 dataset (raw to HDF5, materialise generated data)",
+    .summary =
+        "write the input as a float64 HDF5 dataset (raw to HDF5, materialise generated data)",
     .kind = DP_KERNEL_MAP,
     .opts = copy_opts,
     .config_size = 0,

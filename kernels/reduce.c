@@ -5,7 +5,13 @@
 
 /* reduce: one-pass statistics of all values. NaN values are skipped and counted. */
 
-enum { OP_COUNT = 1u << 0, OP_SUM = 1u << 1, OP_MIN = 1u << 2, OP_MAX = 1u << 3, OP_MEAN = 1u << 4 };
+enum {
+    OP_COUNT = 1u << 0,
+    OP_SUM = 1u << 1,
+    OP_MIN = 1u << 2,
+    OP_MAX = 1u << 3,
+    OP_MEAN = 1u << 4
+};
 
 typedef struct {
     unsigned ops;

@@ -43,9 +43,9 @@ dp_status_t dp_comm_combine(void *buf, size_t size,
     for (int step = 1; step < nranks && st == DP_OK; step *= 2) {
         if (rank % (2 * step) == 0) {
             if (rank + step < nranks) {
-                st = dp_comm_check(MPI_Recv(in, (int)size, MPI_BYTE, rank + step, 17, comm,
-                                            MPI_STATUS_IGNORE),
-                                   "receiving a partial result");
+                st = dp_comm_check(
+                    MPI_Recv(in, (int)size, MPI_BYTE, rank + step, 17, comm, MPI_STATUS_IGNORE),
+                    "receiving a partial result");
                 if (st == DP_OK)
                     combine(ctx, buf, in);
             }

@@ -26,7 +26,7 @@ typedef struct {
     dp_plan_t plan;
     int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
     int64_t piece_rows, npieces, mem;
-    double *buf;  /* the whole block (map kernels) or one piece (reduce kernels) */
+    double *buf; /* the whole block (map kernels) or one piece (reduce kernels) */
     void *partial;
     dp_sink_t sink;
     int sink_open;
@@ -83,9 +83,9 @@ static dp_status_t make_plan(run_t *r)
     dp_status_t st = dp_plan_make(&r->plan, &r->src.shape, r->nranks, job->run.decomposition);
     DP_CALL(dp_comm_agree(st, r->comm));
     int periods[DP_MAX_DIMS] = {0, 0, 0};
-    DP_CALL(dp_comm_check(MPI_Cart_create(r->comm, r->plan.global.ndim, r->plan.dims, periods, 0,
-                                          &r->cart),
-                          "creating the Cartesian communicator"));
+    DP_CALL(dp_comm_check(
+        MPI_Cart_create(r->comm, r->plan.global.ndim, r->plan.dims, periods, 0, &r->cart),
+        "creating the Cartesian communicator"));
     int coords[DP_MAX_DIMS] = {0, 0, 0};
     MPI_Cart_coords(r->cart, r->rank, r->plan.global.ndim, coords);
     dp_plan_block(&r->plan, r->rank, r->start, r->count);
@@ -146,8 +146,8 @@ static void print_plan(const run_t *r, FILE *f)
 static dp_status_t allocate(run_t *r)
 {
     const dp_kernel_t *k = r->job->kernel;
-    const int64_t n = k->kind == DP_KERNEL_MAP ? r->count[0] * row_elems(r)
-                                               : r->piece_rows * row_elems(r);
+    const int64_t n =
+        k->kind == DP_KERNEL_MAP ? r->count[0] * row_elems(r) : r->piece_rows * row_elems(r);
     dp_status_t st = DP_OK;
     r->buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     if (!r->buf)
@@ -232,8 +232,8 @@ static dp_status_t run_job(run_t *r)
     DP_CALL(read_and_process(r));
     if (job->kernel->kind == DP_KERNEL_REDUCE) {
         double t1 = MPI_Wtime();
-        DP_CALL(dp_comm_combine(r->partial, job->kernel->partial_size(job->kcfg), combine_cb,
-                                job, r->cart));
+        DP_CALL(dp_comm_combine(r->partial, job->kernel->partial_size(job->kcfg), combine_cb, job,
+                                r->cart));
         r->t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
         job->kernel->results(job->kcfg, r->partial, &r->results);
     }

@@ -56,8 +56,8 @@ dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out)
             return DP_OK;
         }
     }
-    static const char *const classes[] = {"integer", "float",    "time",      "string",
-                                          "bitfield", "opaque", "compound", "reference",
+    static const char *const classes[] = {"integer",  "float",           "time",     "string",
+                                          "bitfield", "opaque",          "compound", "reference",
                                           "enum",     "variable-length", "array"};
     const char *name = cls >= 0 && cls < 11 ? classes[cls] : "unknown";
     return dp_err_set(DP_ERR_DATA,

@@ -78,8 +78,8 @@ static void add_entry(dp_ini_t *ini, char *section, char *key, char *value, dp_w
         ini->cap = ini->cap ? 2 * ini->cap : 16;
         ini->e = dp_xrealloc(ini->e, ini->cap * sizeof *ini->e);
     }
-    ini->e[ini->n++] = (dp_ini_entry_t){
-        .section = section, .key = key, .value = value, .where = where, .used = 0};
+    ini->e[ini->n++] =
+        (dp_ini_entry_t){.section = section, .key = key, .value = value, .where = where, .used = 0};
 }
 
 /* Parses the value part of "key = value": quoted or bare, inline comment removed. Returns
@@ -142,8 +142,7 @@ static void parse_line(dp_ini_t *ini, const char *b, const char *e, dp_where_t w
         const dp_ini_section_t *prev = dp_ini_section(ini, name);
         if (prev) {
             dp_diag_add(diag, where, name, NULL,
-                        "section appears twice (first at line %d); merge them",
-                        prev->where.line);
+                        "section appears twice (first at line %d); merge them", prev->where.line);
             free(name);
             *cur_section = NULL;
             return;

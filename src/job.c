@@ -302,7 +302,8 @@ static void check_input(dp_job_t *job, dp_diag_t *diag)
         int nd = job->input.shape.ndim, dec = job->run.decomposition;
         if ((dec == DP_DECOMP_2D && nd < 2) || (dec == DP_DECOMP_3D && nd < 3))
             dp_diag_add(diag, dp_opts_where(&job->ini, "run", "decomposition"), "run",
-                        "decomposition", "%s needs an array of at least %d dimensions; [input] "
+                        "decomposition",
+                        "%s needs an array of at least %d dimensions; [input] "
                         "shape has %d",
                         dec == DP_DECOMP_2D ? "2d" : "3d", dec == DP_DECOMP_2D ? 2 : 3, nd);
     }
@@ -314,8 +315,8 @@ static void check_output(dp_job_t *job, dp_diag_t *diag)
         dp_diag_add(diag, dp_opts_where(&job->ini, "output", NULL), "output", "path",
                     "missing (kernel %s writes an array)", job->kernel->name);
     if (!job->output.dataset)
-        job->output.dataset = dp_xstrdup(
-            job->kernel && job->kernel->kind == DP_KERNEL_REDUCE ? "/results" : "/data");
+        job->output.dataset =
+            dp_xstrdup(job->kernel && job->kernel->kind == DP_KERNEL_REDUCE ? "/results" : "/data");
     else if (job->output.dataset[0] != '/')
         dp_diag_add(diag, dp_opts_where(&job->ini, "output", "dataset"), "output", "dataset",
                     "'%.64s' must be an absolute path inside the file, e.g. /data",
@@ -332,8 +333,7 @@ static void check_output(dp_job_t *job, dp_diag_t *diag)
                     "is the same file as [output] path");
 }
 
-static void build_text(dp_job_t *job, const char *text, size_t len, char *const *sets,
-                       int nsets)
+static void build_text(dp_job_t *job, const char *text, size_t len, char *const *sets, int nsets)
 {
     size_t total = len + 64;
     for (int i = 0; i < nsets; i++)
@@ -361,8 +361,8 @@ static void default_name(dp_job_t *job)
     job->job.name[n] = '\0';
 }
 
-int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len,
-                 char *const *sets, int nsets, dp_diag_t *diag)
+int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, char *const *sets,
+                 int nsets, dp_diag_t *diag)
 {
     size_t before = diag->n;
     *job = (dp_job_t){.file = file};
@@ -399,8 +399,8 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len,
         const char *key = NULL;
         const char *why = job->kernel->check(job->kcfg, &key);
         if (why)
-            dp_diag_add(diag, dp_opts_where(&job->ini, job->kernel->name, key),
-                        job->kernel->name, key, "%s", why);
+            dp_diag_add(diag, dp_opts_where(&job->ini, job->kernel->name, key), job->kernel->name,
+                        key, "%s", why);
     }
     return diag->n == before ? DP_OK : DP_ERR_USAGE;
 }

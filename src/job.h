@@ -66,15 +66,15 @@ typedef struct {
     dp_output_t output;
     dp_run_t run;
     const dp_kernel_t *kernel;
-    void *kcfg;  /* the kernel's configuration, filled from its section */
-    char *text;  /* the job text with the overrides applied, for provenance */
+    void *kcfg; /* the kernel's configuration, filled from its section */
+    char *text; /* the job text with the overrides applied, for provenance */
 } dp_job_t;
 
 /* Parses and validates a job from its text and overrides (sets[0..nsets-1], each
  * "section.key=value"). Every problem found is added to diag; returns DP_ERR_USAGE when there
  * was any. Touches no file: deterministic, so every rank reaches the same verdict. Local. */
-int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len,
-                 char *const *sets, int nsets, dp_diag_t *diag);
+int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, char *const *sets,
+                 int nsets, dp_diag_t *diag);
 
 /* Checks what needs the file system: the input exists and is not the output, the output
  * directory exists, and an existing output is refused unless overwrite = true. Adds to diag.

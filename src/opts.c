@@ -52,7 +52,8 @@ static int edit_distance(const char *a, const char *b)
         row[0] = (int)i;
         for (size_t j = 1; j <= lb; j++) {
             int up = row[j];
-            int best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            int best =
+                diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
             if (up + 1 < best)
                 best = up + 1;
             if (row[j - 1] + 1 < best)
@@ -201,8 +202,8 @@ static int parse_value(const dp_opt_t *o, const char *section, const char *v, dp
             return 0;
         }
         if (!isfinite(x) || x < o->min || x > o->max) {
-            dp_diag_add(diag, where, section, o->key, "%.64s is out of range (%g to %g)", v,
-                        o->min, o->max);
+            dp_diag_add(diag, where, section, o->key, "%.64s is out of range (%g to %g)", v, o->min,
+                        o->max);
             return 0;
         }
         *(double *)field = x;

@@ -150,8 +150,9 @@ void dp_report_print(const dp_report_t *r, FILE *f)
     }
     if (job->output.path)
         fprintf(f, "output: %s\n", job->output.path);
-    fprintf(f, "timing (s, max over ranks): total %.6f  read %.6f  compute %.6f  communicate %.6f"
-               "  write %.6f\n",
+    fprintf(f,
+            "timing (s, max over ranks): total %.6f  read %.6f  compute %.6f  communicate %.6f"
+            "  write %.6f\n",
             r->timing[DP_PHASE_TOTAL], r->timing[DP_PHASE_READ], r->timing[DP_PHASE_COMPUTE],
             r->timing[DP_PHASE_COMMUNICATE], r->timing[DP_PHASE_WRITE]);
     if (r->note && *r->note)

@@ -18,24 +18,30 @@ typedef struct {
     char host[256];      /* rank 0's host name */
 } dp_runinfo_t;
 
-enum { DP_PHASE_READ, DP_PHASE_COMPUTE, DP_PHASE_COMMUNICATE, DP_PHASE_WRITE, DP_PHASE_TOTAL,
-       DP_NPHASES };
+enum {
+    DP_PHASE_READ,
+    DP_PHASE_COMPUTE,
+    DP_PHASE_COMMUNICATE,
+    DP_PHASE_WRITE,
+    DP_PHASE_TOTAL,
+    DP_NPHASES
+};
 
 /* Everything a report says. Timings are maxima over ranks. */
 typedef struct {
     const dp_job_t *job;
     const dp_runinfo_t *info;
-    const char *input;       /* the source's description */
-    dp_shape_t shape;        /* global extents */
-    int dims[DP_MAX_DIMS];   /* the process grid */
+    const char *input;     /* the source's description */
+    dp_shape_t shape;      /* global extents */
+    int dims[DP_MAX_DIMS]; /* the process grid */
     int64_t elements;
-    int64_t bytes_read;      /* summed over ranks */
-    int64_t mem_per_rank;    /* estimated bytes of the largest rank */
+    int64_t bytes_read;   /* summed over ranks */
+    int64_t mem_per_rank; /* estimated bytes of the largest rank */
     double timing[DP_NPHASES];
     const dp_results_t *results;
-    const char *note;        /* a warning, or NULL */
+    const char *note; /* a warning, or NULL */
     dp_status_t status;
-    const char *error;       /* the failure, when status != DP_OK */
+    const char *error; /* the failure, when status != DP_OK */
 } dp_report_t;
 
 /* Writes the JSON report to path under a temporary name and renames it into place. Local

@@ -8,9 +8,9 @@
 #include <stdint.h>
 
 typedef struct {
-    char *name;  /* dotted for nesting: "hist.counts" */
-    int is_int;  /* values in i (else in r) */
-    int scalar;  /* a single value, not a list */
+    char *name; /* dotted for nesting: "hist.counts" */
+    int is_int; /* values in i (else in r) */
+    int scalar; /* a single value, not a list */
     size_t n;
     double *r;
     int64_t *i;

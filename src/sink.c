@@ -110,8 +110,7 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
             const void *buf = x->is_int ? (const void *)x->i : (const void *)x->r;
             if (H5Dwrite(d, x->is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, space, space,
                          H5P_DEFAULT, buf) < 0)
-                st = dp_err_set(DP_ERR_IO, "writing dataset '%s' failed (%s)", name,
-                                dp_h5_error());
+                st = dp_err_set(DP_ERR_IO, "writing dataset '%s' failed (%s)", name, dp_h5_error());
             H5Dclose(d);
         }
         H5Sclose(space);

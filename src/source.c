@@ -55,12 +55,15 @@ dp_status_t dp_source_check_readable(const char *path, MPI_Comm comm)
     return dp_comm_agree(st, comm);
 }
 
+// clang-format off (it would fold the pragma and the loop into one line)
 #define CONVERT(type)                                                                              \
     do {                                                                                           \
         const type *in = src;                                                                      \
-        _Pragma("omp parallel for simd schedule(static)") for (int64_t i = 0; i < n; i++)         \
+        _Pragma("omp parallel for simd schedule(static)")                                          \
+        for (int64_t i = 0; i < n; i++)                                                            \
             dst[i] = (double)in[i];                                                                \
     } while (0)
+// clang-format on
 
 void dp_convert_to_f64(dp_dtype_t t, const void *src, double *dst, int64_t n)
 {

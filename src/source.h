@@ -30,14 +30,14 @@ struct dp_source {
     const dp_source_ops_t *ops;
     const dp_job_t *job;
     MPI_Comm comm;
-    dp_shape_t shape;     /* global extents */
-    dp_dtype_t dtype;     /* element type as stored */
-    char describe[160];   /* e.g. "HDF5 data.h5:/temp (int32)" */
-    char note[256];       /* a warning for the report, e.g. a read that was not collective */
-    int64_t bytes_read;   /* by this rank */
-    void *scratch;        /* conversion buffer, grown on demand */
+    dp_shape_t shape;   /* global extents */
+    dp_dtype_t dtype;   /* element type as stored */
+    char describe[160]; /* e.g. "HDF5 data.h5:/temp (int32)" */
+    char note[256];     /* a warning for the report, e.g. a read that was not collective */
+    int64_t bytes_read; /* by this rank */
+    void *scratch;      /* conversion buffer, grown on demand */
     size_t scratch_bytes;
-    void *impl;           /* the backend's own state */
+    void *impl; /* the backend's own state */
 };
 
 /* Opens the source named by job->input.source. Collective over comm. */

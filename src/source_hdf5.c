@@ -31,8 +31,8 @@ static dp_status_t h5_open(dp_source_t *s)
     H5Pclose(fapl);
     dp_status_t st = DP_OK;
     if (h->file < 0)
-        st = dp_err_set(DP_ERR_IO, "'%s' is not an HDF5 file or cannot be opened (%s)",
-                        in->path, dp_h5_error());
+        st = dp_err_set(DP_ERR_IO, "'%s' is not an HDF5 file or cannot be opened (%s)", in->path,
+                        dp_h5_error());
     DP_CALL(dp_comm_agree(st, s->comm));
 
     if (H5Lexists(h->file, in->dataset, H5P_DEFAULT) <= 0) {
@@ -40,8 +40,8 @@ static dp_status_t h5_open(dp_source_t *s)
     } else {
         h->dset = H5Dopen2(h->file, in->dataset, H5P_DEFAULT);
         if (h->dset < 0)
-            st = dp_err_set(DP_ERR_DATA, "'%s': '%s' is not a dataset (%s)", in->path,
-                            in->dataset, dp_h5_error());
+            st = dp_err_set(DP_ERR_DATA, "'%s': '%s' is not a dataset (%s)", in->path, in->dataset,
+                            dp_h5_error());
     }
     DP_CALL(dp_comm_agree(st, s->comm));
 

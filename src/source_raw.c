@@ -72,9 +72,9 @@ static dp_status_t raw_open(dp_source_t *s)
                         dp_dtype_name(s->dtype), dp_dtype_size(s->dtype), (long long)need);
     for (int d = 0; d < s->shape.ndim && st == DP_OK; d++)
         if (s->shape.n[d] > INT_MAX)
-            st = dp_err_set(DP_ERR_DATA,
-                            "raw input extent %lld exceeds MPI-IO's int subarray limit",
-                            (long long)s->shape.n[d]);
+            st =
+                dp_err_set(DP_ERR_DATA, "raw input extent %lld exceeds MPI-IO's int subarray limit",
+                           (long long)s->shape.n[d]);
     return dp_comm_agree(st, s->comm);
 }
 
@@ -105,8 +105,7 @@ static dp_status_t raw_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
             subs[d] = (int)count[d];
             starts[d] = (int)start[d];
         }
-        MPI_Type_create_subarray(DP_MAX_DIMS, sizes, subs, starts, MPI_ORDER_C, r->etype,
-                                 &ftype);
+        MPI_Type_create_subarray(DP_MAX_DIMS, sizes, subs, starts, MPI_ORDER_C, r->etype, &ftype);
         MPI_Type_commit(&ftype);
     }
     st = dp_comm_check(

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const GEN = "[job]\nkernel = reduce\n[input]\nsource = generate\nshape = 10,20\n";
+static const char *const GEN =
+    "[job]\nkernel = reduce\n[input]\nsource = generate\nshape = 10,20\n";
 
 /* Parses text with overrides; returns whether some diagnostic contains want (want NULL: no
  * diagnostics at all). Prints the diagnostics when the expectation fails. */
@@ -28,8 +29,7 @@ static int parse_expect(const char *text, char *const *sets, int nsets, const ch
         ok = ok && st == DP_ERR_USAGE;
     }
     if (!ok) {
-        fprintf(stderr, "\nexpected '%s', got %zu diagnostics:\n", want ? want : "(none)",
-                diag.n);
+        fprintf(stderr, "\nexpected '%s', got %zu diagnostics:\n", want ? want : "(none)", diag.n);
         dp_diag_print(&diag, stderr);
     }
     dp_diag_free(&diag);
@@ -206,8 +206,8 @@ static void test_overrides(void)
     CU_ASSERT(parse_expect(GEN, bad_value, 1,
                            "--set run.threads=x: [run] threads: 'x' is not a whole number"));
     char *fix[] = {"input.shape=4,4"};
-    CU_ASSERT(parse_expect("[job]\nkernel = reduce\n[input]\nsource = generate\nshape = 0\n",
-                           fix, 1, NULL));
+    CU_ASSERT(parse_expect("[job]\nkernel = reduce\n[input]\nsource = generate\nshape = 0\n", fix,
+                           1, NULL));
     char *nodot[] = {"threads=2"};
     CU_ASSERT(parse_expect(GEN, nodot, 1, "--set threads=2: expected --set section.key=value"));
 }
@@ -218,8 +218,13 @@ static void test_real_option(void)
         double x;
     } cfg_t;
     static const dp_opt_t table[] = {
-        {.key = "x", .type = DP_OPT_REAL, .def = "0.5", .min = -1, .max = 1e300,
-         .offset = 0, .help = "x"},
+        {.key = "x",
+         .type = DP_OPT_REAL,
+         .def = "0.5",
+         .min = -1,
+         .max = 1e300,
+         .offset = 0,
+         .help = "x"},
         {0},
     };
     struct {
@@ -307,11 +312,12 @@ static void test_reference(void)
     FILE *f = open_memstream(&buf, &len);
     dp_job_print_reference(f);
     fclose(f);
-    const char *keys[] = {"### [job]", "`kernel`", "`name`", "### [input]", "`source`", "`path`",
-                          "`dataset`", "`dtype`", "`shape`", "`offset`", "`generator`", "`seed`",
-                          "### [output]", "`report`", "`overwrite`", "### [run]", "`threads`",
-                          "`chunk_mb`", "`decomposition`", "### [reduce]", "`ops`",
-                          "### [copy]"};
+    const char *keys[] = {"### [job]",    "`kernel`",   "`name`",          "### [input]",
+                          "`source`",     "`path`",     "`dataset`",       "`dtype`",
+                          "`shape`",      "`offset`",   "`generator`",     "`seed`",
+                          "### [output]", "`report`",   "`overwrite`",     "### [run]",
+                          "`threads`",    "`chunk_mb`", "`decomposition`", "### [reduce]",
+                          "`ops`",        "### [copy]"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         CU_ASSERT_PTR_NOT_NULL(strstr(buf, keys[i]));
     free(buf);

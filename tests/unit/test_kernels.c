@@ -179,8 +179,7 @@ static void test_registry(void)
         CU_ASSERT_PTR_NOT_NULL((*k)->summary);
         CU_ASSERT_PTR_NOT_NULL((*k)->process);
         if ((*k)->kind == DP_KERNEL_REDUCE) {
-            CU_ASSERT((*k)->partial_size && (*k)->partial_init && (*k)->combine &&
-                      (*k)->results);
+            CU_ASSERT((*k)->partial_size && (*k)->partial_init && (*k)->combine && (*k)->results);
         }
     }
     CU_ASSERT(n >= 2);
