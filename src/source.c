@@ -55,7 +55,8 @@ dp_status_t dp_source_check_readable(const char *path, MPI_Comm comm)
     return dp_comm_agree(st, comm);
 }
 
-// clang-format off (it would fold the pragma and the loop into one line)
+/* Formatting is off here: clang-format would fold the pragma and the loop into one line. */
+// clang-format off
 #define CONVERT(type)                                                                              \
     do {                                                                                           \
         const type *in = src;                                                                      \
