@@ -1,0 +1,30 @@
+#!/bin/sh
+# Runs every example job in jobs/ as it is (2 ranks), from a scratch directory that sees the
+# repository's data/ and jobs/, and checks that each exits 0 and writes what it names.
+set -eu
+src=$1
+mpiexec=$2
+dproc=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+ln -s "$src/data" "$work/data"
+ln -s "$src/jobs" "$work/jobs"
+cd "$work"
+passed=0
+failed=0
+for job in jobs/*.ini; do
+    extra=""
+    [ "$job" = jobs/make_input.ini ] && extra="--set input.shape=400,250"
+    if timeout 120 $mpiexec -np 2 "$dproc" -q $extra "$job"; then
+        echo "ok: $job"
+        passed=$((passed + 1))
+    else
+        echo "FAILED: $job"
+        failed=$((failed + 1))
+    fi
+done
+for f in temperature-report.json sample_raw.h5 sample_raw-report.json random.h5; do
+    if [ -s "$f" ]; then passed=$((passed + 1)); else echo "FAILED: $f not written"; failed=$((failed + 1)); fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
