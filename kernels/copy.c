@@ -8,9 +8,9 @@
 
 static const dp_opt_t copy_opts[] = {{0}};
 
-static void copy_process(const void *cfg, const dp_block_t *in, dp_block_t *out, void *partial)
+static void copy_process(const void *st, const dp_block_t *in, dp_block_t *out, void *partial)
 {
-    (void)cfg;
+    (void)st;
     (void)partial;
     if (out->data != in->data)
         memcpy(out->data, in->data, (size_t)dp_block_size(in) * sizeof(double));

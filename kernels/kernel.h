@@ -25,7 +25,16 @@ typedef enum {
     DP_OPT_CHOICE, /* int: index of the value in allowed ("a|b|c") */
     DP_OPT_FLAGS,  /* unsigned: bit i set for each listed value i of allowed ("a|b|c") */
     DP_OPT_SHAPE,  /* dp_shape_t: "400,300" */
+    DP_OPT_REALS,  /* dp_reals_t: "50, 90, 99.9", each finite and within [min, max] */
 } dp_opt_type_t;
+
+enum { DP_MAX_REALS = 32 };
+
+/* A list of numbers from the job file. */
+typedef struct {
+    int n;
+    double v[DP_MAX_REALS];
+} dp_reals_t;
 
 /* One job-file key of a section: parsing, validation, defaults and documentation in one row. */
 typedef struct {
@@ -55,7 +64,7 @@ static inline int64_t dp_block_size(const dp_block_t *b)
 }
 
 /* Named results of a kernel, filled by its results() function and reported by dproc in the
- * JSON report, the summary and the output file. Dots in a name nest it ("hist.counts"). */
+ * JSON report, the summary and the output file. A '/' in a name nests it ("hist/counts"). */
 typedef struct dp_results dp_results_t;
 void dp_results_real(dp_results_t *r, const char *name, double v);
 void dp_results_int(dp_results_t *r, const char *name, int64_t v);
@@ -67,6 +76,18 @@ typedef enum {
     DP_KERNEL_MAP,    /* maps each block to an output block of the same shape */
 } dp_kernel_kind_t;
 
+/* A kernel is a table of functions over a private state that create() makes from the
+ * configuration its option table filled (as PETSc's KSPCreate_CG fills an ops table and a data
+ * pointer). The driver runs, for a REDUCE kernel:
+ *
+ *   st = create(cfg, global shape)
+ *   do:  partial_init(st, p); process(st, piece, piece, p) for every piece of the rank's block;
+ *        combine(st, acc, in) across ranks;
+ *   while next_pass(st, combined) asks for another pass over the same data (multi_pass: the
+ *        driver then keeps the whole block in memory)
+ *   results(st, res); destroy(st)
+ *
+ * and for a MAP kernel create, process(st, piece, out, NULL) for every piece, destroy. */
 typedef struct dp_kernel {
     const char *name;    /* registry name, also the name of its job-file section */
     const char *summary; /* one line for --list-kernels */
@@ -76,17 +97,28 @@ typedef struct dp_kernel {
     /* Checks combinations of keys after parsing; returns NULL when fine, else a message, with
      * *key set to the key it concerns. Optional. */
     const char *(*check)(const void *cfg, const char **key);
-    /* Bytes of the partial result (REDUCE); the driver allocates and combines them. */
-    size_t (*partial_size)(const void *cfg);
+    /* Makes the per-run state from the configuration and the global extents of the data;
+     * NULL is a valid state. */
+    void *(*create)(const void *cfg, const dp_shape_t *global);
+    /* Whether next_pass may ask for more than one pass (REDUCE). Optional: default no. */
+    int (*multi_pass)(const void *cfg);
+    /* Bytes of the partial result of the current pass (REDUCE). */
+    size_t (*partial_size)(const void *st);
     /* Sets a partial to the identity of the combination (REDUCE). */
-    void (*partial_init)(const void *cfg, void *partial);
+    void (*partial_init)(const void *st, void *partial);
     /* Processes one piece: REDUCE folds in into partial; MAP writes out (same extents as in,
-     * and out->data may equal in->data). Called once per piece read, in global order. */
-    void (*process)(const void *cfg, const dp_block_t *in, dp_block_t *out, void *partial);
+     * and out->data may equal in->data). Called once per piece, in global order. */
+    void (*process)(const void *st, const dp_block_t *in, dp_block_t *out, void *partial);
     /* acc = acc (+) in, where acc holds the lower-ranked data (REDUCE). */
-    void (*combine)(const void *cfg, void *acc, const void *in);
-    /* Reports the final partial (REDUCE). */
-    void (*results)(const void *cfg, const void *partial, dp_results_t *res);
+    void (*combine)(const void *st, void *acc, const void *in);
+    /* Takes the combined partial of a pass (identical on all ranks); returns 1 to ask for
+     * another pass over the same data (REDUCE). Optional: default 0. */
+    int (*next_pass)(void *st, const void *combined);
+    /* Reports the results; returns NULL, or a message when the data break a rule the job set
+     * (e.g. NaN with nan = error) (REDUCE). */
+    const char *(*results)(const void *st, dp_results_t *res);
+    /* Frees the state. Optional. */
+    void (*destroy)(void *st);
 } dp_kernel_t;
 
 /* The kernel of that name, or NULL. Local. */

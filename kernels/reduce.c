@@ -1,116 +1,478 @@
+#include "histogram.h"
 #include "kernel.h"
+#include "select.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* reduce: one-pass statistics of all values. NaN values are skipped and counted. */
+/* reduce: statistics of all values, in one pass over the data (plus one pass for a histogram
+ * without a range, and four selection passes over in-memory data for percentiles). Sums are
+ * exact (xsum.h) and rounded once, so sum, mean, var, std and l2 are identical to the bit for
+ * any rank count, thread count and chunk size. */
 
 enum {
     OP_COUNT = 1u << 0,
     OP_SUM = 1u << 1,
     OP_MIN = 1u << 2,
     OP_MAX = 1u << 3,
-    OP_MEAN = 1u << 4
+    OP_MEAN = 1u << 4,
+    OP_VAR = 1u << 5,
+    OP_STD = 1u << 6,
+    OP_L2 = 1u << 7,
+    OP_ARGMIN = 1u << 8,
+    OP_ARGMAX = 1u << 9,
+    OP_HIST = 1u << 10,
+    OP_MEDIAN = 1u << 11,
 };
+#define OP_NAMES "count|sum|min|max|mean|var|std|l2|argmin|argmax|hist|median"
+
+enum { NAN_SKIP, NAN_PROPAGATE, NAN_ERROR };
 
 typedef struct {
     unsigned ops;
+    int64_t ddof;
+    int64_t bins;
+    dp_reals_t range;
+    dp_reals_t percentiles;
+    int nan;
 } reduce_cfg_t;
-
-typedef struct {
-    int64_t count; /* values that took part (not NaN) */
-    int64_t nan;   /* NaN values skipped */
-    double sum, min, max;
-} reduce_partial_t;
 
 static const dp_opt_t reduce_opts[] = {
     {.key = "ops",
      .type = DP_OPT_FLAGS,
      .def = "count,sum,min,max,mean",
-     .allowed = "count|sum|min|max|mean",
+     .allowed = OP_NAMES,
      .offset = offsetof(reduce_cfg_t, ops),
      .help = "statistics to compute, comma-separated, all in one pass over the data"},
+    {.key = "ddof",
+     .type = DP_OPT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 1,
+     .offset = offsetof(reduce_cfg_t, ddof),
+     .help = "var and std divide by count - ddof: 0 population, 1 sample"},
+    {.key = "bins",
+     .type = DP_OPT_INT,
+     .def = "64",
+     .min = 1,
+     .max = 100000000,
+     .offset = offsetof(reduce_cfg_t, bins),
+     .help = "number of equal bins of hist"},
+    {.key = "range",
+     .type = DP_OPT_REALS,
+     .min = -1.7976931348623157e308,
+     .max = 1.7976931348623157e308,
+     .offset = offsetof(reduce_cfg_t, range),
+     .help = "lo,hi of hist (default: the data's min and max, which costs one more pass)"},
+    {.key = "percentiles",
+     .type = DP_OPT_REALS,
+     .min = 0,
+     .max = 100,
+     .offset = offsetof(reduce_cfg_t, percentiles),
+     .help = "exact percentiles to report, e.g. 50,90,99.9 (linear interpolation as numpy)"},
+    {.key = "nan",
+     .type = DP_OPT_CHOICE,
+     .def = "skip",
+     .allowed = "skip|propagate|error",
+     .offset = offsetof(reduce_cfg_t, nan),
+     .help = "NaN values: skip them, propagate (results become NaN as in numpy), or fail"},
     {0},
 };
 
-static size_t reduce_partial_size(const void *cfg)
-{
-    (void)cfg;
-    return sizeof(reduce_partial_t);
-}
-
-static void reduce_partial_init(const void *cfg, void *partial)
-{
-    (void)cfg;
-    *(reduce_partial_t *)partial =
-        (reduce_partial_t){.count = 0, .nan = 0, .sum = 0.0, .min = INFINITY, .max = -INFINITY};
-}
-
-static void reduce_process(const void *cfg, const dp_block_t *in, dp_block_t *out, void *partial)
-{
-    (void)cfg;
-    (void)out;
-    reduce_partial_t *p = partial;
-    const double *x = in->data;
-    const int64_t n = dp_block_size(in);
-    int64_t count = 0;
-    double sum = 0.0, mn = INFINITY, mx = -INFINITY;
-#pragma omp parallel for simd schedule(static) reduction(+ : sum, count) reduction(min : mn)     \
-    reduction(max : mx)
-    for (int64_t i = 0; i < n; i++) {
-        const double v = x[i];
-        const int ok = v == v;
-        sum += ok ? v : 0.0;
-        count += ok;
-        mn = (ok && v < mn) ? v : mn;
-        mx = (ok && v > mx) ? v : mx;
-    }
-    p->count += count;
-    p->nan += n - count;
-    p->sum += sum;
-    p->min = mn < p->min ? mn : p->min;
-    p->max = mx > p->max ? mx : p->max;
-}
-
-static void reduce_combine(const void *cfg, void *acc, const void *in)
-{
-    (void)cfg;
-    reduce_partial_t *a = acc;
-    const reduce_partial_t *b = in;
-    a->count += b->count;
-    a->nan += b->nan;
-    a->sum += b->sum;
-    a->min = b->min < a->min ? b->min : a->min;
-    a->max = b->max > a->max ? b->max : a->max;
-}
-
-static void reduce_results(const void *cfg, const void *partial, dp_results_t *res)
+static const char *reduce_check(const void *cfg, const char **key)
 {
     const reduce_cfg_t *c = cfg;
-    const reduce_partial_t *p = partial;
-    const int any = p->count > 0;
+    if (c->range.n > 0) {
+        *key = "range";
+        if (!(c->ops & OP_HIST))
+            return "used only with hist in ops";
+        if (c->range.n != 2)
+            return "expected two numbers lo,hi";
+        if (!(c->range.v[0] < c->range.v[1]))
+            return "lo must be smaller than hi";
+    }
+    if (c->percentiles.n > DP_SELECT_MAX / 2 - 1) {
+        *key = "percentiles";
+        return "at most 31 percentiles";
+    }
+    return NULL;
+}
+
+enum { PASS_STATS, PASS_HIST, PASS_SELECT, PASS_DONE };
+
+typedef struct {
+    const reduce_cfg_t *cfg;
+    dp_shape_t global;
+    int pass;
+    int squares;    /* var, std or l2 asked for */
+    int have_range; /* hist bins are known in the stats pass */
+    dp_stats_t stats;
+    dp_hist_t hist;
+    int64_t *hist_counts; /* final, dp_hist_words */
+    dp_select_t sel;
+    double pvalue[DP_SELECT_MAX];
+} reduce_t;
+
+static int want_select(const reduce_cfg_t *c)
+{
+    return c->percentiles.n > 0 || (c->ops & OP_MEDIAN);
+}
+
+static int reduce_multi_pass(const void *cfg)
+{
+    const reduce_cfg_t *c = cfg;
+    return ((c->ops & OP_HIST) && c->range.n == 0) || want_select(c);
+}
+
+static void *reduce_create(const void *cfg, const dp_shape_t *global)
+{
+    const reduce_cfg_t *c = cfg;
+    reduce_t *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
+    r->cfg = c;
+    r->global = *global;
+    r->squares = (c->ops & (OP_VAR | OP_STD | OP_L2)) != 0;
+    r->have_range = (c->ops & OP_HIST) && c->range.n == 2;
+    if (r->have_range)
+        dp_hist_make(&r->hist, c->bins, c->range.v[0], c->range.v[1]);
+    dp_stats_init(&r->stats);
+    return r;
+}
+
+static void reduce_destroy(void *st)
+{
+    reduce_t *r = st;
+    dp_hist_free(&r->hist);
+    free(r->hist_counts);
+    free(r);
+}
+
+/* Partial of the stats pass: dp_stats_t, then the histogram counts when the range is known. */
+static size_t reduce_partial_size(const void *st)
+{
+    const reduce_t *r = st;
+    switch (r->pass) {
+    case PASS_STATS:
+        return sizeof(dp_stats_t) +
+               (r->have_range ? (size_t)dp_hist_words(&r->hist) * sizeof(int64_t) : 0);
+    case PASS_HIST:
+        return (size_t)dp_hist_words(&r->hist) * sizeof(int64_t);
+    default:
+        return (size_t)dp_select_words(&r->sel) * sizeof(int64_t);
+    }
+}
+
+static void reduce_partial_init(const void *st, void *partial)
+{
+    const reduce_t *r = st;
+    memset(partial, 0, reduce_partial_size(st));
+    if (r->pass == PASS_STATS)
+        dp_stats_init(partial);
+}
+
+static int64_t *counts_of(const reduce_t *r, void *partial)
+{
+    return r->pass == PASS_STATS ? (int64_t *)((char *)partial + sizeof(dp_stats_t)) : partial;
+}
+
+static void reduce_process(const void *st, const dp_block_t *in, dp_block_t *out, void *partial)
+{
+    (void)out;
+    const reduce_t *r = st;
+    const int64_t n = dp_block_size(in);
+    switch (r->pass) {
+    case PASS_STATS:
+        dp_stats_add(partial, in, r->squares);
+        if (r->have_range)
+            dp_hist_add(&r->hist, in->data, n, counts_of(r, partial));
+        break;
+    case PASS_HIST:
+        dp_hist_add(&r->hist, in->data, n, partial);
+        break;
+    default:
+        dp_select_add(&r->sel, in->data, n, partial);
+        break;
+    }
+}
+
+static void reduce_combine(const void *st, void *acc, const void *in)
+{
+    const reduce_t *r = st;
+    int64_t words = 0;
+    if (r->pass == PASS_STATS) {
+        dp_stats_merge(acc, in);
+        if (r->have_range)
+            words = dp_hist_words(&r->hist);
+    } else {
+        words = (int64_t)(reduce_partial_size(st) / sizeof(int64_t));
+    }
+    int64_t *a = counts_of(r, acc);
+    const int64_t *b = counts_of(r, (void *)in);
+    for (int64_t i = 0; i < words; i++)
+        a[i] += b[i];
+}
+
+/* numpy's linear interpolation between neighbours (numpy.percentile, method "linear"). */
+static double lerp(double a, double b, double t)
+{
+    const double diff = b - a;
+    return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
+/* The order indices percentile q needs, as numpy computes them: (n - 1) q / 100. */
+static void percentile_index(int64_t n, double q, int64_t *lo, int64_t *hi, double *t)
+{
+    const double h = (double)(n - 1) * (q / 100.0);
+    if (h >= (double)(n - 1)) {
+        *lo = *hi = n - 1;
+        *t = 0.0;
+        return;
+    }
+    *lo = (int64_t)floor(h);
+    *hi = *lo + 1;
+    *t = h - (double)*lo;
+}
+
+static void start_select(reduce_t *r)
+{
+    const reduce_cfg_t *c = r->cfg;
+    const int64_t n = r->stats.count;
+    int64_t ranks[DP_SELECT_MAX];
+    int k = 0;
+    for (int i = 0; i < c->percentiles.n; i++) {
+        double t;
+        percentile_index(n, c->percentiles.v[i], &ranks[k], &ranks[k + 1], &t);
+        k += 2;
+    }
+    if (c->ops & OP_MEDIAN) {
+        ranks[k] = (n - 1) / 2;
+        ranks[k + 1] = n / 2;
+        k += 2;
+    }
+    dp_select_start(&r->sel, ranks, k);
+}
+
+static int reduce_next_pass(void *st, const void *combined)
+{
+    reduce_t *r = st;
+    const reduce_cfg_t *c = r->cfg;
+    switch (r->pass) {
+    case PASS_STATS:
+        r->stats = *(const dp_stats_t *)combined;
+        if (r->have_range) {
+            r->hist_counts = malloc((size_t)dp_hist_words(&r->hist) * sizeof(int64_t));
+            memcpy(r->hist_counts, (const char *)combined + sizeof(dp_stats_t),
+                   (size_t)dp_hist_words(&r->hist) * sizeof(int64_t));
+        } else if ((c->ops & OP_HIST) && isfinite(r->stats.min) && isfinite(r->stats.max)) {
+            dp_hist_make(&r->hist, c->bins, r->stats.min, r->stats.max);
+            r->pass = PASS_HIST;
+            return 1;
+        }
+        break;
+    case PASS_HIST:
+        r->hist_counts = malloc((size_t)dp_hist_words(&r->hist) * sizeof(int64_t));
+        memcpy(r->hist_counts, combined, (size_t)dp_hist_words(&r->hist) * sizeof(int64_t));
+        break;
+    default:
+        if (dp_select_next(&r->sel, combined))
+            return 1;
+        for (int j = 0; j < r->sel.n; j++)
+            r->pvalue[j] = dp_select_value(&r->sel, j);
+        r->pass = PASS_DONE;
+        return 0;
+    }
+    if (want_select(c) && r->stats.count > 0) {
+        start_select(r);
+        r->pass = PASS_SELECT;
+        return 1;
+    }
+    r->pass = PASS_DONE;
+    return 0;
+}
+
+/* Double-double arithmetic for mean and variance from the exact sums. */
+typedef struct {
+    double hi, lo;
+} dd_t;
+
+static dd_t two_sum(double a, double b)
+{
+    const double s = a + b, bb = s - a;
+    return (dd_t){s, (a - (s - bb)) + (b - bb)};
+}
+
+static dd_t dd_add(dd_t a, dd_t b)
+{
+    dd_t s = two_sum(a.hi, b.hi);
+    s.lo += a.lo + b.lo;
+    return two_sum(s.hi, s.lo);
+}
+
+static dd_t dd_mul(dd_t a, dd_t b)
+{
+    const double p = a.hi * b.hi;
+    const double e = fma(a.hi, b.hi, -p) + (a.hi * b.lo + a.lo * b.hi);
+    return two_sum(p, e);
+}
+
+static dd_t dd_div(dd_t a, double b)
+{
+    const double q1 = a.hi / b;
+    const dd_t r = dd_add(a, (dd_t){-q1 * b, -fma(q1, b, -(q1 * b))});
+    const double q2 = r.hi / b;
+    return two_sum(q1, q2);
+}
+
+static double dd_sqrt(dd_t a)
+{
+    if (a.hi <= 0.0)
+        return a.hi == 0.0 ? 0.0 : NAN;
+    const double s = sqrt(a.hi);
+    const double rest = (fma(-s, s, a.hi) + a.lo) / (2.0 * s);
+    return s + rest;
+}
+
+static dd_t xsum_dd(const dp_xsum_t *x)
+{
+    dd_t d;
+    dp_xsum_round2(x, &d.hi, &d.lo);
+    return d;
+}
+
+/* Reports a row-major global index as one index per axis (null entries when none). */
+static void report_index(const reduce_t *r, const char *name, int64_t g, dp_results_t *res)
+{
+    int64_t coords[DP_MAX_DIMS];
+    double none[DP_MAX_DIMS];
+    if (g < 0) {
+        for (int d = 0; d < r->global.ndim; d++)
+            none[d] = NAN;
+        dp_results_reals(res, name, none, (size_t)r->global.ndim);
+        return;
+    }
+    for (int d = r->global.ndim - 1; d >= 0; d--) {
+        coords[d] = g % r->global.n[d];
+        g /= r->global.n[d];
+    }
+    dp_results_ints(res, name, coords, (size_t)r->global.ndim);
+}
+
+static void report_hist(const reduce_t *r, dp_results_t *res)
+{
+    const dp_hist_t *h = &r->hist;
+    if (!r->hist_counts) { /* no finite range could be taken from the data */
+        dp_results_int(res, "hist/bins", r->cfg->bins);
+        return;
+    }
+    const double range[2] = {h->lo, h->hi};
+    dp_results_int(res, "hist/bins", h->bins);
+    dp_results_reals(res, "hist/range", range, 2);
+    dp_results_reals(res, "hist/edges", h->edges, (size_t)h->bins + 1);
+    dp_results_ints(res, "hist/counts", r->hist_counts, (size_t)h->bins);
+    dp_results_int(res, "hist/below", r->hist_counts[h->bins]);
+    dp_results_int(res, "hist/above", r->hist_counts[h->bins + 1]);
+}
+
+static void report_order_statistics(const reduce_t *r, int poison, dp_results_t *res)
+{
+    const reduce_cfg_t *c = r->cfg;
+    const int have = r->pass == PASS_DONE && r->sel.n > 0 && !poison;
+    int k = 0;
+    for (int i = 0; i < c->percentiles.n; i++, k += 2) {
+        char name[64];
+        snprintf(name, sizeof name, "percentiles/%.15g", c->percentiles.v[i]);
+        double v = NAN;
+        if (have) {
+            int64_t lo, hi;
+            double t;
+            percentile_index(r->stats.count, c->percentiles.v[i], &lo, &hi, &t);
+            v = lerp(r->pvalue[k], r->pvalue[k + 1], t);
+        }
+        dp_results_real(res, name, v);
+    }
+    if (c->ops & OP_MEDIAN)
+        dp_results_real(res, "median", have ? (r->pvalue[k] + r->pvalue[k + 1]) / 2.0 : NAN);
+}
+
+static const char *reduce_results(const void *st, dp_results_t *res)
+{
+    const reduce_t *r = st;
+    const reduce_cfg_t *c = r->cfg;
+    const dp_stats_t *s = &r->stats;
+    static char msg[160];
+    if (c->nan == NAN_ERROR && s->nan > 0) {
+        snprintf(msg, sizeof msg, "the data contain %lld NaN values ([reduce] nan = error)",
+                 (long long)s->nan);
+        return msg;
+    }
+    const int poison = c->nan == NAN_PROPAGATE && s->nan > 0;
+    const int any = s->count > 0;
+    const dd_t s1 = xsum_dd(&s->s1);
+    const double n = (double)s->count;
     if (c->ops & OP_COUNT)
-        dp_results_int(res, "count", p->count);
+        dp_results_int(res, "count", s->count);
     if (c->ops & OP_SUM)
-        dp_results_real(res, "sum", p->sum);
+        dp_results_real(res, "sum", poison ? NAN : s1.hi);
     if (c->ops & OP_MIN)
-        dp_results_real(res, "min", any ? p->min : NAN);
+        dp_results_real(res, "min", poison || !any ? NAN : s->min);
     if (c->ops & OP_MAX)
-        dp_results_real(res, "max", any ? p->max : NAN);
+        dp_results_real(res, "max", poison || !any ? NAN : s->max);
     if (c->ops & OP_MEAN)
-        dp_results_real(res, "mean", any ? p->sum / (double)p->count : NAN);
-    dp_results_int(res, "nan", p->nan);
+        dp_results_real(res, "mean", poison || !any ? NAN : dd_div(s1, n).hi);
+    if (c->ops & (OP_VAR | OP_STD)) {
+        const dd_t s2 = xsum_dd(&s->s2);
+        double var = NAN;
+        if (!poison && s->count - c->ddof > 0 && isfinite(s1.hi) && isfinite(s2.hi)) {
+            /* (S2 - S1^2 / n) / (n - ddof) in double-double from the exact sums */
+            dd_t m = dd_div(dd_mul(s1, s1), n);
+            dd_t num = dd_add(s2, (dd_t){-m.hi, -m.lo});
+            if (num.hi < 0.0)
+                num = (dd_t){0.0, 0.0};
+            dd_t v = dd_div(num, (double)(s->count - c->ddof));
+            var = v.hi;
+            if (c->ops & OP_STD)
+                dp_results_real(res, "std", dd_sqrt(v));
+        } else if (c->ops & OP_STD) {
+            dp_results_real(res, "std", isfinite(s2.hi) || poison ? NAN : INFINITY);
+        }
+        if (c->ops & OP_VAR)
+            dp_results_real(res, "var", var);
+    }
+    if (c->ops & OP_L2) {
+        const dd_t s2 = xsum_dd(&s->s2);
+        dp_results_real(res, "l2", poison ? NAN : isfinite(s2.hi) ? dd_sqrt(s2) : s2.hi);
+    }
+    if (c->ops & OP_ARGMIN)
+        report_index(r, "argmin", poison ? s->first_nan : s->argmin, res);
+    if (c->ops & OP_ARGMAX)
+        report_index(r, "argmax", poison ? s->first_nan : s->argmax, res);
+    if (c->ops & OP_HIST)
+        report_hist(r, res);
+    report_order_statistics(r, poison, res);
+    dp_results_int(res, "nan", s->nan);
+    return NULL;
 }
 
 const dp_kernel_t dp_kernel_reduce = {
     .name = "reduce",
-    .summary = "one-pass statistics (count, sum, min, max, mean) of all values; NaN skipped",
+    .summary = "one-pass statistics: count, sum, min, max, mean, var, std, l2, argmin, argmax, "
+               "hist, exact percentiles; bitwise reproducible",
     .kind = DP_KERNEL_REDUCE,
     .opts = reduce_opts,
     .config_size = sizeof(reduce_cfg_t),
+    .check = reduce_check,
+    .create = reduce_create,
+    .multi_pass = reduce_multi_pass,
     .partial_size = reduce_partial_size,
     .partial_init = reduce_partial_init,
     .process = reduce_process,
     .combine = reduce_combine,
+    .next_pass = reduce_next_pass,
     .results = reduce_results,
+    .destroy = reduce_destroy,
 };

@@ -26,7 +26,9 @@ typedef struct {
     dp_plan_t plan;
     int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
     int64_t piece_rows, npieces, mem;
-    double *buf; /* the whole block (map kernels) or one piece (reduce kernels) */
+    double *buf; /* the whole block (map and multi-pass kernels) or one piece */
+    int whole;   /* buf holds the whole block */
+    void *state; /* the kernel's */
     void *partial;
     dp_sink_t sink;
     int sink_open;
@@ -102,11 +104,10 @@ static dp_status_t make_plan(run_t *r)
     const int64_t rows = dp_plan_piece_rows(largest, chunk, esize);
     const int64_t piece = (rows < largest[0] ? rows : largest[0]) * largest[1] * largest[2];
     const int map = job->kernel->kind == DP_KERNEL_MAP;
-    r->mem = (map ? dp_plan_max_block(&r->plan) : piece) * 8;
+    r->whole = map || (job->kernel->multi_pass && job->kernel->multi_pass(job->kcfg));
+    r->mem = (r->whole ? dp_plan_max_block(&r->plan) : piece) * 8;
     if (r->src.dtype != DP_DT_FLOAT64 && job->input.source != DP_SRC_GENERATE)
         r->mem += piece * esize;
-    if (!map)
-        r->mem += (int64_t)job->kernel->partial_size(job->kcfg);
     return DP_OK;
 }
 
@@ -145,40 +146,42 @@ static void print_plan(const run_t *r, FILE *f)
 
 static dp_status_t allocate(run_t *r)
 {
-    const dp_kernel_t *k = r->job->kernel;
-    const int64_t n =
-        k->kind == DP_KERNEL_MAP ? r->count[0] * row_elems(r) : r->piece_rows * row_elems(r);
+    const int64_t n = (r->whole ? r->count[0] : r->piece_rows) * row_elems(r);
     dp_status_t st = DP_OK;
     r->buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     if (!r->buf)
         st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the data block",
                         (double)n * 8 / (1 << 20));
-    if (k->kind == DP_KERNEL_REDUCE) {
-        r->partial = dp_xmalloc(k->partial_size(r->job->kcfg));
-        k->partial_init(r->job->kcfg, r->partial);
-    }
     return dp_comm_agree(st, r->comm);
 }
 
-static dp_status_t read_and_process(run_t *r)
+/* Runs the kernel on piece p, which is in memory at data. */
+static void process_piece(run_t *r, int64_t p, double *data)
 {
     const dp_kernel_t *k = r->job->kernel;
-    const int map = k->kind == DP_KERNEL_MAP;
+    int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
+    piece_box(r, p, s, c, &off);
+    if (c[0] == 0)
+        return;
+    dp_block_t in = {.global = r->plan.global, .data = data};
+    memcpy(in.start, s, sizeof in.start);
+    memcpy(in.count, c, sizeof in.count);
+    dp_block_t out = in;
+    k->process(r->state, &in, &out, r->partial);
+}
+
+/* The first pass: read every piece and process it as it arrives. */
+static dp_status_t read_and_process(run_t *r)
+{
     for (int64_t p = 0; p < r->npieces; p++) {
         int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
         piece_box(r, p, s, c, &off);
-        double *data = map ? r->buf + off : r->buf;
+        double *data = r->whole ? r->buf + off : r->buf;
         double t0 = MPI_Wtime();
         DP_CALL(dp_source_read(&r->src, s, c, data));
         double t1 = MPI_Wtime();
         r->t[DP_PHASE_READ] += t1 - t0;
-        if (c[0] > 0) {
-            dp_block_t in = {.global = r->plan.global, .data = data};
-            memcpy(in.start, s, sizeof in.start);
-            memcpy(in.count, c, sizeof in.count);
-            dp_block_t out = in;
-            k->process(r->job->kcfg, &in, &out, r->partial);
-        }
+        process_piece(r, p, data);
         r->t[DP_PHASE_COMPUTE] += MPI_Wtime() - t1;
     }
     return DP_OK;
@@ -186,8 +189,37 @@ static dp_status_t read_and_process(run_t *r)
 
 static void combine_cb(const void *ctx, void *acc, const void *in)
 {
-    const dp_job_t *job = ctx;
-    job->kernel->combine(job->kcfg, acc, in);
+    const run_t *r = ctx;
+    r->job->kernel->combine(r->state, acc, in);
+}
+
+/* Every pass of a reduction: fold the rank's data into a partial, combine the partials of all
+ * ranks, and let the kernel decide whether it needs another pass over the same data. */
+static dp_status_t reduce_passes(run_t *r)
+{
+    const dp_kernel_t *k = r->job->kernel;
+    for (int pass = 0;; pass++) {
+        const size_t size = k->partial_size(r->state);
+        free(r->partial);
+        r->partial = dp_xmalloc(size);
+        k->partial_init(r->state, r->partial);
+        if (pass == 0) {
+            DP_CALL(read_and_process(r));
+        } else {
+            double t0 = MPI_Wtime();
+            for (int64_t p = 0; p < r->npieces; p++) {
+                int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
+                piece_box(r, p, s, c, &off);
+                process_piece(r, p, r->buf + off);
+            }
+            r->t[DP_PHASE_COMPUTE] += MPI_Wtime() - t0;
+        }
+        double t1 = MPI_Wtime();
+        DP_CALL(dp_comm_combine(r->partial, size, combine_cb, r, r->cart));
+        r->t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
+        if (!k->next_pass || !k->next_pass(r->state, r->partial))
+            return DP_OK;
+    }
 }
 
 static dp_status_t write_output(run_t *r)
@@ -223,19 +255,20 @@ static dp_status_t run_job(run_t *r)
         return DP_OK;
     }
     DP_CALL(allocate(r));
+    if (job->kernel->create)
+        r->state = job->kernel->create(job->kcfg, &r->plan.global);
     if (job->output.path) {
         double t1 = MPI_Wtime();
         DP_CALL(dp_sink_create(&r->sink, job->output.path, r->cart));
         r->sink_open = 1;
         r->t[DP_PHASE_WRITE] += MPI_Wtime() - t1;
     }
-    DP_CALL(read_and_process(r));
     if (job->kernel->kind == DP_KERNEL_REDUCE) {
-        double t1 = MPI_Wtime();
-        DP_CALL(dp_comm_combine(r->partial, job->kernel->partial_size(job->kcfg), combine_cb, job,
-                                r->cart));
-        r->t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
-        job->kernel->results(job->kcfg, r->partial, &r->results);
+        DP_CALL(reduce_passes(r));
+        const char *why = job->kernel->results(r->state, &r->results);
+        DP_CHECK(!why, DP_ERR_DATA, "%s", why);
+    } else {
+        DP_CALL(read_and_process(r));
     }
     if (job->output.path)
         DP_CALL(write_output(r));
@@ -296,6 +329,8 @@ dp_status_t dp_driver_run(const dp_job_t *job, const dp_driver_opts_t *opts, MPI
         report(&r, st);
     free(r.buf);
     free(r.partial);
+    if (r.state && job->kernel->destroy)
+        job->kernel->destroy(r.state);
     dp_results_free(&r.results);
     return st;
 }

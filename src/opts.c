@@ -159,6 +159,64 @@ static int parse_bool(const char *v, int *out)
     return 0;
 }
 
+/* Parses one finite number within the option's bounds; returns 0 after adding a diagnostic. */
+static int parse_real(const dp_opt_t *o, const char *section, const char *v, dp_where_t where,
+                      double *out, dp_diag_t *diag)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (end == v || *end != '\0') {
+        dp_diag_add(diag, where, section, o->key, "'%.64s' is not a number", v);
+        return 0;
+    }
+    if (errno == ERANGE && fabs(x) > 1.0) {
+        dp_diag_add(diag, where, section, o->key, "%.64s overflows a double", v);
+        return 0;
+    }
+    if (!isfinite(x) || x < o->min || x > o->max) {
+        dp_diag_add(diag, where, section, o->key, "%.64s is out of range (%g to %g)", v, o->min,
+                    o->max);
+        return 0;
+    }
+    *out = x;
+    return 1;
+}
+
+/* Parses a comma-separated list of numbers. */
+static int parse_reals(const dp_opt_t *o, const char *section, const char *v, dp_where_t where,
+                       dp_reals_t *out, dp_diag_t *diag)
+{
+    out->n = 0;
+    const char *p = v;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (out->n == DP_MAX_REALS) {
+            dp_diag_add(diag, where, section, o->key, "more than %d values", DP_MAX_REALS);
+            return 0;
+        }
+        char item[128];
+        if (len >= sizeof item) {
+            dp_diag_add(diag, where, section, o->key, "a value is too long");
+            return 0;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        char *b = item;
+        while (isspace((unsigned char)*b))
+            b++;
+        if (!parse_real(o, section, b, where, &out->v[out->n], diag))
+            return 0;
+        out->n++;
+        if (!e)
+            return 1;
+        p = e + 1;
+    }
+}
+
 /* Parses one value; returns 0 after adding a diagnostic. */
 static int parse_value(const dp_opt_t *o, const char *section, const char *v, dp_where_t where,
                        void *dst, dp_diag_t *diag)
@@ -189,26 +247,8 @@ static int parse_value(const dp_opt_t *o, const char *section, const char *v, dp
         *(int64_t *)field = x;
         return 1;
     }
-    case DP_OPT_REAL: {
-        char *end;
-        errno = 0;
-        double x = strtod(v, &end);
-        if (end == v || *end != '\0') {
-            dp_diag_add(diag, where, section, o->key, "'%.64s' is not a number", v);
-            return 0;
-        }
-        if (errno == ERANGE && fabs(x) > 1.0) {
-            dp_diag_add(diag, where, section, o->key, "%.64s overflows a double", v);
-            return 0;
-        }
-        if (!isfinite(x) || x < o->min || x > o->max) {
-            dp_diag_add(diag, where, section, o->key, "%.64s is out of range (%g to %g)", v, o->min,
-                        o->max);
-            return 0;
-        }
-        *(double *)field = x;
-        return 1;
-    }
+    case DP_OPT_REAL:
+        return parse_real(o, section, v, where, (double *)field, diag);
     case DP_OPT_BOOL:
         if (!parse_bool(v, (int *)field)) {
             dp_diag_add(diag, where, section, o->key, "'%.64s' is not a boolean (true or false)",
@@ -264,6 +304,8 @@ static int parse_value(const dp_opt_t *o, const char *section, const char *v, dp
         *(unsigned *)field = bits;
         return 1;
     }
+    case DP_OPT_REALS:
+        return parse_reals(o, section, v, where, (dp_reals_t *)field, diag);
     case DP_OPT_SHAPE: {
         const char *why = NULL;
         if (!dp_shape_parse(v, (dp_shape_t *)field, &why)) {
@@ -341,6 +383,8 @@ static const char *type_name(dp_opt_type_t t)
         return "list of";
     case DP_OPT_SHAPE:
         return "extents";
+    case DP_OPT_REALS:
+        return "numbers";
     }
     return "?";
 }
@@ -356,6 +400,8 @@ void dp_opts_print_markdown(const dp_opt_t *table, FILE *f)
             snprintf(allowed, sizeof allowed, "%.0f to %.0f", o->min, o->max);
         else if (o->type == DP_OPT_REAL)
             snprintf(allowed, sizeof allowed, "%g to %g", o->min, o->max);
+        else if (o->type == DP_OPT_REALS)
+            snprintf(allowed, sizeof allowed, "comma-separated, each %g to %g", o->min, o->max);
         else if (o->type == DP_OPT_BOOL)
             snprintf(allowed, sizeof allowed, "true, false");
         else if (o->type == DP_OPT_SHAPE)

@@ -11,12 +11,12 @@
 static const char *const phase_names[DP_NPHASES] = {"read", "compute", "communicate", "write",
                                                     "total"};
 
-/* The object for a dotted name's parent, created on the way ("hist.counts" -> hist). */
+/* The object for a nested name's parent, created on the way ("hist/counts" -> hist). */
 static cJSON *parent_of(cJSON *root, const char *name, const char **leaf)
 {
     cJSON *obj = root;
     const char *p = name, *dot;
-    while ((dot = strchr(p, '.'))) {
+    while ((dot = strchr(p, '/'))) {
         char part[128];
         snprintf(part, sizeof part, "%.*s", (int)(dot - p), p);
         cJSON *child = cJSON_GetObjectItemCaseSensitive(obj, part);

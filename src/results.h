@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 typedef struct {
-    char *name; /* dotted for nesting: "hist.counts" */
+    char *name; /* nested with '/': "hist/counts" */
     int is_int; /* values in i (else in r) */
     int scalar; /* a single value, not a list */
     size_t n;

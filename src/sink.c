@@ -96,9 +96,6 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
         const dp_result_t *x = &r->v[k];
         char name[512];
         snprintf(name, sizeof name, "%s/%s", strcmp(group, "/") ? group : "", x->name);
-        for (char *p = name; *p; p++)
-            if (*p == '.')
-                *p = '/';
         hsize_t n = x->n;
         hid_t space = x->scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
         hid_t d = create_dataset(s, name, x->is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space);

@@ -185,8 +185,26 @@ static void test_output(void)
 
 static void test_reduce_section(void)
 {
-    CU_ASSERT(expect(with(GEN, "[reduce]\nops = sum,median\n"),
-                     "job.ini:7: [reduce] ops: unknown value 'median'"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = sum,mode\n"),
+                     "job.ini:7: [reduce] ops: unknown value 'mode'"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = sum\nrange = 0,1\n"),
+                     "job.ini:8: [reduce] range: used only with hist in ops"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 0,1,2\n"),
+                     "job.ini:8: [reduce] range: expected two numbers lo,hi"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 1,1\n"),
+                     "job.ini:8: [reduce] range: lo must be smaller than hi"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 0,1e400\n"),
+                     "job.ini:8: [reduce] range: 1e400 overflows a double"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\npercentiles = 50,101\n"),
+                     "job.ini:7: [reduce] percentiles: 101 is out of range (0 to 100)"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\npercentiles = 50,x\n"),
+                     "job.ini:7: [reduce] percentiles: 'x' is not a number"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nnan = ignore\n"),
+                     "job.ini:7: [reduce] nan: unknown value 'ignore' (allowed: skip, "));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nddof = 2\n"), "[reduce] ddof: 2 is out of range"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist,median\nbins = 10\nrange = -1.5, 2\n"
+                               "percentiles = 1, 99.99\nnan = propagate\nddof = 1\n"),
+                     NULL));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = sum,mx\n"), "did you mean 'max'?"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = sum,sum\n"), "'sum' is listed twice"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nopz = sum\n"),

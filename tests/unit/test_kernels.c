@@ -1,47 +1,235 @@
 #include "dp_test.h"
+#include "err.h"
+#include "job.h"
+#include "stats_tile.h"
+#include "xsum.h"
 #include "kernel.h"
 #include "results.h"
 #include "source.h"
 
 #include <math.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const dp_kernel_t *reduce;
 
-static dp_block_t block1d(double *x, int64_t n)
+/* A reduce configuration made the way dproc makes it: from job-file text. */
+static dp_job_t job_for(const char *reduce_section)
 {
-    dp_block_t b = {.global = {.ndim = 1, .n = {n, 1, 1}}, .count = {n, 1, 1}, .data = x};
-    return b;
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[job]\nkernel = reduce\n[input]\nsource = generate\nshape = 1\n[reduce]\n%s\n",
+             reduce_section);
+    dp_job_t job;
+    dp_diag_t diag = {0};
+    CU_ASSERT_EQUAL(dp_job_parse(&job, "t.ini", text, strlen(text), NULL, 0, &diag), DP_OK);
+    dp_diag_print(&diag, stderr);
+    dp_diag_free(&diag);
+    return job;
 }
 
-/* Runs reduce over x[0..n) split into pieces at the given cut points, combining partials of
- * consecutive pieces in order, and returns the named result. */
-static double run_reduce(double *x, int64_t n, const int64_t *cuts, int ncuts, const char *name)
+/* Runs reduce over x[0..n), a 1-D array, as `ranks` ranks would: the data split evenly, each
+ * part processed in pieces of at most `piece` values, the partials combined in rank order, as
+ * many passes as the kernel asks for. Fills res. */
+static void run_reduce(const char *section, const double *x, int64_t n, int ranks, int64_t piece,
+                       dp_results_t *res)
 {
-    unsigned ops = 0x1f; /* all of count, sum, min, max, mean */
-    size_t size = reduce->partial_size(&ops);
-    void *acc = malloc(size), *part = malloc(size);
-    reduce->partial_init(&ops, acc);
-    int64_t lo = 0;
-    for (int c = 0; c <= ncuts; c++) {
-        int64_t hi = c < ncuts ? cuts[c] : n;
-        dp_block_t b = block1d(x + lo, hi - lo);
-        reduce->partial_init(&ops, part);
-        reduce->process(&ops, &b, &b, part);
-        reduce->combine(&ops, acc, part);
-        lo = hi;
+    dp_job_t job = job_for(section);
+    const dp_shape_t g = {.ndim = 1, .n = {n, 1, 1}};
+    void *st = reduce->create(job.kcfg, &g);
+    int more = 1;
+    while (more) {
+        size_t size = reduce->partial_size(st);
+        void *acc = malloc(size), *part = malloc(size);
+        for (int r = 0; r < ranks; r++) {
+            const int64_t lo = n * r / ranks, hi = n * (r + 1) / ranks;
+            reduce->partial_init(st, part);
+            for (int64_t p = lo; p < hi; p += piece) {
+                const int64_t len = hi - p < piece ? hi - p : piece;
+                dp_block_t b = {
+                    .global = g, .start = {p, 0, 0}, .count = {len, 1, 1}, .data = (double *)x + p};
+                reduce->process(st, &b, &b, part);
+            }
+            if (r == 0)
+                memcpy(acc, part, size);
+            else
+                reduce->combine(st, acc, part);
+        }
+        more = reduce->next_pass(st, acc);
+        free(acc);
+        free(part);
     }
-    dp_results_t res = {0};
-    reduce->results(&ops, acc, &res);
-    double v = NAN;
-    for (size_t i = 0; i < res.n; i++)
-        if (!strcmp(res.v[i].name, name))
-            v = res.v[i].is_int ? (double)res.v[i].i[0] : res.v[i].r[0];
-    dp_results_free(&res);
-    free(acc);
-    free(part);
-    return v;
+    CU_ASSERT_PTR_NULL(reduce->results(st, res));
+    reduce->destroy(st);
+    dp_job_free(&job);
+}
+
+static const dp_result_t *find(const dp_results_t *res, const char *name)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (!strcmp(res->v[i].name, name))
+            return &res->v[i];
+    return NULL;
+}
+
+static double real_of(const dp_results_t *res, const char *name)
+{
+    const dp_result_t *r = find(res, name);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    return r->is_int ? (double)r->i[0] : r->r[0];
+}
+
+/* Shewchuk's exact summation with a correctly rounded result (as Python's math.fsum): an
+ * independent reference for the exact accumulator. Finite inputs only. */
+static double fsum_ref(const double *x, int64_t n)
+{
+    double part[128];
+    int np = 0;
+    for (int64_t k = 0; k < n; k++) {
+        double v = x[k];
+        int i = 0;
+        for (int j = 0; j < np; j++) {
+            double y = part[j];
+            if (fabs(v) < fabs(y)) {
+                double t = v;
+                v = y;
+                y = t;
+            }
+            const double hi = v + y, lo = y - (hi - v);
+            if (lo != 0.0)
+                part[i++] = lo;
+            v = hi;
+        }
+        np = i;
+        part[np++] = v;
+    }
+    double hi = 0.0, lo = 0.0;
+    if (np > 0) {
+        hi = part[--np];
+        while (np > 0) {
+            const double v = hi, y = part[--np];
+            hi = v + y;
+            lo = y - (hi - v);
+            if (lo != 0.0)
+                break;
+        }
+        if (np > 0 && ((lo < 0 && part[np - 1] < 0) || (lo > 0 && part[np - 1] > 0))) {
+            const double y = lo * 2, v = hi + y;
+            if (y == v - hi)
+                hi = v;
+        }
+    }
+    return hi;
+}
+
+static double rnd(void)
+{
+    return (double)rand() / ((double)RAND_MAX + 1.0);
+}
+
+static void test_xsum_exact(void)
+{
+    srand(3);
+    enum { N = 20000 };
+    static double x[N];
+    for (int trial = 0; trial < 6; trial++) {
+        for (int i = 0; i < N; i++) {
+            const int e = trial < 3 ? (int)(rnd() * 600) - 300 : (int)(rnd() * 60) - 30;
+            x[i] = ldexp(rnd() - 0.5, e);
+        }
+        if (trial % 2) /* heavy cancellation: every value also appears negated, but one */
+            for (int i = 0; i + 1 < N; i += 2)
+                x[i + 1] = -x[i] * (i == 10 ? 0.75 : 1.0);
+        dp_xsum_t a;
+        dp_xsum_init(&a);
+        for (int i = 0; i < N; i++)
+            dp_xsum_add(&a, x[i]);
+        CU_ASSERT_EQUAL(dp_xsum_round(&a), fsum_ref(x, N));
+        double hi, lo;
+        dp_xsum_round2(&a, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, dp_xsum_round(&a));
+        CU_ASSERT(fabs(lo) <= 0.5 * (nextafter(fabs(hi), INFINITY) - fabs(hi)));
+    }
+}
+
+static void test_xsum_cases(void)
+{
+    const double ill[] = {1e16, 1.0, -1e16};
+    const double tiny[] = {0x1p-1074, 0x1p-1074, -0x1p-1073, 0x1p-1060};
+    const double big[] = {1.7976931348623157e308, 1.7976931348623157e308, -1.7976931348623157e308};
+    const double ties[] = {1.0, 0x1p-53};            /* exactly halfway: rounds to even, 1.0 */
+    const double ties2[] = {1.0, 0x1p-53, 0x1p-105}; /* just above halfway: rounds up */
+    struct {
+        const double *x;
+        int n;
+        double want;
+    } cases[] = {
+        {ill, 3, 1.0},      {tiny, 4, 0x1p-1060}, {big, 3, 1.7976931348623157e308},
+        {big, 2, INFINITY}, {ties, 2, 1.0},       {ties2, 3, 1.0 + 0x1p-52},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        dp_xsum_t a;
+        dp_xsum_init(&a);
+        for (int i = 0; i < cases[c].n; i++)
+            dp_xsum_add(&a, cases[c].x[i]);
+        CU_ASSERT_EQUAL(dp_xsum_round(&a), cases[c].want);
+    }
+    dp_xsum_t a, b;
+    dp_xsum_init(&a);
+    dp_xsum_init(&b);
+    dp_xsum_add(&a, INFINITY);
+    CU_ASSERT_EQUAL(dp_xsum_round(&a), INFINITY);
+    dp_xsum_add(&b, -INFINITY);
+    dp_xsum_merge(&a, &b);
+    CU_ASSERT(isnan(dp_xsum_round(&a)));
+    dp_xsum_init(&a);
+    CU_ASSERT_EQUAL(dp_xsum_round(&a), 0.0);
+    for (int i = 0; i < 5000; i++) /* many carries */
+        dp_xsum_add(&a, -0x1.fffffffffffffp+1000);
+    CU_ASSERT_EQUAL(dp_xsum_round(&a), -5000.0 * 0x1.fffffffffffffp+1000);
+}
+
+static void test_reduce_bits_any_layout(void)
+{
+    srand(11);
+    const int64_t n = 50001;
+    double *x = malloc((size_t)n * sizeof *x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (rnd() - 0.3) * ldexp(1.0, (int)(rnd() * 40) - 20) + 1e6;
+    x[77] = 1e300 * 1e-290; /* 1e10 */
+    const char *ops = "ops = count,sum,min,max,mean,var,std,l2,argmin,argmax";
+    double first[8];
+    const char *names[8] = {"sum", "mean", "var", "std", "l2", "min", "max", "count"};
+    for (int layout = 0; layout < 6; layout++) {
+        const int ranks[6] = {1, 2, 3, 4, 7, 5}, threads[6] = {1, 2, 1, 3, 2, 1};
+        const int64_t pieces[6] = {n, 1000, 4096, 17, 50001, 2048};
+        omp_set_num_threads(threads[layout]);
+        dp_results_t res = {0};
+        run_reduce(ops, x, n, ranks[layout], pieces[layout], &res);
+        for (int k = 0; k < 8; k++) {
+            const double v = real_of(&res, names[k]);
+            if (layout == 0)
+                first[k] = v;
+            else
+                CU_ASSERT_EQUAL(memcmp(&v, &first[k], sizeof v), 0);
+        }
+        dp_results_free(&res);
+    }
+    omp_set_num_threads(2);
+    /* against independent references */
+    const double sum = fsum_ref(x, n), mean = sum / (double)n;
+    double *d = malloc((size_t)n * sizeof *d);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = (x[i] - mean) * (x[i] - mean);
+    const double var = fsum_ref(d, n) / (double)n;
+    CU_ASSERT_EQUAL(first[0], sum);
+    CU_ASSERT_DOUBLE_EQUAL(first[1], mean, 1e-15 * fabs(mean));
+    CU_ASSERT_DOUBLE_EQUAL(first[2], var, 1e-12 * var);
+    CU_ASSERT_DOUBLE_EQUAL(first[3], sqrt(var), 1e-12 * sqrt(var));
+    free(d);
+    free(x);
 }
 
 static void test_reduce_against_reference(void)
@@ -50,51 +238,208 @@ static void test_reduce_against_reference(void)
     double *x = malloc(n * sizeof *x);
     srand(7);
     for (int64_t i = 0; i < n; i++)
-        x[i] = (double)rand() / RAND_MAX * 200.0 - 100.0;
+        x[i] = rnd() * 200.0 - 100.0;
     x[17] = NAN;
     x[5000] = NAN;
     x[n - 1] = NAN;
-    /* plain reference loop */
-    double sum = 0, mn = INFINITY, mx = -INFINITY, abs_sum = 0;
+    x[999] = x[30000] = 150.0; /* the max twice: argmax is the first */
+    x[40000] = x[40001] = -150.0;
+    double *clean = malloc(n * sizeof *clean), mn = INFINITY, mx = -INFINITY, ss = 0;
     int64_t count = 0;
     for (int64_t i = 0; i < n; i++) {
         if (isnan(x[i]))
             continue;
-        sum += x[i];
-        abs_sum += fabs(x[i]);
+        clean[count++] = x[i];
         mn = fmin(mn, x[i]);
         mx = fmax(mx, x[i]);
-        count++;
     }
-    const int64_t cuts[] = {1, 2, 999, 50000};
-    for (int nc = 0; nc <= 4; nc++) {
-        CU_ASSERT_EQUAL(run_reduce(x, n, cuts, nc, "count"), (double)count);
-        CU_ASSERT_EQUAL(run_reduce(x, n, cuts, nc, "nan"), 3.0);
-        CU_ASSERT_EQUAL(run_reduce(x, n, cuts, nc, "min"), mn);
-        CU_ASSERT_EQUAL(run_reduce(x, n, cuts, nc, "max"), mx);
-        const double tol = abs_sum * 1e-13;
-        CU_ASSERT_DOUBLE_EQUAL(run_reduce(x, n, cuts, nc, "sum"), sum, tol);
-        CU_ASSERT_DOUBLE_EQUAL(run_reduce(x, n, cuts, nc, "mean"), sum / count, tol / count);
-    }
+    const double sum = fsum_ref(clean, count);
+    for (int64_t i = 0; i < count; i++)
+        clean[i] = clean[i] * clean[i];
+    ss = fsum_ref(clean, count);
+    dp_results_t res = {0};
+    run_reduce("ops = count,sum,min,max,mean,l2,argmin,argmax", x, n, 3, 7777, &res);
+    CU_ASSERT_EQUAL(real_of(&res, "count"), (double)count);
+    CU_ASSERT_EQUAL(real_of(&res, "nan"), 3.0);
+    CU_ASSERT_EQUAL(real_of(&res, "min"), mn);
+    CU_ASSERT_EQUAL(real_of(&res, "max"), mx);
+    CU_ASSERT_EQUAL(real_of(&res, "sum"), sum);
+    CU_ASSERT_DOUBLE_EQUAL(real_of(&res, "l2"), sqrt(ss), 1e-15 * sqrt(ss));
+    CU_ASSERT_EQUAL(find(&res, "argmax")->i[0], 999);
+    CU_ASSERT_EQUAL(find(&res, "argmin")->i[0], 40000);
+    dp_results_free(&res);
+    run_reduce("ops = sum,min,argmin\nnan = propagate", x, n, 2, 5000, &res);
+    CU_ASSERT(isnan(real_of(&res, "sum")) && isnan(real_of(&res, "min")));
+    CU_ASSERT_EQUAL(find(&res, "argmin")->i[0], 17);
+    dp_results_free(&res);
+    free(clean);
     free(x);
+}
+
+/* Every instruction-set variant of the tile passes this processor can run gives the same exact
+ * sums as the scalar exact path. */
+static void test_tile_variants(void)
+{
+    __builtin_cpu_init();
+    const int has_fma = __builtin_cpu_supports("fma");
+    const struct {
+        const char *name;
+        int runs;
+        const dp_tile_ops_t *ops;
+    } v[] = {{"avx512", has_fma && __builtin_cpu_supports("avx512f"), &dp_tile_avx512},
+             {"avx2", has_fma && __builtin_cpu_supports("avx2"), &dp_tile_avx2},
+             {"base", 1, &dp_tile_base}};
+    srand(9);
+    double x[DP_TILE], clean[DP_TILE + DP_TILE_PAD];
+    for (int i = 0; i < DP_TILE; i++)
+        x[i] = (rnd() < 0.5 ? -1 : 1) * (1.0 + rnd()) * ldexp(1.0, (int)(rnd() * 16));
+    x[5] = NAN;
+    x[6] = 0.0;
+    dp_xsum_t ref1, ref2;
+    dp_xsum_init(&ref1);
+    dp_xsum_init(&ref2);
+    for (int i = 0; i < DP_TILE; i++) {
+        if (isnan(x[i]))
+            continue;
+        const double p = x[i] * x[i];
+        dp_xsum_add(&ref1, x[i]);
+        dp_xsum_add(&ref2, p);
+        dp_xsum_add(&ref2, fma(x[i], x[i], -p));
+    }
+    int tested = 0;
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+        if (!v[k].runs) {
+            printf(" [%s: not on this processor]", v[k].name);
+            continue;
+        }
+        double mn, mx, amax;
+        CU_ASSERT_EQUAL(v[k].ops->scan(x, DP_TILE, clean, &mn, &mx, &amax), DP_TILE - 1);
+        CU_ASSERT(isnan(x[5]) && clean[5] == 0.0);
+        dp_xsum_t s1, s2;
+        dp_xsum_init(&s1);
+        dp_xsum_init(&s2);
+        CU_ASSERT_EQUAL(v[k].ops->fold(clean, DP_TILE, amax, 1, &s1, &s2, NULL, 0), 1);
+        CU_ASSERT_EQUAL(dp_xsum_round(&s1), dp_xsum_round(&ref1));
+        CU_ASSERT_EQUAL(dp_xsum_round(&s2), dp_xsum_round(&ref2));
+        /* a value too small beside the largest is refused, not rounded away */
+        clean[7] = 0x1p-80;
+        CU_ASSERT_EQUAL(v[k].ops->fold(clean, DP_TILE, amax, 0, &s1, &s2, NULL, 0), 0);
+        printf(" [%s]", v[k].name);
+        tested++;
+    }
+    CU_ASSERT(tested >= 1);
 }
 
 static void test_reduce_special_values(void)
 {
+    dp_results_t res = {0};
     double all_nan[3] = {NAN, NAN, NAN};
-    CU_ASSERT_EQUAL(run_reduce(all_nan, 3, NULL, 0, "count"), 0.0);
-    CU_ASSERT_EQUAL(run_reduce(all_nan, 3, NULL, 0, "nan"), 3.0);
-    CU_ASSERT(isnan(run_reduce(all_nan, 3, NULL, 0, "min")));
-    CU_ASSERT(isnan(run_reduce(all_nan, 3, NULL, 0, "mean")));
-    CU_ASSERT_EQUAL(run_reduce(all_nan, 3, NULL, 0, "sum"), 0.0);
+    run_reduce("ops = count,sum,min,mean,var", all_nan, 3, 1, 3, &res);
+    CU_ASSERT_EQUAL(real_of(&res, "count"), 0.0);
+    CU_ASSERT_EQUAL(real_of(&res, "nan"), 3.0);
+    CU_ASSERT(isnan(real_of(&res, "min")));
+    CU_ASSERT(isnan(real_of(&res, "mean")));
+    CU_ASSERT(isnan(real_of(&res, "var")));
+    CU_ASSERT_EQUAL(real_of(&res, "sum"), 0.0);
+    dp_results_free(&res);
     double inf[4] = {1.0, INFINITY, -2.0, NAN};
-    CU_ASSERT_EQUAL(run_reduce(inf, 4, NULL, 0, "max"), INFINITY);
-    CU_ASSERT_EQUAL(run_reduce(inf, 4, NULL, 0, "min"), -2.0);
-    CU_ASSERT_EQUAL(run_reduce(inf, 4, NULL, 0, "sum"), INFINITY);
+    run_reduce("ops = sum,min,max,l2", inf, 4, 2, 1, &res);
+    CU_ASSERT_EQUAL(real_of(&res, "max"), INFINITY);
+    CU_ASSERT_EQUAL(real_of(&res, "min"), -2.0);
+    CU_ASSERT_EQUAL(real_of(&res, "sum"), INFINITY);
+    CU_ASSERT_EQUAL(real_of(&res, "l2"), INFINITY);
+    dp_results_free(&res);
     double one[1] = {-3.5};
-    CU_ASSERT_EQUAL(run_reduce(one, 1, NULL, 0, "mean"), -3.5);
-    CU_ASSERT_EQUAL(run_reduce(one, 1, NULL, 0, "min"), -3.5);
-    CU_ASSERT_EQUAL(run_reduce(one, 0, NULL, 0, "count"), 0.0);
+    run_reduce("ops = mean,min,var,median\nddof = 0", one, 1, 3, 1, &res);
+    CU_ASSERT_EQUAL(real_of(&res, "mean"), -3.5);
+    CU_ASSERT_EQUAL(real_of(&res, "var"), 0.0);
+    CU_ASSERT_EQUAL(real_of(&res, "median"), -3.5);
+    dp_results_free(&res);
+    run_reduce("ops = var\nddof = 1", one, 1, 1, 1, &res);
+    CU_ASSERT(isnan(real_of(&res, "var")));
+    dp_results_free(&res);
+    /* nan = error is a failure of the job */
+    dp_job_t job = job_for("nan = error");
+    const dp_shape_t g = {.ndim = 1, .n = {3, 1, 1}};
+    void *st = reduce->create(job.kcfg, &g);
+    void *p = malloc(reduce->partial_size(st));
+    reduce->partial_init(st, p);
+    dp_block_t b = {.global = g, .count = {3, 1, 1}, .data = all_nan};
+    reduce->process(st, &b, &b, p);
+    CU_ASSERT_FALSE(reduce->next_pass(st, p));
+    const char *why = reduce->results(st, &res);
+    CU_ASSERT(why && strstr(why, "3 NaN values"));
+    dp_results_free(&res);
+    free(p);
+    reduce->destroy(st);
+    dp_job_free(&job);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_percentiles_and_hist(void)
+{
+    srand(5);
+    const int64_t n = 9999;
+    double *x = malloc((size_t)n * sizeof *x), *sorted = malloc((size_t)n * sizeof *x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = i % 10 == 0 ? -x[i / 2 + 1 < i ? i / 2 : 0] : round(rnd() * 1000) / 8 - 60;
+    x[3] = NAN;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!isnan(x[i]))
+            sorted[m++] = x[i];
+    qsort(sorted, (size_t)m, sizeof *sorted, cmp_double);
+    dp_results_t res = {0};
+    run_reduce("ops = median,hist\npercentiles = 0, 10, 50, 99.9, 100\nbins = 7", x, n, 3, 1000,
+               &res);
+    const double qs[5] = {0, 10, 50, 99.9, 100};
+    const char *names[5] = {"percentiles/0", "percentiles/10", "percentiles/50", "percentiles/99.9",
+                            "percentiles/100"};
+    for (int i = 0; i < 5; i++) {
+        const double h = (double)(m - 1) * (qs[i] / 100.0);
+        const int64_t lo = (int64_t)floor(h), hi = lo + 1 < m ? lo + 1 : m - 1;
+        const double t = h - (double)lo, a = sorted[lo], b = sorted[hi];
+        const double want = t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
+        CU_ASSERT_EQUAL(real_of(&res, names[i]), want);
+    }
+    CU_ASSERT_EQUAL(real_of(&res, "median"), (sorted[(m - 1) / 2] + sorted[m / 2]) / 2);
+    /* hist over the data's range: each value in the bin whose edges hold it, last bin closed */
+    const dp_result_t *edges = find(&res, "hist/edges"), *counts = find(&res, "hist/counts");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(edges);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(counts);
+    CU_ASSERT_EQUAL(edges->n, 8);
+    CU_ASSERT_EQUAL(edges->r[0], sorted[0]);
+    CU_ASSERT_EQUAL(edges->r[7], sorted[m - 1]);
+    int64_t want[7] = {0};
+    for (int64_t i = 0; i < m; i++) {
+        int b = 0;
+        while (b < 6 && !(sorted[i] < edges->r[b + 1]))
+            b++;
+        want[b]++;
+    }
+    for (int b = 0; b < 7; b++)
+        CU_ASSERT_EQUAL(counts->i[b], want[b]);
+    CU_ASSERT_EQUAL(real_of(&res, "hist/below"), 0.0);
+    dp_results_free(&res);
+    run_reduce("ops = hist\nbins = 4\nrange = -10, 10", x, n, 2, 333, &res);
+    int64_t below = 0, above = 0, in = 0;
+    for (int64_t i = 0; i < m; i++) {
+        below += sorted[i] < -10;
+        above += sorted[i] > 10;
+        in += sorted[i] >= -10 && sorted[i] <= 10;
+    }
+    const dp_result_t *c4 = find(&res, "hist/counts");
+    CU_ASSERT_EQUAL(c4->i[0] + c4->i[1] + c4->i[2] + c4->i[3], in);
+    CU_ASSERT_EQUAL(real_of(&res, "hist/below"), (double)below);
+    CU_ASSERT_EQUAL(real_of(&res, "hist/above"), (double)above);
+    dp_results_free(&res);
+    free(x);
+    free(sorted);
 }
 
 static void fill(dp_generator_t gen, const dp_shape_t *g, const int64_t *s, const int64_t *c,
@@ -189,8 +534,13 @@ int main(void)
 {
     reduce = dp_kernel_find("reduce");
     static const dp_test_case_t cases[] = {
-        {"reduce against a plain loop, any split", test_reduce_against_reference},
+        {"exact sum against Shewchuk's method", test_xsum_exact},
+        {"exact sum: cancellation, subnormals, ties, overflow", test_xsum_cases},
+        {"reduce: same bits for any layout", test_reduce_bits_any_layout},
+        {"reduce against a plain loop", test_reduce_against_reference},
+        {"percentiles and histograms against sorting", test_percentiles_and_hist},
         {"reduce: NaN, Inf, one and no element", test_reduce_special_values},
+        {"tile passes of every instruction set", test_tile_variants},
         {"generators: closed forms", test_generators_closed_form},
         {"generators: any block, same values", test_generators_any_block},
         {"conversion to float64", test_convert},

@@ -1,0 +1,150 @@
+/* dproc's in-memory benchmark: a STREAM-style bandwidth probe and the reduce kernel's
+ * throughput on the same machine, in the same run. Prints one JSON object on stdout.
+ *
+ *   dp_bench [--mib N] [--reps R] [--threads T]
+ *
+ * The array (default 2048 MiB of float64, far beyond the last-level cache) is allocated and
+ * first touched once, in parallel, then reused: allocation and data generation are outside the
+ * timed loops. Each figure is the median of R timed repetitions after one warm-up. */
+#include "job.h"
+#include "kernel.h"
+#include "results.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* The probe: read bandwidth of a plain vectorised sum (what a memory-bound reduction can
+ * reach), and STREAM triad (2 reads, 1 write) over the same memory. */
+static double probe_read(const double *x, int64_t n)
+{
+    double s = 0.0;
+#pragma omp parallel for simd schedule(static) reduction(+ : s)
+    for (int64_t i = 0; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+static void probe_triad(double *a, const double *b, const double *c, int64_t n)
+{
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        a[i] = b[i] + 3.0 * c[i];
+}
+
+/* Runs reduce with the given [reduce] section over x as one rank; returns seconds. */
+static double time_reduce(const char *section, double *x, int64_t n, double *check)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "[job]\nkernel = reduce\n[input]\nsource = generate\nshape = %lld\n[reduce]\n%s\n",
+             (long long)n, section);
+    dp_job_t job;
+    dp_diag_t diag = {0};
+    if (dp_job_parse(&job, "bench.ini", text, strlen(text), NULL, 0, &diag) != 0) {
+        dp_diag_print(&diag, stderr);
+        exit(1);
+    }
+    const dp_kernel_t *k = job.kernel;
+    const dp_shape_t g = {.ndim = 1, .n = {n, 1, 1}};
+    dp_block_t b = {.global = g, .count = {n, 1, 1}, .data = x};
+    const double t0 = omp_get_wtime();
+    void *st = k->create(job.kcfg, &g);
+    int more = 1;
+    while (more) {
+        void *p = malloc(k->partial_size(st));
+        k->partial_init(st, p);
+        k->process(st, &b, &b, p);
+        more = k->next_pass(st, p);
+        free(p);
+    }
+    dp_results_t res = {0};
+    k->results(st, &res);
+    const double t = omp_get_wtime() - t0;
+    *check = res.n && !res.v[0].is_int ? res.v[0].r[0] : 0.0;
+    dp_results_free(&res);
+    k->destroy(st);
+    dp_job_free(&job);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    int64_t mib = 2048;
+    int reps = 5, threads = omp_get_max_threads();
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--mib"))
+            mib = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--reps"))
+            reps = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads"))
+            threads = atoi(argv[i + 1]);
+    }
+    omp_set_num_threads(threads);
+    const int64_t n = mib * (1 << 20) / 8;
+    double *x = malloc((size_t)n * sizeof *x);
+    if (!x)
+        return 1;
+        /* first touch in parallel, as the timed loops will read it; values uniform in [0,1) */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        x[i] = dp_generate_random_at(7, (uint64_t)i);
+
+    const double bytes = (double)n * 8;
+    double t[64], sink = 0.0;
+    struct {
+        const char *name;
+        const char *section;
+    } cases[] = {
+        {"sum", "ops = sum"},
+        {"sum,min,max,mean,var", "ops = sum,min,max,mean,var"},
+        {"hist", "ops = hist\nbins = 256\nrange = 0,1"},
+    };
+    printf("{\n  \"threads\": %d,\n  \"array_mib\": %lld,\n  \"reps\": %d,\n", threads,
+           (long long)mib, reps);
+    for (int r = 0; r <= reps; r++) {
+        const double t0 = omp_get_wtime();
+        sink += probe_read(x, n);
+        t[r] = omp_get_wtime() - t0;
+    }
+    printf("  \"probe_read_gbs\": %.3f,\n", bytes / median(t + 1, reps) / 1e9);
+    {
+        const int64_t m = n / 3;
+        double *a = x, *b = x + m, *c = x + 2 * m;
+        for (int r = 0; r <= reps; r++) {
+            const double t0 = omp_get_wtime();
+            probe_triad(a, b, c, m);
+            t[r] = omp_get_wtime() - t0;
+        }
+        printf("  \"probe_triad_gbs\": %.3f,\n", 3.0 * (double)m * 8 / median(t + 1, reps) / 1e9);
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++)
+            x[i] = dp_generate_random_at(7, (uint64_t)i);
+    }
+    printf("  \"reduce_gbs\": {");
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        double check = 0.0;
+        for (int r = 0; r <= reps; r++)
+            t[r] = time_reduce(cases[c].section, x, n, &check);
+        sink += check;
+        printf("%s\n    \"%s\": %.3f", c ? "," : "", cases[c].name,
+               bytes / median(t + 1, reps) / 1e9);
+    }
+    printf("\n  },\n  \"checksum\": %.6g\n}\n", sink);
+    free(x);
+    return 0;
+}

@@ -1,0 +1,156 @@
+#include "stats.h"
+
+#include "stats_tile.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+/* The data are processed in tiles that stay in L1 (stats_tile.c holds the SIMD passes): pass A
+ * cleans NaN and finds count, min, max and max |x|; pass B sums the tile exactly. When pass B
+ * cannot (a value too small beside the tile's largest, or values too large), the tile is
+ * redone one value at a time into the exact accumulator. Either way the sums are exact, so the
+ * order of additions (threads, ranks, pieces) cannot change them. */
+
+/* Tiles whose largest |x| reaches 2^500 (or is Inf) take the exact scalar path: their squares
+ * could overflow the extractors. */
+#define FAST_LIMIT 0x1p500
+
+/* The SIMD passes for the best instruction set this processor has (stats_tile.c is compiled
+ * once per set). */
+static const dp_tile_ops_t *tile_ops(void)
+{
+    static const dp_tile_ops_t *ops;
+    if (!ops) {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
+            ops = &dp_tile_avx512;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            ops = &dp_tile_avx2;
+        else
+            ops = &dp_tile_base;
+    }
+    return ops;
+}
+
+int64_t dp_block_global_index(const dp_block_t *b, int64_t l)
+{
+    const int64_t c12 = b->count[1] * b->count[2];
+    const int64_t i0 = l / c12, r = l % c12, i1 = r / b->count[2], i2 = r % b->count[2];
+    return ((b->start[0] + i0) * b->global.n[1] + b->start[1] + i1) * b->global.n[2] + b->start[2] +
+           i2;
+}
+
+void dp_stats_init(dp_stats_t *s)
+{
+    memset(s, 0, sizeof *s);
+    s->min = INFINITY;
+    s->max = -INFINITY;
+    s->argmin = s->argmax = s->first_nan = -1;
+    dp_xsum_init(&s->s1);
+    dp_xsum_init(&s->s2);
+}
+
+static int before(double v, int64_t i, double w, int64_t j, int less)
+{
+    if (j < 0)
+        return i >= 0;
+    if (i < 0)
+        return 0;
+    if (v != w)
+        return less ? v < w : v > w;
+    return i < j;
+}
+
+void dp_stats_merge(dp_stats_t *a, const dp_stats_t *b)
+{
+    a->count += b->count;
+    a->nan += b->nan;
+    if (before(b->min, b->argmin, a->min, a->argmin, 1)) {
+        a->min = b->min;
+        a->argmin = b->argmin;
+    }
+    if (before(b->max, b->argmax, a->max, a->argmax, 0)) {
+        a->max = b->max;
+        a->argmax = b->argmax;
+    }
+    if (b->first_nan >= 0 && (a->first_nan < 0 || b->first_nan < a->first_nan))
+        a->first_nan = b->first_nan;
+    dp_xsum_merge(&a->s1, &b->s1);
+    dp_xsum_merge(&a->s2, &b->s2);
+}
+
+/* The exact scalar path for one value. */
+static void add_exact(dp_stats_t *s, double v, int squares)
+{
+    dp_xsum_add(&s->s1, v);
+    if (!squares)
+        return;
+    const double p = v * v;
+    dp_xsum_add(&s->s2, p);
+    if (isfinite(p))
+        dp_xsum_add(&s->s2, fma(v, v, -p));
+}
+
+static void tile(dp_stats_t *s, const dp_block_t *b, int64_t off, int64_t n, int64_t end,
+                 int squares)
+{
+    const double *x = b->data + off;
+    const dp_tile_ops_t *ops = tile_ops();
+    double clean[DP_TILE + DP_TILE_PAD] __attribute__((aligned(64)));
+    double mn, mx, amax;
+    const int64_t count = ops->scan(x, n, clean, &mn, &mx, &amax);
+    const int64_t padded = (n + DP_TILE_PAD - 1) / DP_TILE_PAD * DP_TILE_PAD;
+    s->count += count;
+    s->nan += n - count;
+    if (count < n && s->first_nan < 0) {
+        int64_t i = 0;
+        while (x[i] == x[i])
+            i++;
+        s->first_nan = dp_block_global_index(b, off + i);
+    }
+    if (count > 0 && (mn < s->min || s->argmin < 0)) {
+        int64_t i = 0;
+        while (!(x[i] == mn))
+            i++;
+        s->min = mn;
+        s->argmin = dp_block_global_index(b, off + i);
+    }
+    if (count > 0 && (mx > s->max || s->argmax < 0)) {
+        int64_t i = 0;
+        while (!(x[i] == mx))
+            i++;
+        s->max = mx;
+        s->argmax = dp_block_global_index(b, off + i);
+    }
+    if (amax == 0.0)
+        return;
+    const int64_t next_n = end - (off + n) < DP_TILE ? end - (off + n) : DP_TILE;
+    if (amax < FAST_LIMIT && ops->fold(clean, padded, amax, squares, &s->s1, &s->s2, x + n, next_n))
+        return;
+    for (int64_t i = 0; i < n; i++)
+        add_exact(s, clean[i], squares);
+}
+
+void dp_stats_add(dp_stats_t *s, const dp_block_t *b, int squares)
+{
+    const int64_t n = dp_block_size(b);
+    const int64_t ntiles = (n + DP_TILE - 1) / DP_TILE;
+#pragma omp parallel
+    {
+        dp_stats_t local;
+        dp_stats_init(&local);
+        /* the end of this thread's share, for prefetching: static schedule, equal chunks */
+        const int nt = omp_get_num_threads(), me = omp_get_thread_num();
+        const int64_t per = ntiles / nt, extra = ntiles % nt;
+        const int64_t last_tile = me * per + (me < extra ? me : extra) + per + (me < extra);
+        const int64_t limit = last_tile * DP_TILE < n ? last_tile * DP_TILE : n;
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < ntiles; t++) {
+            const int64_t off = t * DP_TILE;
+            tile(&local, b, off, n - off < DP_TILE ? n - off : DP_TILE, limit, squares);
+        }
+#pragma omp critical(dp_stats_merge)
+        dp_stats_merge(s, &local);
+    }
+}

@@ -1,0 +1,36 @@
+/* One-pass statistics of float64 values: count, NaN count, min and max with the global index of
+ * their first occurrence, and exact sums of x and x^2 (see xsum.h). Any split of the data into
+ * pieces, threads or ranks gives the same bits once the partials are merged. */
+#ifndef DP_STATS_H
+#define DP_STATS_H
+
+#include "kernel.h"
+#include "xsum.h"
+
+#include <stdint.h>
+
+typedef struct {
+    int64_t count;          /* values that are not NaN */
+    int64_t nan;            /* NaN values */
+    double min, max;        /* over non-NaN values; +Inf / -Inf when there are none */
+    int64_t argmin, argmax; /* row-major global index of the first min / max; -1 when none */
+    int64_t first_nan;      /* row-major global index of the first NaN; -1 when none */
+    dp_xsum_t s1;           /* sum of x */
+    dp_xsum_t s2;           /* sum of x^2 (exact: x*x plus its rounding error) */
+} dp_stats_t;
+
+/* Sets s to the statistics of no values. Local. */
+void dp_stats_init(dp_stats_t *s);
+
+/* a = statistics of the values of a and b together. Local. */
+void dp_stats_merge(dp_stats_t *a, const dp_stats_t *b);
+
+/* Adds the values of a block (or piece) to s, computing the sum of squares only when squares
+ * is set. OpenMP over tiles of the block; the result does not depend on the thread count.
+ * Local. */
+void dp_stats_add(dp_stats_t *s, const dp_block_t *b, int squares);
+
+/* The row-major global index of element l (0-based, row-major) of block b. Local. */
+int64_t dp_block_global_index(const dp_block_t *b, int64_t l);
+
+#endif

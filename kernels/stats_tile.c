@@ -1,0 +1,231 @@
+/* The SIMD passes over one tile of the statistics (see stats.c), compiled once per
+ * instruction set: CMake builds this file with -mavx512f -mfma (DP_TILE_ISA avx512), -mavx2 -mfma
+ * (avx2) and the baseline (base), each with vectors of the width that set has.
+ *
+ * Pass B splits every value into three pieces on a fixed grid of 40-bit digits chosen from the
+ * tile's max |x| (the "extractor" trick of binned summation: (S + x) - S rounds x to a multiple
+ * of ulp(S) exactly) and sums each piece exactly in a double per SIMD lane; squares the same way,
+ * as x*x plus its exact rounding error. Whatever is left below the third piece is checked. */
+#include "stats_tile.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+#define CAT2(a, b) a##_##b
+#define CAT(a, b) CAT2(a, b)
+
+enum { FOLDS = 3 };
+
+#if defined(__AVX512F__)
+#define VBYTES 64
+#elif defined(__AVX2__)
+#define VBYTES 32
+#else
+#define VBYTES 16
+#endif
+enum { LANES = VBYTES / 8 };
+
+/* The helpers below are always inlined: no vector crosses a call boundary. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef double vd __attribute__((vector_size(VBYTES)));
+typedef long long vl __attribute__((vector_size(VBYTES)));
+
+static inline __attribute__((always_inline)) vd load(const double *p)
+{
+    vd v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) vd splat(double x)
+{
+    return (vd){0} + x;
+}
+
+static inline __attribute__((always_inline)) vd blend(vl mask, vd a, vd b)
+{
+    return (vd)(((vl)a & mask) | ((vl)b & ~mask));
+}
+
+/* The exact rounding error of v * v, given p = v * v. */
+static inline __attribute__((always_inline)) vd square_error(vd v, vd p)
+{
+#if defined(__AVX512F__)
+    return (vd)_mm512_fmsub_pd((__m512d)v, (__m512d)v, (__m512d)p);
+#elif defined(__FMA__)
+    return (vd)_mm256_fmsub_pd((__m256d)v, (__m256d)v, (__m256d)p);
+#else
+    /* Dekker's product: v split into two 26-bit halves */
+    const vd c = splat(134217729.0) * v, hi = c - (c - v), lo = v - hi;
+    return ((hi * hi - p) + (hi + hi) * lo) + lo * lo;
+#endif
+}
+
+/* The three digits a fold chain uses for values below 2^(top+1): the first holds the top bit. */
+static int first_digit(int top)
+{
+    int d = top < -1074 ? 0 : dp_xsum_digit_of(top);
+    return d < FOLDS - 1 ? FOLDS - 1 : d;
+}
+
+/* A chain of three folds on consecutive digits, the first holding the values' top bit. */
+typedef struct {
+    int digit;
+    double ext[FOLDS];
+} chain_t;
+
+static chain_t chain_for(int top)
+{
+    chain_t c = {.digit = first_digit(top)};
+    for (int k = 0; k < FOLDS; k++)
+        c.ext[k] = ldexp(1.5, dp_xsum_digit_exp(c.digit - k) + 52);
+    return c;
+}
+
+/* Hands a fold's lanes to the accumulator: each lane's sum, less the extractor, is an integer
+ * multiple of the digit's unit, below 2^51 units. */
+static void fold_flush(const chain_t *c, int k, const double *acc, dp_xsum_t *a)
+{
+    int64_t units = 0;
+    for (int l = 0; l < LANES; l++)
+        units += (int64_t)ldexp(acc[l] - c->ext[k], -dp_xsum_digit_exp(c->digit - k));
+    if (units)
+        dp_xsum_add_digits(a, c->digit - k, units);
+}
+
+/* r split over the chain's folds: each fold keeps r rounded to its digit's unit, exactly,
+ * and passes on the exact remainder. */
+#define FOLD3(a0, a1, a2, r)                                                                       \
+    do {                                                                                           \
+        vd t_ = a0 + r, q_ = t_ - a0;                                                              \
+        a0 = t_;                                                                                   \
+        r = r - q_;                                                                                \
+        t_ = a1 + r;                                                                               \
+        q_ = t_ - a1;                                                                              \
+        a1 = t_;                                                                                   \
+        r = r - q_;                                                                                \
+        t_ = a2 + r;                                                                               \
+        q_ = t_ - a2;                                                                              \
+        a2 = t_;                                                                                   \
+        r = r - q_;                                                                                \
+    } while (0)
+
+/* The values of one SIMD step split over the chains: sum (s), square (p), square's error (e).
+ * Two steps are kept apart (acc[0], acc[1]) so that their additions do not wait for each
+ * other. */
+typedef struct {
+    vd s[FOLDS], p[FOLDS], e[FOLDS];
+    vl nz; /* the bits of every remainder: all zero while every value was exact */
+} lanes_t;
+
+static inline __attribute__((always_inline)) void step_sum(lanes_t *a, vd r)
+{
+    FOLD3(a->s[0], a->s[1], a->s[2], r);
+    a->nz |= (vl)r;
+}
+
+static inline __attribute__((always_inline)) void step_squares(lanes_t *a, vd v)
+{
+    vd r = v, p = v * v, e = square_error(v, p); /* p + e = v^2 exactly */
+    FOLD3(a->s[0], a->s[1], a->s[2], r);
+    FOLD3(a->p[0], a->p[1], a->p[2], p);
+    FOLD3(a->e[0], a->e[1], a->e[2], e);
+    a->nz |= (vl)r | (vl)p | (vl)e;
+}
+
+static void lanes_start(lanes_t *a, const chain_t *cs, const chain_t *cp, const chain_t *ce)
+{
+    for (int k = 0; k < FOLDS; k++) {
+        a->s[k] = splat(cs->ext[k]);
+        a->p[k] = splat(cp->ext[k]);
+        a->e[k] = splat(ce->ext[k]);
+    }
+    a->nz = (vl){0};
+}
+
+static int CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, double amax,
+                                          int squares, dp_xsum_t *s1, dp_xsum_t *s2,
+                                          const double *next, int64_t next_n)
+{
+    const int top_p = squares ? ilogb(amax * amax) : 0;
+    const chain_t cs = chain_for(ilogb(amax)), cp = chain_for(top_p), ce = chain_for(top_p - 53);
+    lanes_t acc[2];
+    lanes_start(&acc[0], &cs, &cp, &ce);
+    lanes_start(&acc[1], &cs, &cp, &ce);
+    for (int64_t i = 0; i < n; i += 2 * LANES) {
+        for (int64_t j = i; j < i + 2 * LANES && j < next_n; j += 8) /* one per 64-byte line */
+            __builtin_prefetch(next + j, 0, 3);
+        if (squares) {
+            step_squares(&acc[0], load(x + i));
+            step_squares(&acc[1], load(x + i + LANES));
+        } else {
+            step_sum(&acc[0], load(x + i));
+            step_sum(&acc[1], load(x + i + LANES));
+        }
+    }
+    for (int l = 0; l < LANES; l++)
+        if (acc[0].nz[l] | acc[1].nz[l])
+            return 0;
+    for (int u = 0; u < 2; u++)
+        for (int k = 0; k < FOLDS; k++) {
+            fold_flush(&cs, k, (const double *)&acc[u].s[k], s1);
+            if (squares) {
+                fold_flush(&cp, k, (const double *)&acc[u].p[k], s2);
+                fold_flush(&ce, k, (const double *)&acc[u].e[k], s2);
+            }
+        }
+    return 1;
+}
+
+static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t n,
+                                              double *restrict clean, double *mn_out,
+                                              double *mx_out, double *amax_out)
+{
+    vd mn = splat(INFINITY), mx = splat(-INFINITY), am = splat(0.0);
+    vl cnt = {0};
+    const vl abs_mask = (vl){0} + 0x7fffffffffffffffLL;
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        const vd v = load(x + i);
+        const vl ok = v == v;
+        const vd c = (vd)((vl)v & ok);
+        memcpy(clean + i, &c, sizeof c);
+        cnt -= ok;
+        mn = blend(v < mn, v, mn);
+        mx = blend(v > mx, v, mx);
+        const vd a = (vd)((vl)c & abs_mask);
+        am = blend(a > am, a, am);
+    }
+    int64_t count = 0;
+    double smn = INFINITY, smx = -INFINITY, sam = 0.0;
+    for (int l = 0; l < LANES; l++) {
+        count += cnt[l];
+        smn = mn[l] < smn ? mn[l] : smn;
+        smx = mx[l] > smx ? mx[l] : smx;
+        sam = am[l] > sam ? am[l] : sam;
+    }
+    for (; i < n; i++) {
+        const double v = x[i];
+        const int ok = v == v;
+        clean[i] = ok ? v : 0.0;
+        count += ok;
+        smn = v < smn ? v : smn;
+        smx = v > smx ? v : smx;
+        sam = fabs(clean[i]) > sam ? fabs(clean[i]) : sam;
+    }
+    for (; i % DP_TILE_PAD; i++)
+        clean[i] = 0.0;
+    *mn_out = smn;
+    *mx_out = smx;
+    *amax_out = sam;
+    return count;
+}
+
+const dp_tile_ops_t CAT(dp_tile, DP_TILE_ISA) = {
+    .scan = CAT(dp_scan_tile, DP_TILE_ISA),
+    .fold = CAT(dp_fold_tile, DP_TILE_ISA),
+};

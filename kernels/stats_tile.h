@@ -1,0 +1,32 @@
+/* The SIMD passes of the statistics over one tile, one implementation per instruction set
+ * (stats_tile.c compiled three times); stats.c picks one at run time. */
+#ifndef DP_STATS_TILE_H
+#define DP_STATS_TILE_H
+
+#include "xsum.h"
+
+#include <stdint.h>
+
+enum {
+    DP_TILE = 2048,   /* values per tile: 16 KiB, stays in L1 */
+    DP_TILE_PAD = 16, /* pass B works on a multiple of this many values */
+};
+
+typedef struct {
+    /* Pass A: copies x[0..n) to clean with NaN replaced by 0 (then zeros up to a multiple of
+     * DP_TILE_PAD); returns the count of non-NaN values and their min, max and max |x|. */
+    int64_t (*scan)(const double *restrict x, int64_t n, double *restrict clean, double *mn,
+                    double *mx, double *amax);
+    /* Pass B: adds the sum of the n values (a multiple of DP_TILE_PAD, finite, |x| < 2^500,
+     * amax their largest |x|) to s1 and, when squares is set, the sum of their squares to s2,
+     * exactly. Returns 0 and adds nothing when some value is too small beside amax to be split
+     * exactly. Prefetches next[0..next_n) meanwhile, to keep memory busy. */
+    int (*fold)(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
+                dp_xsum_t *s2, const double *next, int64_t next_n);
+} dp_tile_ops_t;
+
+extern const dp_tile_ops_t dp_tile_avx512; /* needs AVX-512F and FMA */
+extern const dp_tile_ops_t dp_tile_avx2;   /* needs AVX2 and FMA */
+extern const dp_tile_ops_t dp_tile_base;   /* x86-64 baseline */
+
+#endif

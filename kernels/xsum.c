@@ -1,0 +1,163 @@
+#include "xsum.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MASK ((int64_t)((UINT64_C(1) << DP_XSUM_W) - 1))
+
+void dp_xsum_init(dp_xsum_t *a)
+{
+    memset(a, 0, sizeof *a);
+}
+
+/* Propagates carries so that every digit but the top one is in [0, 2^40). */
+static void normalise(dp_xsum_t *a)
+{
+    for (int i = 0; i < DP_XSUM_DIGITS - 1; i++) {
+        const int64_t carry = a->d[i] >> DP_XSUM_W; /* floor division, also for negatives */
+        a->d[i] -= carry * ((int64_t)1 << DP_XSUM_W);
+        a->d[i + 1] += carry;
+    }
+    a->adds = 0;
+}
+
+/* Each update adds less than 2^62 in magnitude to a digit; normalising every 2 updates keeps
+ * digits below 2^63. Updates of at most 2^52 (the common case) get 2^10 between
+ * normalisations. */
+static inline void count_update(dp_xsum_t *a, int64_t weight)
+{
+    a->adds += weight;
+    if (a->adds >= 1024)
+        normalise(a);
+}
+
+void dp_xsum_add_digits(dp_xsum_t *a, int digit, int64_t v)
+{
+    const int64_t hi = v >> DP_XSUM_W;
+    a->d[digit] += v - hi * ((int64_t)1 << DP_XSUM_W);
+    a->d[digit + 1] += hi;
+    count_update(a, 1);
+}
+
+void dp_xsum_add(dp_xsum_t *a, double x)
+{
+    if (!isfinite(x)) {
+        if (isnan(x))
+            a->nan++;
+        else if (x > 0)
+            a->pinf++;
+        else
+            a->ninf++;
+        return;
+    }
+    if (x == 0.0)
+        return;
+    int e;
+    const double f = frexp(fabs(x), &e); /* |x| = f 2^e, f in [0.5, 1) */
+    int64_t m = (int64_t)ldexp(f, 53);   /* |x| = m 2^(e-53), m < 2^53 */
+    int lo = e - 53;
+    if (lo < -1074) { /* subnormal: m has trailing zeros below 2^-1074 */
+        m >>= (-1074 - lo);
+        lo = -1074;
+    }
+    const int pos = lo + 1074, digit = pos / DP_XSUM_W, shift = pos % DP_XSUM_W;
+    const unsigned __int128 v = (unsigned __int128)m << shift; /* < 2^92 */
+    const int64_t p0 = (int64_t)(v & MASK), p1 = (int64_t)((v >> DP_XSUM_W) & MASK),
+                  p2 = (int64_t)(v >> (2 * DP_XSUM_W));
+    if (x > 0) {
+        a->d[digit] += p0;
+        a->d[digit + 1] += p1;
+        a->d[digit + 2] += p2;
+    } else {
+        a->d[digit] -= p0;
+        a->d[digit + 1] -= p1;
+        a->d[digit + 2] -= p2;
+    }
+    count_update(a, 1);
+}
+
+void dp_xsum_merge(dp_xsum_t *a, const dp_xsum_t *b)
+{
+    dp_xsum_t c = *b;
+    normalise(a);
+    normalise(&c);
+    for (int i = 0; i < DP_XSUM_DIGITS; i++)
+        a->d[i] += c.d[i];
+    a->pinf += c.pinf;
+    a->ninf += c.ninf;
+    a->nan += c.nan;
+    normalise(a);
+}
+
+/* Rounds a normalised, non-negative digit vector to the nearest double. */
+static double round_magnitude(const dp_xsum_t *a)
+{
+    int top = DP_XSUM_DIGITS - 1;
+    while (top >= 0 && a->d[top] == 0)
+        top--;
+    if (top < 0)
+        return 0.0;
+    /* collect the leading bits: top digit plus the next two (at least 81 bits) */
+    unsigned __int128 acc = 0;
+    int used = 0;
+    for (int i = top; i >= 0 && i > top - 3; i--) {
+        acc = (acc << DP_XSUM_W) | (unsigned __int128)a->d[i];
+        used++;
+    }
+    int sticky = 0;
+    for (int i = top - used; i >= 0; i--)
+        sticky |= a->d[i] != 0;
+    /* acc holds `used` digits; its lowest bit has weight 2^exp0 */
+    const int exp0 = dp_xsum_digit_exp(top - used + 1);
+    int len = 0;
+    for (unsigned __int128 t = acc; t; t >>= 1)
+        len++;
+    if (len <= 53 && !sticky)
+        return ldexp((double)(uint64_t)acc, exp0); /* exact (also for subnormals) */
+    /* keep 53 bits, or fewer when the result is subnormal (lowest kept bit >= 2^-1074) */
+    int drop = len - 53;
+    if (exp0 + drop < -1074)
+        drop = -1074 - exp0;
+    if (drop <= 0)
+        return ldexp((double)(uint64_t)acc, exp0);
+    unsigned __int128 keep = acc >> drop;
+    const unsigned __int128 rest = acc - (keep << drop), half = (unsigned __int128)1 << (drop - 1);
+    if (rest > half || (rest == half && (sticky || (keep & 1))))
+        keep++;
+    return ldexp((double)(uint64_t)keep, exp0 + drop); /* keep <= 2^53: exact, or overflow */
+}
+
+static double round_signed(dp_xsum_t *c)
+{
+    normalise(c);
+    if (c->d[DP_XSUM_DIGITS - 1] < 0) {
+        for (int i = 0; i < DP_XSUM_DIGITS; i++)
+            c->d[i] = -c->d[i];
+        normalise(c);
+        return -round_magnitude(c);
+    }
+    return round_magnitude(c);
+}
+
+double dp_xsum_round(const dp_xsum_t *a)
+{
+    if (a->nan || (a->pinf && a->ninf))
+        return NAN;
+    if (a->pinf)
+        return INFINITY;
+    if (a->ninf)
+        return -INFINITY;
+    dp_xsum_t c = *a;
+    return round_signed(&c);
+}
+
+void dp_xsum_round2(const dp_xsum_t *a, double *hi, double *lo)
+{
+    *hi = dp_xsum_round(a);
+    *lo = 0.0;
+    if (!isfinite(*hi))
+        return;
+    dp_xsum_t c = *a;
+    dp_xsum_add(&c, -*hi);
+    *lo = round_signed(&c);
+}
