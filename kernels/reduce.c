@@ -423,7 +423,10 @@ static const char *reduce_results(const void *st, dp_results_t *res)
     if (c->ops & OP_MAX)
         dp_results_real(res, "max", poison || !any ? NAN : s->max);
     if (c->ops & OP_MEAN)
-        dp_results_real(res, "mean", poison || !any ? NAN : dd_div(s1, n).hi);
+        dp_results_real(res, "mean",
+                        poison || !any    ? NAN
+                        : isfinite(s1.hi) ? dd_div(s1, n).hi
+                                          : s1.hi);
     if (c->ops & (OP_VAR | OP_STD)) {
         const dd_t s2 = xsum_dd(&s->s2);
         double var = NAN;

@@ -130,7 +130,10 @@ static int run(cli_t *c, int rank)
     if (st == DP_OK) {
         st = dp_driver_run(&job, &c->drive, MPI_COMM_WORLD);
         if (st != DP_OK && rank == 0) {
-            fprintf(stderr, "dproc: error: %s\n", dp_err_msg());
+            if (st == DP_ERR_USAGE) /* already in the JOB.ini:LINE: form */
+                fprintf(stderr, "%s\n", dp_err_msg());
+            else
+                fprintf(stderr, "dproc: error: %s\n", dp_err_msg());
             if (c->drive.verbose && dp_err_where()[0])
                 fprintf(stderr, "dproc: (raised at %s)\n", dp_err_where());
         }

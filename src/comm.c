@@ -20,7 +20,7 @@ dp_status_t dp_comm_agree(dp_status_t status, MPI_Comm comm)
     } m;
     if (rank == first) {
         m.code = (int)status;
-        if (size > 1)
+        if (size > 1 && status != DP_ERR_USAGE) /* a bad job is the same on every rank */
             snprintf(m.msg, sizeof m.msg, "rank %d: %s", rank, dp_err_msg());
         else
             snprintf(m.msg, sizeof m.msg, "%s", dp_err_msg());

@@ -2,6 +2,7 @@
 
 #include "comm.h"
 #include "dp_version.h"
+#include "opts.h"
 #include "plan.h"
 #include "report.h"
 #include "results.h"
@@ -83,6 +84,15 @@ static dp_status_t make_plan(run_t *r)
 {
     const dp_job_t *job = r->job;
     dp_status_t st = dp_plan_make(&r->plan, &r->src.shape, r->nranks, job->run.decomposition);
+    if (st == DP_ERR_USAGE) { /* a job setting that does not suit the data: say where it is */
+        char why[DP_ERR_MSG_MAX];
+        dp_diag_t d = {0};
+        snprintf(why, sizeof why, "%s", dp_err_msg());
+        dp_diag_add(&d, dp_opts_where(&job->ini, "run", "decomposition"), "run", "decomposition",
+                    "%s", why);
+        dp_err_set(DP_ERR_USAGE, "%s", d.msg[0]);
+        dp_diag_free(&d);
+    }
     DP_CALL(dp_comm_agree(st, r->comm));
     int periods[DP_MAX_DIMS] = {0, 0, 0};
     DP_CALL(dp_comm_check(
@@ -259,7 +269,9 @@ static dp_status_t run_job(run_t *r)
         r->state = job->kernel->create(job->kcfg, &r->plan.global);
     if (job->output.path) {
         double t1 = MPI_Wtime();
-        DP_CALL(dp_sink_create(&r->sink, job->output.path, r->cart));
+        /* MPI_COMM_WORLD's copy, not the Cartesian one: Open MPI 4.1's default MPI-IO layer
+         * (ompio) corrupts collective writes on Cartesian communicators (open-mpi/ompi#12718) */
+        DP_CALL(dp_sink_create(&r->sink, job->output.path, r->comm));
         r->sink_open = 1;
         r->t[DP_PHASE_WRITE] += MPI_Wtime() - t1;
     }

@@ -473,6 +473,12 @@ void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
         check_output_file(job, "path", job->output.path, !job->output.overwrite, input, diag);
     if (job->output.report)
         check_output_file(job, "report", job->output.report, 0, input, diag);
+    char out[PATH_MAX], rep[PATH_MAX];
+    if (job->output.path && job->output.report && canonical(job->output.path, out) &&
+        canonical(job->output.report, rep) && !strcmp(out, rep) &&
+        strcmp(job->output.path, job->output.report))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "report"), "output", "report",
+                    "'%.200s' is the same file as [output] path", job->output.report);
 }
 
 int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, MPI_Comm comm)

@@ -67,8 +67,8 @@ dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int
              "the data's size overflows 64-bit byte counts");
     int split = decomp == DP_DECOMP_AUTO ? global->ndim : decomp;
     DP_CHECK(split <= global->ndim, DP_ERR_USAGE,
-             "[run] decomposition = %dd needs an array of at least %d dimensions; the data has %d",
-             split, split, global->ndim);
+             "%dd needs an array of at least %d dimensions; the data has %d", split, split,
+             global->ndim);
     memset(p, 0, sizeof *p);
     p->global = *global;
     for (int d = global->ndim; d < DP_MAX_DIMS; d++)

@@ -29,9 +29,22 @@ static cJSON *parent_of(cJSON *root, const char *name, const char **leaf)
     return obj;
 }
 
+/* A double written with 17 significant digits, so that it reads back to the same bits (cJSON's
+ * own printer settles for 15 when they reread within DBL_EPSILON); NaN and Inf as null. */
 static cJSON *number(double v)
 {
-    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+    char text[32];
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    snprintf(text, sizeof text, "%.17g", v);
+    return cJSON_CreateRaw(text);
+}
+
+static cJSON *integer(int64_t v)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%lld", (long long)v);
+    return cJSON_CreateRaw(text);
 }
 
 static cJSON *results_json(const dp_results_t *r)
@@ -43,12 +56,11 @@ static cJSON *results_json(const dp_results_t *r)
         cJSON *obj = parent_of(root, x->name, &leaf);
         cJSON *v;
         if (x->scalar) {
-            v = x->is_int ? cJSON_CreateNumber((double)x->i[0]) : number(x->r[0]);
+            v = x->is_int ? integer(x->i[0]) : number(x->r[0]);
         } else {
             v = cJSON_CreateArray();
             for (size_t j = 0; j < x->n; j++)
-                cJSON_AddItemToArray(v, x->is_int ? cJSON_CreateNumber((double)x->i[j])
-                                                  : number(x->r[j]));
+                cJSON_AddItemToArray(v, x->is_int ? integer(x->i[j]) : number(x->r[j]));
         }
         cJSON_AddItemToObject(obj, leaf, v);
     }
@@ -59,7 +71,7 @@ static cJSON *int_array(const int64_t *v, int n)
 {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
+        cJSON_AddItemToArray(a, integer(v[i]));
     return a;
 }
 
@@ -83,15 +95,15 @@ static cJSON *report_json(const dp_report_t *r)
             dims[d] = r->dims[d];
         cJSON_AddItemToObject(o, "grid", int_array(dims, r->shape.ndim));
     }
-    cJSON_AddNumberToObject(o, "elements", (double)r->elements);
-    cJSON_AddNumberToObject(o, "bytes_read", (double)r->bytes_read);
-    cJSON_AddNumberToObject(o, "memory_per_rank", (double)r->mem_per_rank);
+    cJSON_AddItemToObject(o, "elements", integer(r->elements));
+    cJSON_AddItemToObject(o, "bytes_read", integer(r->bytes_read));
+    cJSON_AddItemToObject(o, "memory_per_rank", integer(r->mem_per_rank));
     if (job->output.path)
         cJSON_AddStringToObject(o, "output", job->output.path);
     cJSON_AddItemToObject(o, "results", results_json(r->results));
     cJSON *t = cJSON_AddObjectToObject(o, "timing");
     for (int p = 0; p < DP_NPHASES; p++)
-        cJSON_AddNumberToObject(t, phase_names[p], r->timing[p]);
+        cJSON_AddItemToObject(t, phase_names[p], number(r->timing[p]));
     if (r->note && *r->note)
         cJSON_AddStringToObject(o, "note", r->note);
     cJSON_AddStringToObject(o, "status", r->status == DP_OK ? "ok" : "failed");

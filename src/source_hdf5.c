@@ -63,8 +63,11 @@ static dp_status_t h5_open(dp_source_t *s)
             s->shape.n[d] = d < nd ? (int64_t)dims[d] : 1;
         hid_t ftype = H5Dget_type(h->dset);
         st = dp_h5_dtype(ftype, &s->dtype);
-        if (st != DP_OK)
-            dp_err_set(DP_ERR_DATA, "'%s:%s': %s", in->path, in->dataset, dp_err_msg());
+        if (st != DP_OK) {
+            char why[DP_ERR_MSG_MAX];
+            snprintf(why, sizeof why, "%s", dp_err_msg());
+            dp_err_set(DP_ERR_DATA, "'%s:%s': %s", in->path, in->dataset, why);
+        }
         H5Tclose(ftype);
     }
     if (st == DP_OK) {
