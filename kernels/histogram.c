@@ -30,38 +30,46 @@ void dp_hist_free(dp_hist_t *h)
     h->edges = NULL;
 }
 
-/* The bin of v in [lo, hi] as numpy.histogram finds it: scale, then correct by the edges. */
-static inline int64_t bin_of(const dp_hist_t *h, double v)
+/* The bin of v in [lo, hi] is found as numpy.histogram finds it: scaled, then corrected by one
+ * against the edges. */
+void dp_hist_count(const dp_hist_t *h, const double *restrict x, int64_t n,
+                   int64_t *restrict counts)
 {
-    int64_t i = (int64_t)((v - h->lo) * h->norm);
-    if (i >= h->bins)
-        i = h->bins - 1;
-    if (v < h->edges[i])
-        i--;
-    else if (i != h->bins - 1 && v >= h->edges[i + 1])
-        i++;
-    return i;
+    /* locals, so that the stores to counts do not force reloads of the spec */
+    const double lo = h->lo, hi = h->hi, norm = h->norm;
+    const double *restrict edges = h->edges;
+    const int64_t last = h->bins - 1;
+    int64_t below = 0, above = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double v = x[i];
+        if (v < lo) {
+            below++;
+        } else if (v > hi) {
+            above++;
+        } else if (v == v) {
+            int64_t b = (int64_t)((v - lo) * norm);
+            b = b > last ? last : b;
+            b -= v < edges[b];
+            b += b != last && v >= edges[b + 1];
+            counts[b]++;
+        }
+    }
+    counts[last + 1] += below;
+    counts[last + 2] += above;
 }
 
 void dp_hist_add(const dp_hist_t *h, const double *x, int64_t n, int64_t *counts)
 {
     const int64_t words = dp_hist_words(h);
+    const int64_t chunk = 1 << 16;
 #pragma omp parallel
     {
         int64_t *local = calloc((size_t)words, sizeof *local);
         if (!local)
             abort();
-        int64_t *below = local + h->bins, *above = below + 1;
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            const double v = x[i];
-            if (v < h->lo)
-                (*below)++;
-            else if (v > h->hi)
-                (*above)++;
-            else if (v == v)
-                local[bin_of(h, v)]++;
-        }
+        for (int64_t i = 0; i < n; i += chunk)
+            dp_hist_count(h, x + i, n - i < chunk ? n - i : chunk, local);
 #pragma omp critical(dp_hist_merge)
         for (int64_t b = 0; b < words; b++)
             counts[b] += local[b];

@@ -26,6 +26,9 @@ void dp_hist_make(dp_hist_t *h, int64_t bins, double lo, double hi);
 /* Frees the edges. Local. */
 void dp_hist_free(dp_hist_t *h);
 
+/* Adds n values to counts (dp_hist_words of them) on the calling thread. Local. */
+void dp_hist_count(const dp_hist_t *h, const double *x, int64_t n, int64_t *counts);
+
 /* Adds n values to counts (dp_hist_words of them). OpenMP; the counts do not depend on the
  * thread count. Local. */
 void dp_hist_add(const dp_hist_t *h, const double *x, int64_t n, int64_t *counts);

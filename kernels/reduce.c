@@ -108,7 +108,8 @@ typedef struct {
     const reduce_cfg_t *cfg;
     dp_shape_t global;
     int pass;
-    int squares;    /* var, std or l2 asked for */
+    int squares; /* var, std or l2 asked for */
+    dp_stats_want_t want;
     int have_range; /* hist bins are known in the stats pass */
     dp_stats_t stats;
     dp_hist_t hist;
@@ -141,6 +142,11 @@ static void *reduce_create(const void *cfg, const dp_shape_t *global)
     if (r->have_range)
         dp_hist_make(&r->hist, c->bins, c->range.v[0], c->range.v[1]);
     dp_stats_init(&r->stats);
+    r->want = (dp_stats_want_t){
+        .sums = (c->ops & (OP_SUM | OP_MEAN | OP_VAR | OP_STD | OP_L2)) != 0,
+        .squares = r->squares,
+        .hist = r->have_range ? &r->hist : NULL,
+    };
     return r;
 }
 
@@ -187,9 +193,7 @@ static void reduce_process(const void *st, const dp_block_t *in, dp_block_t *out
     const int64_t n = dp_block_size(in);
     switch (r->pass) {
     case PASS_STATS:
-        dp_stats_add(partial, in, r->squares);
-        if (r->have_range)
-            dp_hist_add(&r->hist, in->data, n, counts_of(r, partial));
+        dp_stats_add(partial, in, &r->want, counts_of(r, partial));
         break;
     case PASS_HIST:
         dp_hist_add(&r->hist, in->data, n, partial);

@@ -3,6 +3,7 @@
 #include "stats_tile.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <omp.h>
 #include <string.h>
 
@@ -93,8 +94,9 @@ static void add_exact(dp_stats_t *s, double v, int squares)
 }
 
 static void tile(dp_stats_t *s, const dp_block_t *b, int64_t off, int64_t n, int64_t end,
-                 int squares)
+                 const dp_stats_want_t *w, int64_t *hist_counts)
 {
+    const int squares = w->squares;
     const double *x = b->data + off;
     const dp_tile_ops_t *ops = tile_ops();
     double clean[DP_TILE + DP_TILE_PAD] __attribute__((aligned(64)));
@@ -113,17 +115,19 @@ static void tile(dp_stats_t *s, const dp_block_t *b, int64_t off, int64_t n, int
         int64_t i = 0;
         while (!(x[i] == mn))
             i++;
-        s->min = mn;
+        s->min = x[i]; /* not mn: of -0 and +0, the one that comes first */
         s->argmin = dp_block_global_index(b, off + i);
     }
     if (count > 0 && (mx > s->max || s->argmax < 0)) {
         int64_t i = 0;
         while (!(x[i] == mx))
             i++;
-        s->max = mx;
+        s->max = x[i];
         s->argmax = dp_block_global_index(b, off + i);
     }
-    if (amax == 0.0)
+    if (w->hist) /* while the tile is in L1 */
+        dp_hist_count(w->hist, x, n, hist_counts);
+    if (amax == 0.0 || !(w->sums || w->squares))
         return;
     const int64_t next_n = end - (off + n) < DP_TILE ? end - (off + n) : DP_TILE;
     if (amax < FAST_LIMIT && ops->fold(clean, padded, amax, squares, &s->s1, &s->s2, x + n, next_n))
@@ -132,14 +136,19 @@ static void tile(dp_stats_t *s, const dp_block_t *b, int64_t off, int64_t n, int
         add_exact(s, clean[i], squares);
 }
 
-void dp_stats_add(dp_stats_t *s, const dp_block_t *b, int squares)
+void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
+                  int64_t *hist_counts)
 {
     const int64_t n = dp_block_size(b);
     const int64_t ntiles = (n + DP_TILE - 1) / DP_TILE;
+    const int64_t words = w->hist ? dp_hist_words(w->hist) : 0;
 #pragma omp parallel
     {
         dp_stats_t local;
         dp_stats_init(&local);
+        int64_t *hist = words ? calloc((size_t)words, sizeof *hist) : NULL;
+        if (words && !hist)
+            abort();
         /* the end of this thread's share, for prefetching: static schedule, equal chunks */
         const int nt = omp_get_num_threads(), me = omp_get_thread_num();
         const int64_t per = ntiles / nt, extra = ntiles % nt;
@@ -148,9 +157,14 @@ void dp_stats_add(dp_stats_t *s, const dp_block_t *b, int squares)
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < ntiles; t++) {
             const int64_t off = t * DP_TILE;
-            tile(&local, b, off, n - off < DP_TILE ? n - off : DP_TILE, limit, squares);
+            tile(&local, b, off, n - off < DP_TILE ? n - off : DP_TILE, limit, w, hist);
         }
 #pragma omp critical(dp_stats_merge)
-        dp_stats_merge(s, &local);
+        {
+            dp_stats_merge(s, &local);
+            for (int64_t i = 0; i < words; i++)
+                hist_counts[i] += hist[i];
+        }
+        free(hist);
     }
 }

@@ -4,6 +4,7 @@
 #ifndef DP_STATS_H
 #define DP_STATS_H
 
+#include "histogram.h"
 #include "kernel.h"
 #include "xsum.h"
 
@@ -25,10 +26,18 @@ void dp_stats_init(dp_stats_t *s);
 /* a = statistics of the values of a and b together. Local. */
 void dp_stats_merge(dp_stats_t *a, const dp_stats_t *b);
 
-/* Adds the values of a block (or piece) to s, computing the sum of squares only when squares
- * is set. OpenMP over tiles of the block; the result does not depend on the thread count.
- * Local. */
-void dp_stats_add(dp_stats_t *s, const dp_block_t *b, int squares);
+/* What dp_stats_add computes beside count, NaN count, min and max (always). */
+typedef struct {
+    int sums;              /* the sum of x */
+    int squares;           /* the sum of x^2 (and of x) */
+    const dp_hist_t *hist; /* also a histogram, counted into hist_counts; NULL: none */
+} dp_stats_want_t;
+
+/* Adds the values of a block (or piece) to s (and to hist_counts, dp_hist_words of them, when
+ * w->hist is set), in one pass over memory. OpenMP over tiles of the block; the result does
+ * not depend on the thread count. Local. */
+void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
+                  int64_t *hist_counts);
 
 /* The row-major global index of element l (0-based, row-major) of block b. Local. */
 int64_t dp_block_global_index(const dp_block_t *b, int64_t l);

@@ -11,9 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__AVX512F__) || defined(__FMA__)
 #include <immintrin.h>
-#endif
 
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
@@ -46,9 +44,28 @@ static inline __attribute__((always_inline)) vd splat(double x)
     return (vd){0} + x;
 }
 
-static inline __attribute__((always_inline)) vd blend(vl mask, vd a, vd b)
+/* min and max as the processor's instructions do them: when a is NaN, b is returned, which
+ * is how NaN values are skipped. */
+static inline __attribute__((always_inline)) vd vmin(vd a, vd b)
 {
-    return (vd)(((vl)a & mask) | ((vl)b & ~mask));
+#if defined(__AVX512F__)
+    return (vd)_mm512_min_pd((__m512d)a, (__m512d)b);
+#elif defined(__AVX2__)
+    return (vd)_mm256_min_pd((__m256d)a, (__m256d)b);
+#else
+    return (vd)_mm_min_pd((__m128d)a, (__m128d)b);
+#endif
+}
+
+static inline __attribute__((always_inline)) vd vmax(vd a, vd b)
+{
+#if defined(__AVX512F__)
+    return (vd)_mm512_max_pd((__m512d)a, (__m512d)b);
+#elif defined(__AVX2__)
+    return (vd)_mm256_max_pd((__m256d)a, (__m256d)b);
+#else
+    return (vd)_mm_max_pd((__m128d)a, (__m128d)b);
+#endif
 }
 
 /* The exact rounding error of v * v, given p = v * v. */
@@ -195,10 +212,9 @@ static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t 
         const vd c = (vd)((vl)v & ok);
         memcpy(clean + i, &c, sizeof c);
         cnt -= ok;
-        mn = blend(v < mn, v, mn);
-        mx = blend(v > mx, v, mx);
-        const vd a = (vd)((vl)c & abs_mask);
-        am = blend(a > am, a, am);
+        mn = vmin(v, mn);
+        mx = vmax(v, mx);
+        am = vmax((vd)((vl)c & abs_mask), am);
     }
     int64_t count = 0;
     double smn = INFINITY, smx = -INFINITY, sam = 0.0;
