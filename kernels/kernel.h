@@ -70,6 +70,11 @@ void dp_results_real(dp_results_t *r, const char *name, double v);
 void dp_results_int(dp_results_t *r, const char *name, int64_t v);
 void dp_results_reals(dp_results_t *r, const char *name, const double *v, size_t n);
 void dp_results_ints(dp_results_t *r, const char *name, const int64_t *v, size_t n);
+/* An array result of the given shape (row-major values): written with that shape to the
+ * output file, as a flat list to the report. */
+void dp_results_array(dp_results_t *r, const char *name, const double *v, const dp_shape_t *shape);
+void dp_results_int_array(dp_results_t *r, const char *name, const int64_t *v,
+                          const dp_shape_t *shape);
 
 typedef enum {
     DP_KERNEL_REDUCE, /* folds the data into a partial result; partials are combined */
@@ -97,6 +102,9 @@ typedef struct dp_kernel {
     /* Checks combinations of keys after parsing; returns NULL when fine, else a message, with
      * *key set to the key it concerns. Optional. */
     const char *(*check)(const void *cfg, const char **key);
+    /* Checks the configuration against the global extents of the data, once they are known;
+     * returns NULL when fine, else a message, with *key set to the key it concerns. Optional. */
+    const char *(*check_data)(const void *cfg, const dp_shape_t *global, const char **key);
     /* Makes the per-run state from the configuration and the global extents of the data;
      * NULL is a valid state. */
     void *(*create)(const void *cfg, const dp_shape_t *global);

@@ -1,5 +1,6 @@
 #include "histogram.h"
 #include "kernel.h"
+#include "reduce_axis.h"
 #include "select.h"
 #include "stats.h"
 
@@ -39,6 +40,7 @@ typedef struct {
     dp_reals_t range;
     dp_reals_t percentiles;
     int nan;
+    int axis; /* 0: none, else 1 + the axis */
 } reduce_cfg_t;
 
 static const dp_opt_t reduce_opts[] = {
@@ -80,6 +82,13 @@ static const dp_opt_t reduce_opts[] = {
      .allowed = "skip|propagate|error",
      .offset = offsetof(reduce_cfg_t, nan),
      .help = "NaN values: skip them, propagate (results become NaN as in numpy), or fail"},
+    {.key = "axis",
+     .type = DP_OPT_CHOICE,
+     .def = "none",
+     .allowed = "none|0|1|2",
+     .offset = offsetof(reduce_cfg_t, axis),
+     .help = "reduce along this axis only: one value per element of the other axes, written as "
+             "an array per op (count, sum, min, max, mean, var, std, l2)"},
     {0},
 };
 
@@ -95,9 +104,44 @@ static const char *reduce_check(const void *cfg, const char **key)
         if (!(c->range.v[0] < c->range.v[1]))
             return "lo must be smaller than hi";
     }
+    const unsigned whole = OP_ARGMIN | OP_ARGMAX | OP_HIST | OP_MEDIAN;
+    if (c->axis && ((c->ops & whole) || c->percentiles.n > 0)) {
+        *key = "axis";
+        return "with an axis, ops may be count, sum, min, max, mean, var, std, l2 (argmin, "
+               "argmax, hist, median and percentiles take the whole array)";
+    }
     if (c->percentiles.n > DP_SELECT_MAX / 2 - 1) {
         *key = "percentiles";
         return "at most 31 percentiles";
+    }
+    return NULL;
+}
+
+/* Partials of an axis reduction are one dp_stats_t per output: at most this many bytes. */
+#define AXIS_PARTIAL_LIMIT ((int64_t)256 << 20)
+
+static const char *reduce_check_data(const void *cfg, const dp_shape_t *global, const char **key)
+{
+    const reduce_cfg_t *c = cfg;
+    static char msg[256];
+    if (!c->axis)
+        return NULL;
+    *key = "axis";
+    const int axis = c->axis - 1;
+    if (axis >= global->ndim) {
+        snprintf(msg, sizeof msg, "axis %d, but the data have %d dimension%s (axes 0 to %d)", axis,
+                 global->ndim, global->ndim == 1 ? "" : "s", global->ndim - 1);
+        return msg;
+    }
+    dp_shape_t reduced;
+    const int64_t m = dp_axis_outputs(global, axis, &reduced);
+    if (m > AXIS_PARTIAL_LIMIT / (int64_t)sizeof(dp_stats_t)) {
+        snprintf(msg, sizeof msg,
+                 "reducing along axis %d leaves %lld values per op; their exact accumulators "
+                 "would need %.0f MiB per rank (at most %lld values)",
+                 axis, (long long)m, (double)m * sizeof(dp_stats_t) / (1 << 20),
+                 (long long)(AXIS_PARTIAL_LIMIT / (int64_t)sizeof(dp_stats_t)));
+        return msg;
     }
     return NULL;
 }
@@ -112,6 +156,10 @@ typedef struct {
     dp_stats_want_t want;
     int have_range; /* hist bins are known in the stats pass */
     dp_stats_t stats;
+    int axis;           /* -1: the whole array */
+    int64_t outputs;    /* elements of the reduced array (axis mode) */
+    dp_shape_t reduced; /* its shape */
+    dp_stats_t *axis_stats;
     dp_hist_t hist;
     int64_t *hist_counts; /* final, dp_hist_words */
     dp_select_t sel;
@@ -142,6 +190,9 @@ static void *reduce_create(const void *cfg, const dp_shape_t *global)
     if (r->have_range)
         dp_hist_make(&r->hist, c->bins, c->range.v[0], c->range.v[1]);
     dp_stats_init(&r->stats);
+    r->axis = c->axis - 1;
+    if (r->axis >= 0)
+        r->outputs = dp_axis_outputs(global, r->axis, &r->reduced);
     r->want = (dp_stats_want_t){
         .sums = (c->ops & (OP_SUM | OP_MEAN | OP_VAR | OP_STD | OP_L2)) != 0,
         .squares = r->squares,
@@ -155,6 +206,7 @@ static void reduce_destroy(void *st)
     reduce_t *r = st;
     dp_hist_free(&r->hist);
     free(r->hist_counts);
+    free(r->axis_stats);
     free(r);
 }
 
@@ -162,6 +214,8 @@ static void reduce_destroy(void *st)
 static size_t reduce_partial_size(const void *st)
 {
     const reduce_t *r = st;
+    if (r->axis >= 0)
+        return (size_t)r->outputs * sizeof(dp_stats_t);
     switch (r->pass) {
     case PASS_STATS:
         return sizeof(dp_stats_t) +
@@ -177,7 +231,10 @@ static void reduce_partial_init(const void *st, void *partial)
 {
     const reduce_t *r = st;
     memset(partial, 0, reduce_partial_size(st));
-    if (r->pass == PASS_STATS)
+    if (r->axis >= 0)
+        for (int64_t o = 0; o < r->outputs; o++)
+            dp_stats_init((dp_stats_t *)partial + o);
+    else if (r->pass == PASS_STATS)
         dp_stats_init(partial);
 }
 
@@ -191,6 +248,10 @@ static void reduce_process(const void *st, const dp_block_t *in, dp_block_t *out
     (void)out;
     const reduce_t *r = st;
     const int64_t n = dp_block_size(in);
+    if (r->axis >= 0) {
+        dp_axis_add(partial, in, r->axis, &r->want);
+        return;
+    }
     switch (r->pass) {
     case PASS_STATS:
         dp_stats_add(partial, in, &r->want, counts_of(r, partial));
@@ -208,6 +269,11 @@ static void reduce_combine(const void *st, void *acc, const void *in)
 {
     const reduce_t *r = st;
     int64_t words = 0;
+    if (r->axis >= 0) {
+        for (int64_t o = 0; o < r->outputs; o++)
+            dp_stats_merge((dp_stats_t *)acc + o, (const dp_stats_t *)in + o);
+        return;
+    }
     if (r->pass == PASS_STATS) {
         dp_stats_merge(acc, in);
         if (r->have_range)
@@ -265,6 +331,19 @@ static int reduce_next_pass(void *st, const void *combined)
 {
     reduce_t *r = st;
     const reduce_cfg_t *c = r->cfg;
+    if (r->axis >= 0) {
+        r->axis_stats = malloc((size_t)r->outputs * sizeof(dp_stats_t));
+        if (!r->axis_stats)
+            abort();
+        memcpy(r->axis_stats, combined, (size_t)r->outputs * sizeof(dp_stats_t));
+        dp_stats_init(&r->stats);
+        for (int64_t o = 0; o < r->outputs; o++) {
+            r->stats.count += r->axis_stats[o].count;
+            r->stats.nan += r->axis_stats[o].nan;
+        }
+        r->pass = PASS_DONE;
+        return 0;
+    }
     switch (r->pass) {
     case PASS_STATS:
         r->stats = *(const dp_stats_t *)combined;
@@ -403,6 +482,77 @@ static void report_order_statistics(const reduce_t *r, int poison, dp_results_t 
         dp_results_real(res, "median", have ? (r->pvalue[k] + r->pvalue[k + 1]) / 2.0 : NAN);
 }
 
+/* The values of the moment ops for one set of statistics (NaN where undefined). */
+typedef struct {
+    double sum, min, max, mean, var, std, l2;
+} moments_t;
+
+static moments_t moments(const dp_stats_t *s, const reduce_cfg_t *c)
+{
+    moments_t m;
+    const int poison = c->nan == NAN_PROPAGATE && s->nan > 0;
+    const int any = s->count > 0 && !poison;
+    const dd_t s1 = xsum_dd(&s->s1), s2 = xsum_dd(&s->s2);
+    const double n = (double)s->count;
+    m.sum = poison ? NAN : s1.hi;
+    m.min = any ? s->min : NAN;
+    m.max = any ? s->max : NAN;
+    m.mean = !any ? NAN : isfinite(s1.hi) ? dd_div(s1, n).hi : s1.hi;
+    m.var = m.std = NAN;
+    if (!poison && s->count - c->ddof > 0) {
+        if (isfinite(s1.hi) && isfinite(s2.hi)) {
+            /* (S2 - S1^2 / n) / (n - ddof) in double-double from the exact sums */
+            const dd_t sq = dd_div(dd_mul(s1, s1), n);
+            dd_t num = dd_add(s2, (dd_t){-sq.hi, -sq.lo});
+            if (num.hi < 0.0)
+                num = (dd_t){0.0, 0.0};
+            const dd_t v = dd_div(num, (double)(s->count - c->ddof));
+            m.var = v.hi;
+            m.std = dd_sqrt(v);
+        }
+    }
+    m.l2 = poison ? NAN : isfinite(s2.hi) ? dd_sqrt(s2) : s2.hi;
+    return m;
+}
+
+/* Axis mode: one array per op, shaped like the reduced array. */
+static void report_axis(const reduce_t *r, dp_results_t *res)
+{
+    const reduce_cfg_t *c = r->cfg;
+    static const struct {
+        unsigned op;
+        const char *name;
+        size_t field;
+    } real_ops[] = {
+        {OP_SUM, "sum", offsetof(moments_t, sum)}, {OP_MIN, "min", offsetof(moments_t, min)},
+        {OP_MAX, "max", offsetof(moments_t, max)}, {OP_MEAN, "mean", offsetof(moments_t, mean)},
+        {OP_VAR, "var", offsetof(moments_t, var)}, {OP_STD, "std", offsetof(moments_t, std)},
+        {OP_L2, "l2", offsetof(moments_t, l2)},
+    };
+    const int64_t m = r->outputs;
+    moments_t *mo = malloc((size_t)m * sizeof *mo);
+    double *v = malloc((size_t)m * sizeof *v);
+    int64_t *counts = malloc((size_t)m * sizeof *counts);
+    if (!mo || !v || !counts)
+        abort();
+    for (int64_t o = 0; o < m; o++) {
+        mo[o] = moments(&r->axis_stats[o], c);
+        counts[o] = r->axis_stats[o].count;
+    }
+    if (c->ops & OP_COUNT)
+        dp_results_int_array(res, "count", counts, &r->reduced);
+    for (size_t k = 0; k < sizeof real_ops / sizeof real_ops[0]; k++) {
+        if (!(c->ops & real_ops[k].op))
+            continue;
+        for (int64_t o = 0; o < m; o++)
+            v[o] = *(const double *)((const char *)&mo[o] + real_ops[k].field);
+        dp_results_array(res, real_ops[k].name, v, &r->reduced);
+    }
+    free(mo);
+    free(v);
+    free(counts);
+}
+
 static const char *reduce_results(const void *st, dp_results_t *res)
 {
     const reduce_t *r = st;
@@ -415,45 +565,28 @@ static const char *reduce_results(const void *st, dp_results_t *res)
         return msg;
     }
     const int poison = c->nan == NAN_PROPAGATE && s->nan > 0;
-    const int any = s->count > 0;
-    const dd_t s1 = xsum_dd(&s->s1);
-    const double n = (double)s->count;
+    if (r->axis >= 0) {
+        report_axis(r, res);
+        dp_results_int(res, "nan", s->nan);
+        return NULL;
+    }
+    const moments_t m = moments(s, c);
     if (c->ops & OP_COUNT)
         dp_results_int(res, "count", s->count);
     if (c->ops & OP_SUM)
-        dp_results_real(res, "sum", poison ? NAN : s1.hi);
+        dp_results_real(res, "sum", m.sum);
     if (c->ops & OP_MIN)
-        dp_results_real(res, "min", poison || !any ? NAN : s->min);
+        dp_results_real(res, "min", m.min);
     if (c->ops & OP_MAX)
-        dp_results_real(res, "max", poison || !any ? NAN : s->max);
+        dp_results_real(res, "max", m.max);
     if (c->ops & OP_MEAN)
-        dp_results_real(res, "mean",
-                        poison || !any    ? NAN
-                        : isfinite(s1.hi) ? dd_div(s1, n).hi
-                                          : s1.hi);
-    if (c->ops & (OP_VAR | OP_STD)) {
-        const dd_t s2 = xsum_dd(&s->s2);
-        double var = NAN;
-        if (!poison && s->count - c->ddof > 0 && isfinite(s1.hi) && isfinite(s2.hi)) {
-            /* (S2 - S1^2 / n) / (n - ddof) in double-double from the exact sums */
-            dd_t m = dd_div(dd_mul(s1, s1), n);
-            dd_t num = dd_add(s2, (dd_t){-m.hi, -m.lo});
-            if (num.hi < 0.0)
-                num = (dd_t){0.0, 0.0};
-            dd_t v = dd_div(num, (double)(s->count - c->ddof));
-            var = v.hi;
-            if (c->ops & OP_STD)
-                dp_results_real(res, "std", dd_sqrt(v));
-        } else if (c->ops & OP_STD) {
-            dp_results_real(res, "std", isfinite(s2.hi) || poison ? NAN : INFINITY);
-        }
-        if (c->ops & OP_VAR)
-            dp_results_real(res, "var", var);
-    }
-    if (c->ops & OP_L2) {
-        const dd_t s2 = xsum_dd(&s->s2);
-        dp_results_real(res, "l2", poison ? NAN : isfinite(s2.hi) ? dd_sqrt(s2) : s2.hi);
-    }
+        dp_results_real(res, "mean", m.mean);
+    if (c->ops & OP_VAR)
+        dp_results_real(res, "var", m.var);
+    if (c->ops & OP_STD)
+        dp_results_real(res, "std", m.std);
+    if (c->ops & OP_L2)
+        dp_results_real(res, "l2", m.l2);
     if (c->ops & OP_ARGMIN)
         report_index(r, "argmin", poison ? s->first_nan : s->argmin, res);
     if (c->ops & OP_ARGMAX)
@@ -473,6 +606,7 @@ const dp_kernel_t dp_kernel_reduce = {
     .opts = reduce_opts,
     .config_size = sizeof(reduce_cfg_t),
     .check = reduce_check,
+    .check_data = reduce_check_data,
     .create = reduce_create,
     .multi_pass = reduce_multi_pass,
     .partial_size = reduce_partial_size,

@@ -93,11 +93,23 @@ static void add_exact(dp_stats_t *s, double v, int squares)
         dp_xsum_add(&s->s2, fma(v, v, -p));
 }
 
-static void tile(dp_stats_t *s, const dp_block_t *b, int64_t off, int64_t n, int64_t end,
+/* Where the values of a tile sit in the global array: element off + i of block b, or, when b
+ * is NULL, global index base + i * stride. */
+typedef struct {
+    const dp_block_t *b;
+    int64_t off, base, stride;
+} place_t;
+
+static int64_t index_of(const place_t *p, int64_t i)
+{
+    return p->b ? dp_block_global_index(p->b, p->off + i) : p->base + i * p->stride;
+}
+
+/* Statistics of x[0..n) (n <= DP_TILE); the values up to end are prefetched meanwhile. */
+static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const double *end,
                  const dp_stats_want_t *w, int64_t *hist_counts)
 {
     const int squares = w->squares;
-    const double *x = b->data + off;
     const dp_tile_ops_t *ops = tile_ops();
     double clean[DP_TILE + DP_TILE_PAD] __attribute__((aligned(64)));
     double mn, mx, amax;
@@ -109,27 +121,27 @@ static void tile(dp_stats_t *s, const dp_block_t *b, int64_t off, int64_t n, int
         int64_t i = 0;
         while (x[i] == x[i])
             i++;
-        s->first_nan = dp_block_global_index(b, off + i);
+        s->first_nan = index_of(&at, i);
     }
     if (count > 0 && (mn < s->min || s->argmin < 0)) {
         int64_t i = 0;
         while (!(x[i] == mn))
             i++;
         s->min = x[i]; /* not mn: of -0 and +0, the one that comes first */
-        s->argmin = dp_block_global_index(b, off + i);
+        s->argmin = index_of(&at, i);
     }
     if (count > 0 && (mx > s->max || s->argmax < 0)) {
         int64_t i = 0;
         while (!(x[i] == mx))
             i++;
         s->max = x[i];
-        s->argmax = dp_block_global_index(b, off + i);
+        s->argmax = index_of(&at, i);
     }
     if (w->hist) /* while the tile is in L1 */
         dp_hist_count(w->hist, x, n, hist_counts);
     if (amax == 0.0 || !(w->sums || w->squares))
         return;
-    const int64_t next_n = end - (off + n) < DP_TILE ? end - (off + n) : DP_TILE;
+    const int64_t next_n = end - (x + n) < DP_TILE ? end - (x + n) : DP_TILE;
     if (amax < FAST_LIMIT && ops->fold(clean, padded, amax, squares, &s->s1, &s->s2, x + n, next_n))
         return;
     for (int64_t i = 0; i < n; i++)
@@ -157,7 +169,9 @@ void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < ntiles; t++) {
             const int64_t off = t * DP_TILE;
-            tile(&local, b, off, n - off < DP_TILE ? n - off : DP_TILE, limit, w, hist);
+            const place_t at = {.b = b, .off = off};
+            tile(&local, b->data + off, n - off < DP_TILE ? n - off : DP_TILE, at, b->data + limit,
+                 w, hist);
         }
 #pragma omp critical(dp_stats_merge)
         {
@@ -166,5 +180,14 @@ void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
                 hist_counts[i] += hist[i];
         }
         free(hist);
+    }
+}
+
+void dp_stats_add_run(dp_stats_t *s, const double *x, int64_t n, int64_t base, int64_t stride,
+                      const dp_stats_want_t *w)
+{
+    for (int64_t off = 0; off < n; off += DP_TILE) {
+        const place_t at = {.b = NULL, .base = base + off * stride, .stride = stride};
+        tile(s, x + off, n - off < DP_TILE ? n - off : DP_TILE, at, x + n, w, NULL);
     }
 }

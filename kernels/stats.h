@@ -39,6 +39,13 @@ typedef struct {
 void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
                   int64_t *hist_counts);
 
+enum { DP_TILE_VALUES = 2048 }; /* values processed together, in L1 */
+
+/* Adds n contiguous values (global indices base + i * stride) to s on the calling thread;
+ * w->hist must be NULL. Local. */
+void dp_stats_add_run(dp_stats_t *s, const double *x, int64_t n, int64_t base, int64_t stride,
+                      const dp_stats_want_t *w);
+
 /* The row-major global index of element l (0-based, row-major) of block b. Local. */
 int64_t dp_block_global_index(const dp_block_t *b, int64_t l);
 

@@ -80,18 +80,31 @@ static void piece_box(const run_t *r, int64_t p, int64_t start[DP_MAX_DIMS],
     *offset = r0 * row_elems(r);
 }
 
+/* A job setting that only the data show to be wrong, said in the job-file form. */
+static dp_status_t usage_at(const dp_job_t *job, const char *section, const char *key,
+                            const char *why)
+{
+    dp_diag_t d = {0};
+    dp_diag_add(&d, dp_opts_where(&job->ini, section, key), section, key, "%s", why);
+    dp_status_t st = dp_err_set(DP_ERR_USAGE, "%s", d.msg[0]);
+    dp_diag_free(&d);
+    return st;
+}
+
 static dp_status_t make_plan(run_t *r)
 {
     const dp_job_t *job = r->job;
     dp_status_t st = dp_plan_make(&r->plan, &r->src.shape, r->nranks, job->run.decomposition);
-    if (st == DP_ERR_USAGE) { /* a job setting that does not suit the data: say where it is */
+    if (st == DP_ERR_USAGE) {
         char why[DP_ERR_MSG_MAX];
-        dp_diag_t d = {0};
         snprintf(why, sizeof why, "%s", dp_err_msg());
-        dp_diag_add(&d, dp_opts_where(&job->ini, "run", "decomposition"), "run", "decomposition",
-                    "%s", why);
-        dp_err_set(DP_ERR_USAGE, "%s", d.msg[0]);
-        dp_diag_free(&d);
+        st = usage_at(job, "run", "decomposition", why);
+    }
+    if (st == DP_OK && job->kernel->check_data) {
+        const char *key = NULL;
+        const char *why = job->kernel->check_data(job->kcfg, &r->src.shape, &key);
+        if (why)
+            st = usage_at(job, job->kernel->name, key, why);
     }
     DP_CALL(dp_comm_agree(st, r->comm));
     int periods[DP_MAX_DIMS] = {0, 0, 0};

@@ -40,6 +40,29 @@ void dp_results_ints(dp_results_t *r, const char *name, const int64_t *v, size_t
     memcpy(add(r, name, 1, 0, n)->i, v, n * sizeof *v);
 }
 
+static int64_t elements(const dp_shape_t *s)
+{
+    int64_t n = 1;
+    for (int d = 0; d < s->ndim; d++)
+        n *= s->n[d];
+    return n;
+}
+
+void dp_results_array(dp_results_t *r, const char *name, const double *v, const dp_shape_t *shape)
+{
+    dp_result_t *x = add(r, name, 0, 0, (size_t)elements(shape));
+    memcpy(x->r, v, x->n * sizeof *v);
+    x->shape = *shape;
+}
+
+void dp_results_int_array(dp_results_t *r, const char *name, const int64_t *v,
+                          const dp_shape_t *shape)
+{
+    dp_result_t *x = add(r, name, 1, 0, (size_t)elements(shape));
+    memcpy(x->i, v, x->n * sizeof *v);
+    x->shape = *shape;
+}
+
 void dp_results_free(dp_results_t *r)
 {
     for (size_t k = 0; k < r->n; k++) {

@@ -12,6 +12,7 @@ typedef struct {
     int is_int; /* values in i (else in r) */
     int scalar; /* a single value, not a list */
     size_t n;
+    dp_shape_t shape; /* of an array result; ndim 0 for scalars and plain lists */
     double *r;
     int64_t *i;
 } dp_result_t;

@@ -96,8 +96,13 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
         const dp_result_t *x = &r->v[k];
         char name[512];
         snprintf(name, sizeof name, "%s/%s", strcmp(group, "/") ? group : "", x->name);
-        hsize_t n = x->n;
-        hid_t space = x->scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
+        hsize_t dims[DP_MAX_DIMS] = {x->n, 1, 1};
+        int nd = 1;
+        for (int d = 0; d < x->shape.ndim; d++)
+            dims[d] = (hsize_t)x->shape.n[d];
+        if (x->shape.ndim > 0)
+            nd = x->shape.ndim;
+        hid_t space = x->scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(nd, dims, NULL);
         hid_t d = create_dataset(s, name, x->is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space);
         if (d < 0) {
             st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' (%s)", name, dp_h5_error());

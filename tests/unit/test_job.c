@@ -202,6 +202,12 @@ static void test_reduce_section(void)
     CU_ASSERT(expect(with(GEN, "[reduce]\nnan = ignore\n"),
                      "job.ini:7: [reduce] nan: unknown value 'ignore' (allowed: skip, "));
     CU_ASSERT(expect(with(GEN, "[reduce]\nddof = 2\n"), "[reduce] ddof: 2 is out of range"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = sum,argmax\naxis = 1\n"),
+                     "job.ini:8: [reduce] axis: with an axis, ops may be count, sum"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\npercentiles = 50\naxis = 0\n"),
+                     "job.ini:8: [reduce] axis: with an axis"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\naxis = 3\n"), "[reduce] axis: unknown value '3'"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = mean,std\naxis = 1\n"), NULL));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist,median\nbins = 10\nrange = -1.5, 2\n"
                                "percentiles = 1, 99.99\nnan = propagate\nddof = 1\n"),
                      NULL));
@@ -330,12 +336,13 @@ static void test_reference(void)
     FILE *f = open_memstream(&buf, &len);
     dp_job_print_reference(f);
     fclose(f);
-    const char *keys[] = {"### [job]",    "`kernel`",   "`name`",          "### [input]",
-                          "`source`",     "`path`",     "`dataset`",       "`dtype`",
-                          "`shape`",      "`offset`",   "`generator`",     "`seed`",
-                          "### [output]", "`report`",   "`overwrite`",     "### [run]",
-                          "`threads`",    "`chunk_mb`", "`decomposition`", "### [reduce]",
-                          "`ops`",        "### [copy]"};
+    const char *keys[] = {"### [job]",     "`kernel`",   "`name`",          "### [input]",
+                          "`source`",      "`path`",     "`dataset`",       "`dtype`",
+                          "`shape`",       "`offset`",   "`generator`",     "`seed`",
+                          "### [output]",  "`report`",   "`overwrite`",     "### [run]",
+                          "`threads`",     "`chunk_mb`", "`decomposition`", "### [reduce]",
+                          "`ops`",         "`ddof`",     "`bins`",          "`range`",
+                          "`percentiles`", "`nan`",      "`axis`",          "### [copy]"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         CU_ASSERT_PTR_NOT_NULL(strstr(buf, keys[i]));
     free(buf);

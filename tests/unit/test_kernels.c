@@ -375,6 +375,73 @@ static void test_reduce_special_values(void)
     dp_job_free(&job);
 }
 
+/* Axis reductions of a 2-D array split into row bands (as ranks would), each band processed in
+ * pieces of `rows` rows: sums per column (axis 0) and per row (axis 1) against Shewchuk's exact
+ * sums, the same bits for every split. */
+static void test_reduce_axis(void)
+{
+    enum { R = 301, C = 37 };
+    static double x[R * C], col[R];
+    srand(21);
+    for (int i = 0; i < R * C; i++)
+        x[i] = (rnd() - 0.5) * ldexp(1.0, (int)(rnd() * 20)) + (i % C == 3 ? 1e12 : 0.0);
+    x[5 * C + 2] = NAN;
+    const dp_shape_t g = {.ndim = 2, .n = {R, C, 1}};
+    for (int axis = 0; axis < 2; axis++) {
+        char section[96];
+        snprintf(section, sizeof section, "ops = count,sum,min,var\naxis = %d", axis);
+        dp_job_t job = job_for(section);
+        double first_sum[R];
+        for (int split = 0; split < 3; split++) {
+            const int bands = 1 + split * 2, rows = split == 2 ? 7 : R;
+            void *st = reduce->create(job.kcfg, &g);
+            const size_t size = reduce->partial_size(st);
+            void *acc = malloc(size), *part = malloc(size);
+            for (int band = 0; band < bands; band++) {
+                const int lo = R * band / bands, hi = R * (band + 1) / bands;
+                reduce->partial_init(st, part);
+                for (int r0 = lo; r0 < hi; r0 += rows) {
+                    const int n = hi - r0 < rows ? hi - r0 : rows;
+                    dp_block_t b = {.global = g,
+                                    .start = {r0, 0, 0},
+                                    .count = {n, C, 1},
+                                    .data = x + (size_t)r0 * C};
+                    reduce->process(st, &b, &b, part);
+                }
+                if (band == 0)
+                    memcpy(acc, part, size);
+                else
+                    reduce->combine(st, acc, part);
+            }
+            CU_ASSERT_FALSE(reduce->next_pass(st, acc));
+            dp_results_t res = {0};
+            CU_ASSERT_PTR_NULL(reduce->results(st, &res));
+            const dp_result_t *sum = find(&res, "sum"), *count = find(&res, "count");
+            const int m = axis == 0 ? C : R, len = axis == 0 ? R : C;
+            CU_ASSERT_FATAL(sum && count && (int)sum->n == m && sum->shape.n[0] == m);
+            for (int o = 0; o < m; o++) {
+                int k = 0;
+                for (int j = 0; j < len; j++) {
+                    const double v = axis == 0 ? x[j * C + o] : x[o * C + j];
+                    if (!isnan(v))
+                        col[k++] = v;
+                }
+                CU_ASSERT_EQUAL(sum->r[o], fsum_ref(col, k));
+                CU_ASSERT_EQUAL(count->i[o], k);
+                if (split == 0)
+                    first_sum[o] = sum->r[o];
+                else
+                    CU_ASSERT_EQUAL(memcmp(&first_sum[o], &sum->r[o], sizeof(double)), 0);
+            }
+            dp_results_free(&res);
+            free(acc);
+            free(part);
+            reduce->destroy(st);
+        }
+        dp_job_free(&job);
+    }
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -539,6 +606,7 @@ int main(void)
         {"reduce: same bits for any layout", test_reduce_bits_any_layout},
         {"reduce against a plain loop", test_reduce_against_reference},
         {"percentiles and histograms against sorting", test_percentiles_and_hist},
+        {"reductions along an axis", test_reduce_axis},
         {"reduce: NaN, Inf, one and no element", test_reduce_special_values},
         {"tile passes of every instruction set", test_tile_variants},
         {"generators: closed forms", test_generators_closed_form},
