@@ -478,8 +478,13 @@ static void report_order_statistics(const reduce_t *r, int poison, dp_results_t 
         }
         dp_results_real(res, name, v);
     }
-    if (c->ops & OP_MEDIAN)
-        dp_results_real(res, "median", have ? (r->pvalue[k] + r->pvalue[k + 1]) / 2.0 : NAN);
+    if (c->ops & OP_MEDIAN) { /* numpy: the middle value, or the mean of the two middle ones */
+        const int odd = r->stats.count % 2 == 1;
+        dp_results_real(res, "median",
+                        !have ? NAN
+                        : odd ? r->pvalue[k]
+                              : (r->pvalue[k] + r->pvalue[k + 1]) / 2.0);
+    }
 }
 
 /* The values of the moment ops for one set of statistics (NaN where undefined). */
@@ -509,6 +514,8 @@ static moments_t moments(const dp_stats_t *s, const reduce_cfg_t *c)
             const dd_t v = dd_div(num, (double)(s->count - c->ddof));
             m.var = v.hi;
             m.std = dd_sqrt(v);
+        } else if (isfinite(s1.hi) && s2.hi == INFINITY) { /* squares overflow */
+            m.var = m.std = INFINITY;
         }
     }
     m.l2 = poison ? NAN : isfinite(s2.hi) ? dd_sqrt(s2) : s2.hi;

@@ -1,0 +1,602 @@
+#!/usr/bin/python3
+"""Integration test: every op of kernel reduce (count, sum, min, max, mean, var, std, l2, argmin,
+argmax, hist, median, percentiles) on HDF5 datasets of awkward shapes and several types, at the
+given rank count with 1 and 2 threads, against references computed here with numpy and
+math.fsum: sum equal to math.fsum (correctly rounded), count/min/max/argmin/argmax/hist/median/
+percentiles exactly as numpy, mean within 1 ulp of the exact mean, var/std within 1e-13 and l2
+within 1e-14 relative; ill-conditioned and offset data; the NaN policies (skip, propagate,
+error) and infinities; the JSON report equal to the HDF5 results file; and the same bits for
+threads 1 and 2, chunk_mb 1 and 64 and (for np > 1) one rank."""
+
+import json
+import math
+import os
+import re
+import struct
+import warnings
+from fractions import Fraction
+
+import h5py
+import numpy as np
+
+import dp_harness as dh
+
+h = dh.Harness("reduce_ops", __doc__)
+rng = np.random.default_rng(20240917)
+warnings.simplefilter("ignore", RuntimeWarning)  # np.var of one value with ddof 1, inf - inf
+
+STATS = ["count", "sum", "min", "max", "mean", "var", "std", "l2", "argmin", "argmax"]
+ALL = STATS + ["hist", "median"]
+PCTS = ["0", "1", "25", "50", "90", "99.9", "100"]
+nan, inf = math.nan, math.inf
+
+
+class Case:
+    """One dataset and the [reduce] keys of its job."""
+
+    def __init__(self, name, data, ops=ALL, ddof=0, bins=16, range_=None, pcts=PCTS,
+                 nan_policy="skip", threads=(1,), group=None, dset_kw=None):
+        self.name, self.data, self.ops, self.ddof = name, np.asarray(data), list(ops), ddof
+        self.bins, self.range, self.pcts, self.nan = bins, range_, pcts, nan_policy
+        self.threads, self.group, self.dset_kw = threads, group, dset_kw or {}
+        self.dset = f"/d/{name}"
+
+    def reduce_keys(self):
+        keys = {"ops": ",".join(self.ops), "ddof": self.ddof, "nan": self.nan}
+        if "hist" in self.ops:
+            keys["bins"] = self.bins
+            if self.range is not None:
+                keys["range"] = f"{self.range[0]!r}, {self.range[1]!r}"
+        if self.pcts:
+            keys["percentiles"] = ", ".join(self.pcts)
+        return keys
+
+    def describe(self):
+        d = self.data
+        return f"{self.name} {d.dtype.name}{list(d.shape)}"
+
+
+cases = []
+
+
+def add(*args, **kw):
+    c = Case(*args, **kw)
+    cases.append(c)
+    return c
+
+
+# ---- 1. every op on awkward shapes and several types -----------------------------------------
+
+SHAPES = [(1,), (7,), (13, 1), (5, 7), (3, 4, 5), (301, 257)]
+TYPES = ["int16", "uint32", "float32", "float64"]
+BINS = [1, 3, 16, 64, 7, 1000]
+
+
+def typed_values(dt, shape):
+    """Values spanning the type, with the minimum and the maximum each at two places (the
+    first occurrence not at the start) and, for floats, a NaN."""
+    dt = np.dtype(dt)
+    n = int(np.prod(shape))
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        x = rng.integers(info.min, info.max, size=n, dtype=dt, endpoint=True)
+        lo, hi = info.min, info.max
+    else:
+        x = (rng.standard_normal(n) * 1e3).astype(dt)
+        if dt == np.float32:
+            lo, hi = -np.finfo(dt).max / 4, np.finfo(dt).max / 4
+        else:  # exact cancellation of huge values: the sum is that of the others
+            lo, hi = -1e150, 1e150
+        if n >= 40:
+            x[5] = np.finfo(dt).tiny / 8  # subnormal
+    if n == 1:
+        x[0] = lo
+    else:
+        x[[n * 3 // 5, n - 1]] = lo
+        x[[n // 4, n * 4 // 5]] = hi
+        if dt.kind == "f" and n >= 7:
+            x[2] = np.nan
+    return x.reshape(shape)
+
+
+for s, shape in enumerate(SHAPES):
+    for t, dt in enumerate(TYPES):
+        kw = dict(ddof=(t // 2 + s) % 2, bins=BINS[s], threads=(1 + (t + s) % 2,))
+        if shape == (1,):
+            kw["range_"] = (-1e10, 1e10)  # the data's own range would be empty
+        if (dt, shape) == ("int16", (301, 257)):
+            kw["nan_policy"] = "propagate"  # no NaN in integers: the usual results
+        if (dt, shape) == ("uint32", (3, 4, 5)):
+            kw["nan_policy"] = "error"
+        if (dt, shape) == ("float64", (301, 257)):
+            kw["threads"] = (1, 2)
+        add(f"{dt}_{'x'.join(map(str, shape))}", typed_values(dt, shape), **kw)
+
+ILL = [1e16, 1.0, -1e16, 3.5, -2.0**-30, 2.0**53, 1.0, -2.0**53, 2.0**-60, 1e-300, -1e16, 7.0,
+       1e16, -3.5, 0.1, -0.1, 1e-17, 2.0**-1074, -1e100, 1e100]
+ill = np.array(ILL).reshape(4, 5)
+add("ill_conditioned", ill, ddof=1, threads=(2,))
+add("ill_conditioned_t1", ill.T.copy(), threads=(1,))
+add("sum_tie_even", np.array([2.0**53, 1.0]), threads=(1,))  # 2^53 + 1: ties to even, 2^53
+add("sum_tie_up", np.array([2.0**53, 1.0, 2.0**-60]), threads=(2,))  # rounds up to 2^53 + 2
+add("offset_1e8", 1e8 + rng.standard_normal((301, 257)), ddof=1, threads=(2,))
+add("offset_1e6_f32", (1e6 + rng.standard_normal((96, 130)) * 8).astype(np.float32),
+    threads=(1,))
+
+
+def cancelling(shape, seed_mag=20):
+    """Pairs +b, -b of huge values at random places, among ordinary ones."""
+    n = int(np.prod(shape))
+    k = n // 3
+    big = rng.standard_normal(k) * 10.0 ** rng.uniform(0, seed_mag, k)
+    x = np.concatenate([big, -big, rng.standard_normal(n - 2 * k) * 10.0 ** rng.uniform(
+        -20, 3, n - 2 * k)])
+    return rng.permutation(x).reshape(shape)
+
+
+add("cancelling", cancelling((301, 257)), ddof=1, threads=(1, 2))
+
+# ---- 3. histograms ---------------------------------------------------------------------------
+
+
+def around(values):
+    v = np.asarray(values, dtype=np.float64)
+    return np.concatenate([v, np.nextafter(v, -inf), np.nextafter(v, inf)])
+
+
+e10 = np.linspace(-1.0, 1.0, 11)
+h1 = np.concatenate([rng.uniform(-1.3, 1.3, 1000), around(e10), [nan, nan, -0.0, 1.0, 1.0]])
+add("hist_range_10", rng.permutation(h1), ops=["count", "hist"], bins=10, range_=(-1.0, 1.0),
+    pcts=None, threads=(2,))
+e7 = np.linspace(-0.3, 2.9, 8)
+h2 = np.concatenate([rng.uniform(-0.5, 3.1, 940), around(e7), -0.3 + np.arange(8) * (3.2 / 7),
+                     -0.3 + np.arange(8) * 3.2 / 7])
+h2 = np.concatenate([h2, rng.uniform(0, 1, 1000 - h2.size)])
+add("hist_range_7", rng.permutation(h2).reshape(40, 25), ops=["hist", "min", "max"], bins=7,
+    range_=(-0.3, 2.9), pcts=None, threads=(1,))
+add("hist_auto_f32", (rng.standard_normal((301, 257)) * 3).astype(np.float32), ops=["hist"],
+    bins=37, pcts=None, threads=(2,))
+add("hist_auto_int16_edges",
+    np.array([-10, -6, -2, 2, 6, 10, -10, 10, 0, 3, -6, 6, 5], dtype=np.int16).reshape(13, 1),
+    ops=["hist", "count"], bins=5, pcts=None, threads=(1,))
+add("hist_range_uint32", rng.integers(0, 2**32 - 1, (3, 4, 5), dtype=np.uint32, endpoint=True),
+    ops=["hist"], bins=9, range_=(1e9, 3.5e9), pcts=None, threads=(2,))
+
+# ---- 4. percentiles and median ---------------------------------------------------------------
+
+
+def median_pair():
+    """Two values whose mean (numpy's median) differs from their linear interpolation at 0.5
+    (numpy's 50th percentile), so that the test tells the two apart."""
+    for _ in range(10000):
+        a, b = rng.uniform(-5, -0.1), rng.uniform(0.1, 5)
+        if (a + b) / 2 != b - (b - a) * 0.5:
+            return a, b
+    return None
+
+
+pair = median_pair()
+h.check(pair is not None, "premise: found two values whose mean differs from numpy's "
+        "interpolation at 0.5")
+if pair:
+    lower = rng.integers(-20, -6, 11).astype(np.float64)  # duplicates and negatives
+    upper = rng.integers(6, 20, 11).astype(np.float64)
+    add("pct_even_dups", rng.permutation(np.concatenate([lower, pair, upper])).reshape(4, 6),
+        ops=["median", "count"], threads=(2,))
+add("pct_odd_f32", (rng.integers(-100, 100, (7, 11, 13)) / 4).astype(np.float32),
+    ops=["median", "min", "max"], threads=(1,))
+pn = rng.standard_normal((301, 257))
+pn[rng.random(pn.shape) < 0.05] = nan
+add("pct_nan_skip", pn, threads=(2,), ddof=1)
+add("pct_two_int16", np.array([-7, 4], dtype=np.int16), ops=["median"], threads=(1,),
+    group="/stats/r")
+# an odd count: the median is the middle value itself, even when twice it would overflow
+add("pct_odd_huge", np.array([1.7e308, 1.6e308, 1.0, 2.0, 1.5e308]), ops=["median", "max"],
+    threads=(1,))
+
+
+def index_formula_case():
+    """A count n and a percentile for which numpy's position (n-1)*(p/100) differs in its last
+    bit from (n-1)*p/100, and data with a huge gap after that position, so that dproc must
+    interpolate at numpy's position to give numpy's value."""
+    for n in range(50, 4000):
+        for q in PCTS:
+            p = float(q)
+            pos = (n - 1) * (p / 100)
+            if pos != (n - 1) * p / 100 and int(pos) + 1 < n:
+                k = int(pos)
+                s = np.concatenate([np.arange(k + 1, dtype=np.float64),
+                                    1e12 + np.arange(n - k - 1, dtype=np.float64)])
+                return n, q, rng.permutation(s)
+    return None
+
+
+found = index_formula_case()
+h.check(found is not None, "premise: found n, p where (n-1)*(p/100) != (n-1)*p/100")
+if found:
+    n_, q_, data_ = found
+    h.note(f"percentile position case: n = {n_}, p = {q_}")
+    add("pct_position", data_, ops=["count"], threads=(2,))
+
+# ---- 5. NaN policies and infinities ----------------------------------------------------------
+
+p1 = rng.standard_normal((5, 7))
+p1[0, 3] = -50.0
+p1.flat[[30, 33]] = nan
+add("nan_propagate", p1, ops=STATS + ["median"], nan_policy="propagate", threads=(1,))
+p2 = rng.standard_normal((301, 257)).astype(np.float32)
+p2[3, 4] = -50.0
+p2[250, 17] = p2[280, 0] = nan
+add("nan_propagate_big", p2, ops=STATS + ["median"], nan_policy="propagate", threads=(2,))
+add("inf_pos", np.array([1, inf, 2, nan, -3, 5, 0.5, 7, inf, -1, 2.5, 3]).reshape(3, 4),
+    ops=["count", "sum", "min", "max", "mean", "l2", "argmin", "argmax", "hist"], bins=6,
+    range_=(-5.0, 4.0), pcts=None, threads=(2,))
+add("inf_both", np.array([1, -inf, 2, inf, nan, 3, 4]),
+    ops=["count", "sum", "min", "max", "mean", "l2", "argmin", "argmax"], pcts=None,
+    threads=(1,))
+add("square_overflow", np.array([[1e200, -1e200, 3], [1e155, -2.5, 7]]), threads=(2,))
+
+# ---- 2. reproducibility: several read pieces per rank ----------------------------------------
+
+rows = 1500
+rep = np.empty((rows, 1000))
+rep[: rows // 2] = cancelling((rows // 2, 1000), seed_mag=30)
+rep[rows // 2:] = 1e3 + rng.standard_normal((rows - rows // 2, 1000))
+repro = Case("repro", rep, ddof=1, bins=64, range_=(-5e3, 5e3))
+
+# ---- the input file --------------------------------------------------------------------------
+
+with h5py.File(h.path("in.h5"), "w") as f:
+    for c in cases + [repro]:
+        f.create_dataset(c.dset, data=c.data, **c.dset_kw)
+
+
+# ---- references ------------------------------------------------------------------------------
+
+def index_list(flat, shape):
+    return [int(i) for i in np.unravel_index(int(flat), shape)]
+
+
+def exact_mean(v):
+    """The exact mean of the float64 values as a Fraction: the sum as fsum plus two residuals
+    (each fsum is correctly rounded, so three terms hold the exact sum to ~2^-159 relative)."""
+    vals = v.tolist()
+    s1 = math.fsum(vals)
+    r1 = math.fsum(vals + [-s1])
+    r2 = math.fsum(vals + [-s1, -r1])
+    return (Fraction(s1) + Fraction(r1) + Fraction(r2)) / len(vals)
+
+
+def reference(c):
+    """name -> (kind, expected[, tolerance]) for every result the job of case c asks for."""
+    a = c.data.astype(np.float64)
+    x = a.ravel()
+    isnan = np.isnan(x)
+    v = x[~isnan]
+    n = int(v.size)
+    nnan = int(isnan.sum())
+    prop = c.nan == "propagate" and nnan > 0
+    pinf, ninf = bool(np.isposinf(v).any()), bool(np.isneginf(v).any())
+    ref = {"nan": ("int", nnan)}
+    ops = set(c.ops)
+    if "count" in ops:
+        ref["count"] = ("int", n)
+    if "sum" in ops or "mean" in ops:
+        if prop or (pinf and ninf):
+            s = nan
+        elif pinf or ninf:
+            s = inf if pinf else -inf
+        else:
+            s = math.fsum(v.tolist())
+        if "sum" in ops:
+            ref["sum"] = ("exact", s)
+        if "mean" in ops:
+            if not math.isfinite(s) or n == 0:
+                ref["mean"] = ("exact", s / n if n else nan)
+            else:
+                ref["mean"] = ("ulp", exact_mean(v))
+    for k, fn in (("min", np.min), ("max", np.max)):
+        if k in ops:
+            ref[k] = ("exact", nan if prop or n == 0 else float(fn(v)))
+    if ops & {"var", "std"}:
+        for k, fn in (("var", np.var), ("std", np.std)):
+            if k in ops:
+                if prop or n - c.ddof <= 0:
+                    ref[k] = ("exact", nan)
+                else:
+                    with np.errstate(all="ignore"):
+                        ref[k] = ("rel", float(fn(v, ddof=c.ddof)), 1e-13)
+    if "l2" in ops:
+        with np.errstate(over="ignore"):
+            sq = v * v
+        if prop:
+            ref["l2"] = ("exact", nan)
+        elif np.isinf(sq).any():
+            ref["l2"] = ("exact", inf)
+        else:
+            ref["l2"] = ("rel", math.sqrt(math.fsum(sq.tolist())), 1e-14)
+    for k, fn in (("argmin", np.nanargmin), ("argmax", np.nanargmax)):
+        if k in ops:
+            # numpy's argmin/argmax without nan* return the first NaN, as propagate does
+            flat = (np.argmin if k == "argmin" else np.argmax)(x) if prop else fn(x)
+            ref[k] = ("ints", index_list(flat, a.shape))
+    if "hist" in ops:
+        lo, hi = c.range if c.range is not None else (float(v.min()), float(v.max()))
+        counts, edges = np.histogram(v, c.bins, range=(lo, hi))
+        ref["hist/bins"] = ("int", c.bins)
+        ref["hist/range"] = ("floats", [lo, hi])
+        ref["hist/edges"] = ("floats", edges)
+        ref["hist/counts"] = ("ints", counts)
+        ref["hist/below"] = ("int", int((v < lo).sum()))
+        ref["hist/above"] = ("int", int((v > hi).sum()))
+    if "median" in ops:
+        ref["median"] = ("exact", nan if prop else float(np.median(v)))
+    for q in c.pcts or ():
+        ref[f"percentiles/{q}"] = ("exact", nan if prop else float(np.percentile(v, float(q))))
+    return ref
+
+
+def expected_top_keys(c):
+    keys = set(c.ops) | {"nan"}
+    if c.pcts:
+        keys.add("percentiles")
+    return keys
+
+
+# ---- comparing -------------------------------------------------------------------------------
+
+def same_float(g, w):
+    g, w = float(g), float(w)
+    if math.isnan(w):
+        return math.isnan(g)
+    return g == w  # == as numpy compares: -0.0 == 0.0
+
+
+def judge(kind, got, want, tol=None):
+    """(ok, description of the expectation)"""
+    if kind == "int":
+        ok = (isinstance(got, (int, np.integer)) and not isinstance(got, bool)
+              and int(got) == want)
+        return ok, f"{want}"
+    if kind == "ints":
+        g = np.asarray(got)
+        want = np.asarray(want)
+        ok = g.dtype.kind in "iu" and g.shape == want.shape and np.array_equal(g, want)
+        return ok, (f"{want.tolist()}" if want.size <= 12 else f"numpy's {want.size} values")
+    if kind == "floats":
+        g = np.asarray(got)
+        want = np.asarray(want, dtype=np.float64)
+        ok = g.dtype == np.float64 and dh.same_bits(g, want)
+        return ok, (f"{want.tolist()} bit-for-bit" if want.size <= 12
+                    else f"numpy's {want.size} values bit-for-bit")
+    if not isinstance(got, (float, np.floating)):
+        return False, f"a float64 ({want!r})"
+    g = float(got)
+    if kind == "exact":
+        return same_float(g, want), f"{want!r} exactly"
+    if kind == "rel":
+        if not math.isfinite(want):
+            return same_float(g, want), f"{want!r}"
+        return abs(g - want) <= tol * abs(want), f"{want!r} within {tol:g} relative"
+    if kind == "ulp":  # want: an exact Fraction
+        w = float(want)
+        return (math.isfinite(g) and abs(Fraction(g) - want) <= Fraction(math.ulp(w))), \
+            f"{w!r} within 1 ulp of the exact mean"
+    raise ValueError(kind)
+
+
+def got_detail(got, want):
+    g = np.asarray(got)
+    if g.size <= 12:
+        return f"got {g.tolist()!r} ({g.dtype})"
+    w = np.asarray(want)
+    if g.shape != w.shape:
+        return f"got {g.size} values of shape {g.shape}, dtype {g.dtype}"
+    bad = np.flatnonzero(g != w)
+    i = int(bad[0]) if bad.size else 0
+    return f"got {g.size} values, dtype {g.dtype}; {bad.size} differ, first at {i}: " \
+        f"{g.ravel()[i]!r} vs {w.ravel()[i]!r}"
+
+
+def flatten(obj, prefix=""):
+    out = {}
+    for k, v in obj.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "/"))
+        else:
+            out[key] = v
+    return out
+
+
+def read_h5_results(path, group):
+    """dproc_complete and the flattened {name: value} of the datasets under group (None
+    when there is no such group)."""
+    with h5py.File(path, "r") as f:
+        complete = int(f.attrs.get("dproc_complete", 0))
+        g = f.get(group)
+        if not isinstance(g, h5py.Group):
+            return complete, None
+        out = {}
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        g.visititems(visit)
+        return complete, out
+
+
+def json_vs_h5(jflat, hflat):
+    """Mismatches between the JSON results (null for non-finite) and the HDF5 results."""
+    bad = []
+    if set(jflat) != set(hflat):
+        bad.append(f"keys differ: JSON only {sorted(set(jflat) - set(hflat))}, "
+                   f"HDF5 only {sorted(set(hflat) - set(jflat))}")
+    for k in sorted(set(jflat) & set(hflat)):
+        j, hv = jflat[k], np.asarray(hflat[k])
+        jl = j if isinstance(j, list) else [j]
+        hl = hv.ravel().tolist()
+        if len(jl) != len(hl) or (hv.shape == () and isinstance(j, list)) or \
+                (hv.shape != () and not isinstance(j, list)):
+            bad.append(f"{k}: JSON {j!r} vs HDF5 shape {hv.shape}")
+            continue
+        for jv, hvv in zip(jl, hl):
+            if hv.dtype.kind in "iu":
+                ok = isinstance(jv, int) and jv == hvv
+            elif jv is None:
+                ok = not math.isfinite(hvv)
+            else:
+                ok = isinstance(jv, (int, float)) and float(jv) == hvv and (
+                    float(jv) != 0 or isinstance(jv, int) or
+                    math.copysign(1, jv) == math.copysign(1, hvv))
+            if not ok:
+                bad.append(f"{k}: JSON {j!r} vs HDF5 {hl!r}")
+                break
+    return bad
+
+
+def literal_results(path):
+    """The report's results with every number kept as the text dproc printed."""
+    with open(path) as f:
+        return json.load(f, parse_float=str, parse_int=str).get("results")
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+def write_job(c, tag):
+    out = {"path": f"{tag}.h5", "report": f"{tag}.json", "overwrite": "true"}
+    if c.group:
+        out["dataset"] = c.group
+    sections = [("job", {"name": tag, "kernel": "reduce"}),
+                ("input", {"source": "hdf5", "path": "in.h5", "dataset": c.dset}),
+                ("reduce", c.reduce_keys()), ("output", out)]
+    return h.write(f"{tag}.ini", dh.job_text(sections))
+
+
+def run_case(c, threads, chunk=None, np_=None, ref=None):
+    """Runs the job of case c and checks everything; returns the tag of the run or None."""
+    np_ = h.np if np_ is None else np_
+    tag = f"{c.name}_t{threads}" + (f"_c{chunk}" if chunk else "") + \
+        (f"_np{np_}" if np_ != h.np else "")
+    sets = [f"run.threads={threads}"] + ([f"run.chunk_mb={chunk}"] if chunk else [])
+    what = f"{c.describe()} np {np_} threads {threads}" + (f" chunk_mb {chunk}" if chunk else "")
+    if c.ops != ALL:
+        what += f" ops {','.join(c.ops)}"
+    if c.nan != "skip":
+        what += f" nan {c.nan}"
+    job = write_job(c, tag)
+    res = h.dproc(job, sets=sets, opts=["-q"], np=np_)
+    if not h.expect_ok(res, what):
+        return None
+    rep = dh.load_json(h.path(f"{tag}.json"))
+    if not h.check(isinstance(rep, dict), f"{what}: report readable", rep):
+        return None
+    h.check(rep.get("status") == "ok" and rep.get("ranks") == np_ and
+            rep.get("threads") == threads and rep.get("shape") == list(c.data.shape),
+            f"{what}: report status ok, ranks {np_}, threads {threads}, shape",
+            {k: rep.get(k) for k in ("status", "ranks", "threads", "shape")})
+    jres = rep.get("results") or {}
+    want_keys = expected_top_keys(c)
+    h.check(set(jres) == want_keys, f"{what}: results are exactly {sorted(want_keys)}",
+            sorted(jres))
+    hpath = h.path(f"{tag}.h5")
+    if not h.check(os.path.exists(hpath), f"{what}: HDF5 results file written", hpath):
+        return None
+    group = c.group or "/results"
+    complete, hres = read_h5_results(hpath, group)
+    h.check(complete == 1, f"{what}: dproc_complete == 1 in the results file", complete)
+    if not h.check(hres is not None, f"{what}: group {group} in the results file"):
+        return None
+    bad = json_vs_h5(flatten(jres), hres)
+    h.check(not bad, f"{what}: the JSON results equal the HDF5 results {group}/*",
+            "\n".join(bad[:10]))
+    ref = reference(c) if ref is None else ref
+    for key, spec in ref.items():
+        if key not in hres:
+            h.check(False, f"{what}: {group}/{key} present", sorted(hres))
+            continue
+        ok, desc = judge(spec[0], hres[key], *spec[1:])
+        h.check(ok, f"{what}: {key} == {desc}", got_detail(hres[key], spec[1]))
+    return tag
+
+
+for c in cases:
+    ref = reference(c)
+    for t in c.threads:
+        run_case(c, t, ref=ref)
+
+# ---- 5. nan = error --------------------------------------------------------------------------
+
+e1 = rng.standard_normal((5, 7))
+e1.flat[[0, 17, 34]] = nan
+e2 = rng.standard_normal((301, 257))
+e2[300, [5, 200]] = nan  # only in the last rank's block
+with h5py.File(h.path("in.h5"), "a") as f:
+    f["/d/nan_error"] = e1
+    f["/d/nan_error_last"] = e2
+for name, data, nnan, threads in (("nan_error", e1, 3, 1), ("nan_error_last", e2, 2, 2)):
+    c = Case(name, data, nan_policy="error")
+    what = f"{c.describe()} ({nnan} NaN) np {h.np} threads {threads} nan error"
+    job = write_job(c, name)
+    res = h.dproc(job, sets=[f"run.threads={threads}"], opts=["-q"])
+    h.check(res.rc == dh.EXIT_RUNTIME and not res.timed_out, f"{what}: exit status 1",
+            res.describe())
+    lines = [l for l in res.err.splitlines() if re.search(r"\bnan\b", l, re.I)]
+    h.check(lines, f"{what}: stderr mentions NaN", res.err[:2000])
+    h.check(any(re.search(rf"\b{nnan}\b", l) for l in lines),
+            f"{what}: the NaN message gives the count {nnan}", lines)
+    h.check(not os.path.exists(h.path(f"{name}.h5")), f"{what}: no results file")
+    h.check_no_leftovers(what)
+
+# ---- 2. reproducibility ----------------------------------------------------------------------
+
+rjob = write_job(repro, "repro_dry")
+dry = h.dproc(rjob, sets=["run.chunk_mb=1"], opts=["--dry-run"])
+m = re.search(r"^reads: up to (\d+) piece", dry.out, re.M)
+pieces = int(m.group(1)) if m else 0
+h.check(dry.rc == 0 and pieces > 1, f"repro: chunk_mb = 1 plans several read pieces per rank at "
+        f"np {h.np} (got {pieces})", dry.describe())
+rref = reference(repro)
+runs = [(t, cm, h.np) for cm in (1, 64) for t in (1, 2)]
+if h.np > 1:
+    runs.append((2, 1, 1))
+tags = {}
+for t, cm, npr in runs:
+    tag = run_case(repro, t, chunk=cm, np_=npr, ref=rref)
+    if tag:
+        tags[(t, cm, npr)] = tag
+h.check(len(tags) == len(runs), f"repro: all {len(runs)} runs succeeded", sorted(tags))
+if tags:
+    base_key = (1, 64, h.np) if (1, 64, h.np) in tags else sorted(tags)[0]
+    base = tags[base_key]
+    blit = literal_results(h.path(f"{base}.json"))
+    _, bh5 = read_h5_results(h.path(f"{base}.h5"), "/results")
+    for key, tag in sorted(tags.items()):
+        if key == base_key:
+            continue
+        lit = literal_results(h.path(f"{tag}.json"))
+        fb, fl = flatten(blit), flatten(lit)
+        diff = [f"{k}: {fl.get(k)!r} vs {fb.get(k)!r}" for k in sorted(set(fb) | set(fl))
+                if fb.get(k) != fl.get(k)]
+        label = f"threads {key[0]} chunk_mb {key[1]} np {key[2]}"
+        blabel = f"threads {base_key[0]} chunk_mb {base_key[1]} np {base_key[2]}"
+        h.check(not diff, f"repro: JSON results of {label} print the same digits as {blabel}",
+                "\n".join(diff[:10]))
+        _, th5 = read_h5_results(h.path(f"{tag}.h5"), "/results")
+        hdiff = []
+        for k in sorted(set(bh5) | set(th5)):
+            a_, b_ = np.asarray(bh5.get(k)), np.asarray(th5.get(k))
+            same = (a_.shape == b_.shape and a_.dtype == b_.dtype and
+                    a_.tobytes() == b_.tobytes())
+            if not same:
+                hdiff.append(f"{k}: {b_.ravel()[:4]!r} vs {a_.ravel()[:4]!r}")
+        h.check(not hdiff, f"repro: HDF5 results of {label} have the same bits as {blabel}",
+                "\n".join(hdiff[:10]))
+        for k in ("sum", "mean", "var", "std", "l2"):
+            a_, b_ = bh5.get(k), th5.get(k)
+            h.check(a_ is not None and b_ is not None and
+                    struct.pack("<d", float(a_)) == struct.pack("<d", float(b_)),
+                    f"repro: {k} of {label} has the bits of {blabel}", f"{b_!r} vs {a_!r}")
+
+h.check_no_leftovers("all reduce runs")
+h.finish()
