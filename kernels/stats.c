@@ -3,6 +3,7 @@
 #include "stats_tile.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <omp.h>
 #include <string.h>
@@ -105,6 +106,23 @@ static int64_t index_of(const place_t *p, int64_t i)
     return p->b ? dp_block_global_index(p->b, p->off + i) : p->base + i * p->stride;
 }
 
+/* Histogram counts of one tile: bins found with SIMD, then counted. */
+static void count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const double *x, int64_t n,
+                       int64_t *counts)
+{
+    if ((h->hi - h->lo) / (double)h->bins == 0.0 || h->bins >= INT32_MAX - 3) {
+        /* edges not i * step + lo, or too many bins for int32 */
+        dp_hist_count(h, x, n, counts);
+        return;
+    }
+    int32_t idx[DP_TILE];
+    ops->hist_index(x, n, h, idx);
+    const int32_t nan = (int32_t)h->bins + 2; /* NaN: counted by the statistics */
+    for (int64_t i = 0; i < n; i++)
+        if (idx[i] != nan)
+            counts[idx[i]]++;
+}
+
 /* Statistics of x[0..n) (n <= DP_TILE); the values up to end are prefetched meanwhile. */
 static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const double *end,
                  const dp_stats_want_t *w, int64_t *hist_counts)
@@ -138,7 +156,7 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
         s->argmax = index_of(&at, i);
     }
     if (w->hist) /* while the tile is in L1 */
-        dp_hist_count(w->hist, x, n, hist_counts);
+        count_bins(ops, w->hist, x, n, hist_counts);
     if (amax == 0.0 || !(w->sums || w->squares))
         return;
     const int64_t next_n = end - (x + n) < DP_TILE ? end - (x + n) : DP_TILE;

@@ -241,7 +241,56 @@ static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t 
     return count;
 }
 
+typedef int vi __attribute__((vector_size(VBYTES / 2)));
+
+/* Bins of x[0..n) as numpy.histogram finds them (see histogram.c), LANES at a time; the edges
+ * are recomputed as dp_hist_make computes them (i * step + lo) instead of being looked up. */
+static void CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n, const dp_hist_t *h,
+                                            int32_t *restrict idx)
+{
+    const vd lo = splat(h->lo), hi = splat(h->hi), norm = splat(h->norm);
+    const vd step = splat((h->hi - h->lo) / (double)h->bins), one = splat(1.0);
+    const vi last = (vi){0} + (int)(h->bins - 1), below = last + 1, above = last + 2,
+             nan = last + 3;
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        const vd v = load(x + i);
+        const vi in = __builtin_convertvector((v >= lo) & (v <= hi), vi);
+        const vd f = (vd)((vl)((v - lo) * norm) & ((v >= lo) & (v <= hi)));
+        vi b = __builtin_convertvector(f, vi);
+        const vi over = b > last;
+        b = (over & last) | (~over & b);
+        const vd bd = __builtin_convertvector(b, vd);
+        const vi dec = __builtin_convertvector(v < bd * step + lo, vi);
+        const vi inc =
+            __builtin_convertvector(v >= (bd + one) * step + lo, vi) & ~dec & (b != last);
+        b = b + dec - inc; /* true lanes are -1 */
+        const vi lt = __builtin_convertvector(v < lo, vi), gt = __builtin_convertvector(v > hi, vi);
+        const vi out = (lt & below) | (gt & above) | (~lt & ~gt & nan);
+        const vi r = (in & b) | (~in & out);
+        memcpy(idx + i, &r, sizeof r);
+    }
+    for (; i < n; i++) {
+        const double v = x[i];
+        if (v < h->lo) {
+            idx[i] = (int32_t)h->bins;
+        } else if (v > h->hi) {
+            idx[i] = (int32_t)h->bins + 1;
+        } else if (v != v) {
+            idx[i] = (int32_t)h->bins + 2;
+        } else {
+            const double sp = (h->hi - h->lo) / (double)h->bins;
+            int64_t b = (int64_t)((v - h->lo) * h->norm);
+            b = b > h->bins - 1 ? h->bins - 1 : b;
+            const int dec = v < (double)b * sp + h->lo;
+            const int inc = !dec && b != h->bins - 1 && v >= (double)(b + 1) * sp + h->lo;
+            idx[i] = (int32_t)(b - dec + inc);
+        }
+    }
+}
+
 const dp_tile_ops_t CAT(dp_tile, DP_TILE_ISA) = {
     .scan = CAT(dp_scan_tile, DP_TILE_ISA),
     .fold = CAT(dp_fold_tile, DP_TILE_ISA),
+    .hist_index = CAT(dp_hist_index, DP_TILE_ISA),
 };

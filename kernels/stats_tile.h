@@ -3,6 +3,7 @@
 #ifndef DP_STATS_TILE_H
 #define DP_STATS_TILE_H
 
+#include "histogram.h"
 #include "xsum.h"
 
 #include <stdint.h>
@@ -23,6 +24,11 @@ typedef struct {
      * exactly. Prefetches next[0..next_n) meanwhile, to keep memory busy. */
     int (*fold)(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
                 dp_xsum_t *s2, const double *next, int64_t next_n);
+    /* Histogram bins of x[0..n) into idx: the bin, or bins for values below the range, bins + 1
+     * above it, bins + 2 for NaN. Only for histograms with fewer than 2^31 - 3 bins whose edges
+     * are i * step + lo (step nonzero). */
+    void (*hist_index)(const double *restrict x, int64_t n, const dp_hist_t *h,
+                       int32_t *restrict idx);
 } dp_tile_ops_t;
 
 extern const dp_tile_ops_t dp_tile_avx512; /* needs AVX-512F and FMA */

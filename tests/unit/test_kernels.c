@@ -1,6 +1,7 @@
 #include "dp_test.h"
 #include "err.h"
 #include "job.h"
+#include "histogram.h"
 #include "stats_tile.h"
 #include "xsum.h"
 #include "kernel.h"
@@ -321,6 +322,26 @@ static void test_tile_variants(void)
         CU_ASSERT_EQUAL(v[k].ops->fold(clean, DP_TILE, amax, 1, &s1, &s2, NULL, 0), 1);
         CU_ASSERT_EQUAL(dp_xsum_round(&s1), dp_xsum_round(&ref1));
         CU_ASSERT_EQUAL(dp_xsum_round(&s2), dp_xsum_round(&ref2));
+        /* histogram bins: SIMD against the scalar reference, values on and around edges */
+        dp_hist_t h;
+        dp_hist_make(&h, 37, -3000.0, 70000.0);
+        double y[DP_TILE];
+        for (int i = 0; i < DP_TILE; i++)
+            y[i] = i % 5 == 0   ? h.edges[i % 38]
+                   : i % 5 == 1 ? nextafter(h.edges[i % 38], -1e9)
+                                : x[i];
+        y[1] = NAN;
+        y[2] = 1e9;
+        y[3] = -1e9;
+        int32_t idx[DP_TILE];
+        int64_t want[39] = {0}, got[39] = {0};
+        v[k].ops->hist_index(y, DP_TILE, &h, idx);
+        dp_hist_count(&h, y, DP_TILE, want);
+        for (int i = 0; i < DP_TILE; i++)
+            if (idx[i] != 39)
+                got[idx[i]]++;
+        CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
+        dp_hist_free(&h);
         /* a value too small beside the largest is refused, not rounded away */
         clean[7] = 0x1p-80;
         CU_ASSERT_EQUAL(v[k].ops->fold(clean, DP_TILE, amax, 0, &s1, &s2, NULL, 0), 0);
