@@ -160,8 +160,10 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
     if (amax == 0.0 || !(w->sums || w->squares))
         return;
     const int64_t next_n = end - (x + n) < DP_TILE ? end - (x + n) : DP_TILE;
-    if (amax < FAST_LIMIT && ops->fold(clean, padded, amax, squares, &s->s1, &s->s2, x + n, next_n))
+    if (amax < FAST_LIMIT) {
+        ops->fold(clean, padded, amax, squares, &s->s1, &s->s2, x + n, next_n);
         return;
+    }
     for (int64_t i = 0; i < n; i++)
         add_exact(s, clean[i], squares);
 }

@@ -2,10 +2,12 @@
  * instruction set: CMake builds this file with -mavx512f -mfma (DP_TILE_ISA avx512), -mavx2 -mfma
  * (avx2) and the baseline (base), each with vectors of the width that set has.
  *
- * Pass B splits every value into three pieces on a fixed grid of 40-bit digits chosen from the
+ * Pass B splits every value into two pieces on a fixed grid of 40-bit digits chosen from the
  * tile's max |x| (the "extractor" trick of binned summation: (S + x) - S rounds x to a multiple
  * of ulp(S) exactly) and sums each piece exactly in a double per SIMD lane; squares the same way,
- * as x*x plus its exact rounding error. Whatever is left below the third piece is checked. */
+ * as x*x plus its exact rounding error. Whatever is left below the second piece (a value more
+ * than about 2^27 times smaller than the tile's largest) is added to the accumulator exactly,
+ * one value at a time. */
 #include "stats_tile.h"
 
 #include <math.h>
@@ -16,7 +18,7 @@
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
 
-enum { FOLDS = 3 };
+enum { FOLDS = 2 };
 
 #if defined(__AVX512F__)
 #define VBYTES 64
@@ -114,9 +116,9 @@ static void fold_flush(const chain_t *c, int k, const double *acc, dp_xsum_t *a)
         dp_xsum_add_digits(a, c->digit - k, units);
 }
 
-/* r split over the chain's folds: each fold keeps r rounded to its digit's unit, exactly,
- * and passes on the exact remainder. */
-#define FOLD3(a0, a1, a2, r)                                                                       \
+/* r split over the chain's two folds: each keeps r rounded to its digit's unit, exactly, and
+ * passes on the exact remainder. */
+#define FOLD2(a0, a1, r)                                                                           \
     do {                                                                                           \
         vd t_ = a0 + r, q_ = t_ - a0;                                                              \
         a0 = t_;                                                                                   \
@@ -125,33 +127,60 @@ static void fold_flush(const chain_t *c, int k, const double *acc, dp_xsum_t *a)
         q_ = t_ - a1;                                                                              \
         a1 = t_;                                                                                   \
         r = r - q_;                                                                                \
-        t_ = a2 + r;                                                                               \
-        q_ = t_ - a2;                                                                              \
-        a2 = t_;                                                                                   \
-        r = r - q_;                                                                                \
     } while (0)
 
-/* The values of one SIMD step split over the chains: sum (s), square (p), square's error (e).
- * Two steps are kept apart (acc[0], acc[1]) so that their additions do not wait for each
- * other. */
-typedef struct {
-    vd s[FOLDS], p[FOLDS], e[FOLDS];
-    vl nz; /* the bits of every remainder: all zero while every value was exact */
-} lanes_t;
-
-static inline __attribute__((always_inline)) void step_sum(lanes_t *a, vd r)
+/* Whether any bit of t is set. */
+static inline __attribute__((always_inline)) int any_bits(vl t)
 {
-    FOLD3(a->s[0], a->s[1], a->s[2], r);
-    a->nz |= (vl)r;
+#if defined(__AVX512F__)
+    return _mm512_test_epi64_mask((__m512i)t, (__m512i)t) != 0;
+#elif defined(__AVX2__)
+    return !_mm256_testz_si256((__m256i)t, (__m256i)t);
+#elif defined(__SSE4_1__)
+    return !_mm_testz_si128((__m128i)t, (__m128i)t);
+#else
+    long long any = 0;
+    for (int l = 0; l < LANES; l++)
+        any |= t[l];
+    return any != 0;
+#endif
 }
 
-static inline __attribute__((always_inline)) void step_squares(lanes_t *a, vd v)
+/* The lanes of one SIMD step's chains: sum (s), square (p), square's rounding error (e). Two
+ * steps are kept apart (acc[0], acc[1]) so that their additions do not wait for each other. */
+typedef struct {
+    vd s[FOLDS], p[FOLDS], e[FOLDS];
+} lanes_t;
+
+/* What the two folds could not hold (a value far smaller than the tile's largest): added to
+ * the accumulator one value at a time, so the sums stay exact. Rare. */
+static void add_rest(vd r, vd p, vd e, dp_xsum_t *s1, dp_xsum_t *s2)
+{
+    for (int l = 0; l < LANES; l++) {
+        dp_xsum_add(s1, r[l]);
+        if (s2) {
+            dp_xsum_add(s2, p[l]);
+            dp_xsum_add(s2, e[l]);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void step_sum(lanes_t *a, vd r, dp_xsum_t *s1)
+{
+    FOLD2(a->s[0], a->s[1], r);
+    if (any_bits((vl)r))
+        add_rest(r, r, r, s1, NULL);
+}
+
+static inline __attribute__((always_inline)) void step_squares(lanes_t *a, vd v, dp_xsum_t *s1,
+                                                               dp_xsum_t *s2)
 {
     vd r = v, p = v * v, e = square_error(v, p); /* p + e = v^2 exactly */
-    FOLD3(a->s[0], a->s[1], a->s[2], r);
-    FOLD3(a->p[0], a->p[1], a->p[2], p);
-    FOLD3(a->e[0], a->e[1], a->e[2], e);
-    a->nz |= (vl)r | (vl)p | (vl)e;
+    FOLD2(a->s[0], a->s[1], r);
+    FOLD2(a->p[0], a->p[1], p);
+    FOLD2(a->e[0], a->e[1], e);
+    if (any_bits((vl)r | (vl)p | (vl)e))
+        add_rest(r, p, e, s1, s2);
 }
 
 static void lanes_start(lanes_t *a, const chain_t *cs, const chain_t *cp, const chain_t *ce)
@@ -161,12 +190,11 @@ static void lanes_start(lanes_t *a, const chain_t *cs, const chain_t *cp, const 
         a->p[k] = splat(cp->ext[k]);
         a->e[k] = splat(ce->ext[k]);
     }
-    a->nz = (vl){0};
 }
 
-static int CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, double amax,
-                                          int squares, dp_xsum_t *s1, dp_xsum_t *s2,
-                                          const double *next, int64_t next_n)
+static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, double amax,
+                                           int squares, dp_xsum_t *s1, dp_xsum_t *s2,
+                                           const double *next, int64_t next_n)
 {
     const int top_p = squares ? ilogb(amax * amax) : 0;
     const chain_t cs = chain_for(ilogb(amax)), cp = chain_for(top_p), ce = chain_for(top_p - 53);
@@ -177,16 +205,13 @@ static int CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, d
         for (int64_t j = i; j < i + 2 * LANES && j < next_n; j += 8) /* one per 64-byte line */
             __builtin_prefetch(next + j, 0, 3);
         if (squares) {
-            step_squares(&acc[0], load(x + i));
-            step_squares(&acc[1], load(x + i + LANES));
+            step_squares(&acc[0], load(x + i), s1, s2);
+            step_squares(&acc[1], load(x + i + LANES), s1, s2);
         } else {
-            step_sum(&acc[0], load(x + i));
-            step_sum(&acc[1], load(x + i + LANES));
+            step_sum(&acc[0], load(x + i), s1);
+            step_sum(&acc[1], load(x + i + LANES), s1);
         }
     }
-    for (int l = 0; l < LANES; l++)
-        if (acc[0].nz[l] | acc[1].nz[l])
-            return 0;
     for (int u = 0; u < 2; u++)
         for (int k = 0; k < FOLDS; k++) {
             fold_flush(&cs, k, (const double *)&acc[u].s[k], s1);
@@ -195,7 +220,6 @@ static int CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, d
                 fold_flush(&ce, k, (const double *)&acc[u].e[k], s2);
             }
         }
-    return 1;
 }
 
 static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t n,

@@ -20,10 +20,9 @@ typedef struct {
                     double *mx, double *amax);
     /* Pass B: adds the sum of the n values (a multiple of DP_TILE_PAD, finite, |x| < 2^500,
      * amax their largest |x|) to s1 and, when squares is set, the sum of their squares to s2,
-     * exactly. Returns 0 and adds nothing when some value is too small beside amax to be split
      * exactly. Prefetches next[0..next_n) meanwhile, to keep memory busy. */
-    int (*fold)(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
-                dp_xsum_t *s2, const double *next, int64_t next_n);
+    void (*fold)(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
+                 dp_xsum_t *s2, const double *next, int64_t next_n);
     /* Histogram bins of x[0..n) into idx: the bin, or bins for values below the range, bins + 1
      * above it, bins + 2 for NaN. Only for histograms with fewer than 2^31 - 3 bins whose edges
      * are i * step + lo (step nonzero). */
