@@ -202,8 +202,11 @@ static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, 
     lanes_start(&acc[0], &cs, &cp, &ce);
     lanes_start(&acc[1], &cs, &cp, &ce);
     for (int64_t i = 0; i < n; i += 2 * LANES) {
-        for (int64_t j = i; j < i + 2 * LANES && j < next_n; j += 8) /* one per 64-byte line */
-            __builtin_prefetch(next + j, 0, 3);
+        if (i < next_n) { /* the 64-byte lines of the next tile, as far as this step goes */
+            __builtin_prefetch(next + i, 0, 3);
+            if (2 * LANES > 8)
+                __builtin_prefetch(next + i + 8, 0, 3);
+        }
         if (squares) {
             step_squares(&acc[0], load(x + i), s1, s2);
             step_squares(&acc[1], load(x + i + LANES), s1, s2);
