@@ -2,12 +2,12 @@
  * instruction set: CMake builds this file with -mavx512f -mfma (DP_TILE_ISA avx512), -mavx2 -mfma
  * (avx2) and the baseline (base), each with vectors of the width that set has.
  *
- * Pass B splits every value into two pieces on a fixed grid of 40-bit digits chosen from the
- * tile's max |x| (the "extractor" trick of binned summation: (S + x) - S rounds x to a multiple
- * of ulp(S) exactly) and sums each piece exactly in a double per SIMD lane; squares the same way,
- * as x*x plus its exact rounding error. Whatever is left below the second piece (a value more
- * than about 2^27 times smaller than the tile's largest) is added to the accumulator exactly,
- * one value at a time. */
+ * Pass B splits every value into two pieces of 40 bits each, counted from the tile's max |x|
+ * (the "extractor" trick of binned summation: (S + x) - S rounds x to a multiple of ulp(S)
+ * exactly) and sums each piece exactly in a double per SIMD lane; squares the same way, as x*x
+ * plus its exact rounding error. Whatever is left below the second piece (from values more than
+ * 2^27 times smaller than the tile's largest) is added to the accumulator exactly, one value at
+ * a time. */
 #include "stats_tile.h"
 
 #include <math.h>
@@ -84,36 +84,36 @@ static inline __attribute__((always_inline)) vd square_error(vd v, vd p)
 #endif
 }
 
-/* The three digits a fold chain uses for values below 2^(top+1): the first holds the top bit. */
-static int first_digit(int top)
-{
-    int d = top < -1074 ? 0 : dp_xsum_digit_of(top);
-    return d < FOLDS - 1 ? FOLDS - 1 : d;
-}
-
-/* A chain of three folds on consecutive digits, the first holding the values' top bit. */
+/* A chain of two folds whose units are 2^e[0] and 2^e[1] = 2^(e[0] - 40): the first holds the
+ * 40 bits below the values' top bit, whatever its alignment, so together they hold every value
+ * within 2^27 of the largest exactly. */
 typedef struct {
-    int digit;
+    int e[FOLDS];
     double ext[FOLDS];
 } chain_t;
 
 static chain_t chain_for(int top)
 {
-    chain_t c = {.digit = first_digit(top)};
-    for (int k = 0; k < FOLDS; k++)
-        c.ext[k] = ldexp(1.5, dp_xsum_digit_exp(c.digit - k) + 52);
+    chain_t c;
+    int e = top + 1 - DP_XSUM_W;             /* unit of the first fold: 40 bits below the top bit */
+    if (e - DP_XSUM_W * (FOLDS - 1) < -1074) /* the last fold's unit stays >= 2^-1074 */
+        e = -1074 + DP_XSUM_W * (FOLDS - 1);
+    for (int k = 0; k < FOLDS; k++) {
+        c.e[k] = e - DP_XSUM_W * k;
+        c.ext[k] = ldexp(1.5, c.e[k] + 52);
+    }
     return c;
 }
 
 /* Hands a fold's lanes to the accumulator: each lane's sum, less the extractor, is an integer
- * multiple of the digit's unit, below 2^51 units. */
+ * number of the fold's units below 2^51, so their total is exact in an int64. */
 static void fold_flush(const chain_t *c, int k, const double *acc, dp_xsum_t *a)
 {
     int64_t units = 0;
     for (int l = 0; l < LANES; l++)
-        units += (int64_t)ldexp(acc[l] - c->ext[k], -dp_xsum_digit_exp(c->digit - k));
+        units += (int64_t)ldexp(acc[l] - c->ext[k], -c->e[k]);
     if (units)
-        dp_xsum_add_digits(a, c->digit - k, units);
+        dp_xsum_add_scaled(a, units, c->e[k]);
 }
 
 /* r split over the chain's two folds: each keeps r rounded to its digit's unit, exactly, and
@@ -196,7 +196,8 @@ static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, 
                                            int squares, dp_xsum_t *s1, dp_xsum_t *s2,
                                            const double *next, int64_t next_n)
 {
-    const int top_p = squares ? ilogb(amax * amax) : 0;
+    const double pmax = amax * amax;
+    const int top_p = squares && pmax > 0.0 ? ilogb(pmax) : -1074;
     const chain_t cs = chain_for(ilogb(amax)), cp = chain_for(top_p), ce = chain_for(top_p - 53);
     lanes_t acc[2];
     lanes_start(&acc[0], &cs, &cp, &ce);

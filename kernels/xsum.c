@@ -21,22 +21,31 @@ static void normalise(dp_xsum_t *a)
     a->adds = 0;
 }
 
-/* Each update adds less than 2^62 in magnitude to a digit; normalising every 2 updates keeps
- * digits below 2^63. Updates of at most 2^52 (the common case) get 2^10 between
- * normalisations. */
-static inline void count_update(dp_xsum_t *a, int64_t weight)
+/* Each update adds less than 2^40 to each digit it touches, so 1024 updates between
+ * normalisations keep every digit below 2^51. */
+static inline void count_update(dp_xsum_t *a)
 {
-    a->adds += weight;
-    if (a->adds >= 1024)
+    if (++a->adds >= 1024)
         normalise(a);
 }
 
-void dp_xsum_add_digits(dp_xsum_t *a, int digit, int64_t v)
+void dp_xsum_add_scaled(dp_xsum_t *a, int64_t v, int e)
 {
-    const int64_t hi = v >> DP_XSUM_W;
-    a->d[digit] += v - hi * ((int64_t)1 << DP_XSUM_W);
-    a->d[digit + 1] += hi;
-    count_update(a, 1);
+    const uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    const int pos = e + 1074, digit = pos / DP_XSUM_W, shift = pos % DP_XSUM_W;
+    const unsigned __int128 t = (unsigned __int128)u << shift; /* < 2^103: three digits */
+    const int64_t p0 = (int64_t)(t & MASK), p1 = (int64_t)((t >> DP_XSUM_W) & MASK),
+                  p2 = (int64_t)(t >> (2 * DP_XSUM_W));
+    if (v < 0) {
+        a->d[digit] -= p0;
+        a->d[digit + 1] -= p1;
+        a->d[digit + 2] -= p2;
+    } else {
+        a->d[digit] += p0;
+        a->d[digit + 1] += p1;
+        a->d[digit + 2] += p2;
+    }
+    count_update(a);
 }
 
 void dp_xsum_add(dp_xsum_t *a, double x)
@@ -73,7 +82,7 @@ void dp_xsum_add(dp_xsum_t *a, double x)
         a->d[digit + 1] -= p1;
         a->d[digit + 2] -= p2;
     }
-    count_update(a, 1);
+    count_update(a);
 }
 
 void dp_xsum_merge(dp_xsum_t *a, const dp_xsum_t *b)
@@ -108,7 +117,7 @@ static double round_magnitude(const dp_xsum_t *a)
     for (int i = top - used; i >= 0; i--)
         sticky |= a->d[i] != 0;
     /* acc holds `used` digits; its lowest bit has weight 2^exp0 */
-    const int exp0 = dp_xsum_digit_exp(top - used + 1);
+    const int exp0 = (top - used + 1) * DP_XSUM_W - 1074;
     int len = 0;
     for (unsigned __int128 t = acc; t; t >>= 1)
         len++;

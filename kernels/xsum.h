@@ -25,9 +25,9 @@ void dp_xsum_init(dp_xsum_t *a);
 /* Adds one double exactly (Inf and NaN are counted). Local. */
 void dp_xsum_add(dp_xsum_t *a, double x);
 
-/* Adds v * 2^(40 digit - 1074) exactly, for |v| < 2^62: how the vectorised folds hand over
- * their integer partial sums. Local. */
-void dp_xsum_add_digits(dp_xsum_t *a, int digit, int64_t v);
+/* Adds v * 2^e exactly (e >= -1074, |v| < 2^63): how the vectorised folds hand over their
+ * integer partial sums. Local. */
+void dp_xsum_add_scaled(dp_xsum_t *a, int64_t v, int e);
 
 /* a += b, exactly. Local. */
 void dp_xsum_merge(dp_xsum_t *a, const dp_xsum_t *b);
@@ -39,18 +39,5 @@ double dp_xsum_round(const dp_xsum_t *a);
 /* The sum as an unevaluated pair hi + lo, hi = round(sum), lo = round(sum - hi): about 106
  * correct bits, for formulas that need more than a double. Local. */
 void dp_xsum_round2(const dp_xsum_t *a, double *hi, double *lo);
-
-/* The digit whose lowest bit has weight 2^e, e = 40 digit - 1074, containing bit position
- * p (p >= -1074). Local. */
-static inline int dp_xsum_digit_of(int p)
-{
-    return (p + 1074) / DP_XSUM_W;
-}
-
-/* Weight exponent of the lowest bit of a digit. Local. */
-static inline int dp_xsum_digit_exp(int digit)
-{
-    return digit * DP_XSUM_W - 1074;
-}
 
 #endif
