@@ -13,7 +13,8 @@ typedef struct {
     double *edges; /* bins + 1 edges */
 } dp_hist_t;
 
-/* Counts of one histogram: bins counts, then below, then above (bins + 2 int64 in all). */
+/* Words of a histogram's counts: bins counts, then below, then above (bins + 2 int64 in all).
+ * Local. */
 static inline int64_t dp_hist_words(const dp_hist_t *h)
 {
     return h->bins + 2;

@@ -57,21 +57,22 @@ typedef struct {
     double *data;
 } dp_block_t;
 
-/* Number of values in a block. */
+/* Number of values in a block. Local. */
 static inline int64_t dp_block_size(const dp_block_t *b)
 {
     return b->count[0] * b->count[1] * b->count[2];
 }
 
 /* Named results of a kernel, filled by its results() function and reported by dproc in the
- * JSON report, the summary and the output file. A '/' in a name nests it ("hist/counts"). */
+ * JSON report, the summary and the output file. A '/' in a name nests it ("hist/counts").
+ * Each function adds one result: a real, an integer, a list of either. Local. */
 typedef struct dp_results dp_results_t;
 void dp_results_real(dp_results_t *r, const char *name, double v);
 void dp_results_int(dp_results_t *r, const char *name, int64_t v);
 void dp_results_reals(dp_results_t *r, const char *name, const double *v, size_t n);
 void dp_results_ints(dp_results_t *r, const char *name, const int64_t *v, size_t n);
 /* An array result of the given shape (row-major values): written with that shape to the
- * output file, as a flat list to the report. */
+ * output file, as a flat list to the report. Local. */
 void dp_results_array(dp_results_t *r, const char *name, const double *v, const dp_shape_t *shape);
 void dp_results_int_array(dp_results_t *r, const char *name, const int64_t *v,
                           const dp_shape_t *shape);

@@ -110,6 +110,12 @@ static const char *reduce_check(const void *cfg, const char **key)
         return "with an axis, ops may be count, sum, min, max, mean, var, std, l2 (argmin, "
                "argmax, hist, median and percentiles take the whole array)";
     }
+    for (int i = 0; i < c->percentiles.n; i++)
+        for (int j = 0; j < i; j++)
+            if (c->percentiles.v[i] == c->percentiles.v[j]) {
+                *key = "percentiles";
+                return "a percentile is listed twice";
+            }
     if (c->percentiles.n > DP_SELECT_MAX / 2 - 1) {
         *key = "percentiles";
         return "at most 31 percentiles";
@@ -507,7 +513,7 @@ static moments_t moments(const dp_stats_t *s, const reduce_cfg_t *c)
     if (!poison && s->count - c->ddof > 0) {
         if (isfinite(s1.hi) && isfinite(s2.hi)) {
             /* (S2 - S1^2 / n) / (n - ddof) in double-double from the exact sums */
-            const dd_t sq = dd_div(dd_mul(s1, s1), n);
+            const dd_t sq = dd_mul(dd_div(s1, n), s1); /* mean first: S1^2 may overflow */
             dd_t num = dd_add(s2, (dd_t){-sq.hi, -sq.lo});
             if (num.hi < 0.0)
                 num = (dd_t){0.0, 0.0};

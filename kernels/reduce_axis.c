@@ -36,7 +36,7 @@ void dp_axis_add(dp_stats_t *outs, const dp_block_t *in, int axis, const dp_stat
     const int64_t lines = c[o[0]] * c[o[1]];
 #pragma omp parallel
     {
-        double *buf = lstride == 1 ? NULL : malloc(DP_TILE_VALUES * sizeof *buf);
+        double *buf = lstride == 1 ? NULL : malloc(DP_TILE * sizeof *buf);
         if (lstride != 1 && !buf)
             abort();
 #pragma omp for schedule(static)
@@ -49,8 +49,8 @@ void dp_axis_add(dp_stats_t *outs, const dp_block_t *in, int axis, const dp_stat
             const int64_t gfirst = ((s[0] + at[0]) * g[1] + s[1] + at[1]) * g[2] + s[2] + at[2];
             const int64_t out = (s[o[0]] + at[o[0]]) * g[o[1]] + s[o[1]] + at[o[1]];
             const double *x = in->data + first;
-            for (int64_t j = 0; j < len; j += DP_TILE_VALUES) {
-                const int64_t n = len - j < DP_TILE_VALUES ? len - j : DP_TILE_VALUES;
+            for (int64_t j = 0; j < len; j += DP_TILE) {
+                const int64_t n = len - j < DP_TILE ? len - j : DP_TILE;
                 const double *run = x + j * lstride;
                 if (buf) {
                     for (int64_t i = 0; i < n; i++)

@@ -9,10 +9,10 @@
 #include <string.h>
 
 /* The data are processed in tiles that stay in L1 (stats_tile.c holds the SIMD passes): pass A
- * cleans NaN and finds count, min, max and max |x|; pass B sums the tile exactly. When pass B
- * cannot (a value too small beside the tile's largest, or values too large), the tile is
- * redone one value at a time into the exact accumulator. Either way the sums are exact, so the
- * order of additions (threads, ranks, pieces) cannot change them. */
+ * cleans NaN and finds count, min, max and max |x|; pass B sums the tile exactly (values far
+ * below the tile's largest have their low bits added one at a time). A tile with values too
+ * large for pass B goes one value at a time into the exact accumulator. Either way the sums are
+ * exact, so the order of additions (threads, ranks, pieces) cannot change them. */
 
 /* Tiles whose largest |x| reaches 2^500 (or is Inf) take the exact scalar path: their squares
  * could overflow the extractors. */

@@ -5,6 +5,7 @@
 #define DP_STATS_H
 
 #include "histogram.h"
+#include "stats_tile.h"
 #include "kernel.h"
 #include "xsum.h"
 
@@ -38,8 +39,6 @@ typedef struct {
  * not depend on the thread count. Local. */
 void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
                   int64_t *hist_counts);
-
-enum { DP_TILE_VALUES = 2048 }; /* values processed together, in L1 */
 
 /* Adds n contiguous values (global indices base + i * stride) to s on the calling thread;
  * w->hist must be NULL. Local. */

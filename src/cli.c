@@ -125,7 +125,7 @@ static int run(cli_t *c, int rank)
         }
         return 0;
     }
-    dp_job_t job;
+    dp_job_t job = {0};
     int st = dp_job_load(&job, c->job, c->sets, c->nsets, MPI_COMM_WORLD);
     if (st == DP_OK) {
         st = dp_driver_run(&job, &c->drive, MPI_COMM_WORLD);

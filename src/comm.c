@@ -61,13 +61,6 @@ dp_status_t dp_comm_combine(void *buf, size_t size,
                          "broadcasting the combined result");
 }
 
-double dp_comm_max(double v, MPI_Comm comm)
-{
-    double m;
-    MPI_Allreduce(&v, &m, 1, MPI_DOUBLE, MPI_MAX, comm);
-    return m;
-}
-
 dp_status_t dp_comm_check(int mpi_rc, const char *what)
 {
     if (mpi_rc == MPI_SUCCESS)

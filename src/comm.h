@@ -22,9 +22,6 @@ dp_status_t dp_comm_combine(void *buf, size_t size,
                             void (*combine)(const void *ctx, void *acc, const void *in),
                             const void *ctx, MPI_Comm comm);
 
-/* The maximum of v over ranks, on every rank. Collective. */
-double dp_comm_max(double v, MPI_Comm comm);
-
 /* Turns an MPI return code into a recorded error naming what failed; DP_OK for MPI_SUCCESS.
  * Local. */
 dp_status_t dp_comm_check(int mpi_rc, const char *what);

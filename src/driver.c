@@ -52,6 +52,7 @@ static void runinfo(run_t *r)
             snprintf(r->info.host, sizeof r->info.host, "unknown");
         r->info.host[sizeof r->info.host - 1] = '\0';
     }
+    MPI_Bcast(&r->info.threads, 1, MPI_INT, 0, r->comm); /* rank 0's, the same on all */
     MPI_Bcast(r->info.start_time, sizeof r->info.start_time, MPI_CHAR, 0, r->comm);
     MPI_Bcast(r->info.host, sizeof r->info.host, MPI_CHAR, 0, r->comm);
 }
@@ -169,7 +170,8 @@ static void print_plan(const run_t *r, FILE *f)
 
 static dp_status_t allocate(run_t *r)
 {
-    const int64_t n = (r->whole ? r->count[0] : r->piece_rows) * row_elems(r);
+    const int64_t rows = r->whole || r->piece_rows > r->count[0] ? r->count[0] : r->piece_rows;
+    const int64_t n = rows * row_elems(r);
     dp_status_t st = DP_OK;
     r->buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     if (!r->buf)
@@ -284,7 +286,7 @@ static dp_status_t run_job(run_t *r)
         double t1 = MPI_Wtime();
         /* MPI_COMM_WORLD's copy, not the Cartesian one: Open MPI 4.1's default MPI-IO layer
          * (ompio) corrupts collective writes on Cartesian communicators (open-mpi/ompi#12718) */
-        DP_CALL(dp_sink_create(&r->sink, job->output.path, r->comm));
+        DP_CALL(dp_sink_create(&r->sink, job->output.path, job->output.overwrite, r->comm));
         r->sink_open = 1;
         r->t[DP_PHASE_WRITE] += MPI_Wtime() - t1;
     }

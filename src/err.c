@@ -31,11 +31,6 @@ const char *dp_err_where(void)
     return err_where;
 }
 
-dp_status_t dp_err_code(void)
-{
-    return err_code;
-}
-
 void dp_err_replace(dp_status_t code, const char *msg)
 {
     snprintf(err_msg, sizeof err_msg, "%s", msg);

@@ -32,9 +32,6 @@ const char *dp_err_where(void);
 /* Replaces the recorded message (used when a message arrives from another rank). Local. */
 void dp_err_replace(dp_status_t code, const char *msg);
 
-/* The code of the last recorded failure. Local. */
-dp_status_t dp_err_code(void);
-
 /* The process exit status for a status code: 0, 1 (runtime failure), 2 (bad job), 3. Local. */
 int dp_err_exit_status(dp_status_t code);
 

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "opts.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -333,20 +334,42 @@ static void check_output(dp_job_t *job, dp_diag_t *diag)
                     "is the same file as [output] path");
 }
 
+/* The job text for provenance: the file as it is, or, with overrides, the effective job (every
+ * section and key with its final value, overrides applied) followed by the overrides. */
 static void build_text(dp_job_t *job, const char *text, size_t len, char *const *sets, int nsets)
 {
-    size_t total = len + 64;
+    if (nsets == 0) {
+        job->text = dp_xmalloc(len + 1);
+        memcpy(job->text, text, len);
+        job->text[len] = '\0';
+        return;
+    }
+    size_t total = 128;
+    for (size_t i = 0; i < job->ini.n; i++)
+        total += strlen(job->ini.e[i].key) + strlen(job->ini.e[i].value) + 8;
+    for (size_t i = 0; i < job->ini.nsec; i++)
+        total += strlen(job->ini.sec[i].name) + 4;
     for (int i = 0; i < nsets; i++)
         total += strlen(sets[i]) + 16;
     job->text = dp_xmalloc(total);
-    memcpy(job->text, text, len);
-    size_t j = len;
-    if (nsets > 0)
-        j += (size_t)snprintf(job->text + j, total - j, "%s; overrides (--set):\n",
-                              len && text[len - 1] != '\n' ? "\n" : "");
+    size_t j = (size_t)snprintf(job->text, total, "; %s with --set overrides applied\n", job->file);
+    for (size_t k = 0; k < job->ini.nsec; k++) {
+        const char *sec = job->ini.sec[k].name;
+        j += (size_t)snprintf(job->text + j, total - j, "[%s]\n", sec);
+        for (size_t i = 0; i < job->ini.n; i++) {
+            const dp_ini_entry_t *e = &job->ini.e[i];
+            if (strcmp(e->section, sec))
+                continue;
+            const int quote =
+                strpbrk(e->value, ";#\"") ||
+                (e->value[0] && (isspace((unsigned char)e->value[0]) ||
+                                 isspace((unsigned char)e->value[strlen(e->value) - 1])));
+            j += (size_t)snprintf(job->text + j, total - j, quote ? "%s = \"%s\"\n" : "%s = %s\n",
+                                  e->key, e->value);
+        }
+    }
     for (int i = 0; i < nsets; i++)
-        j += (size_t)snprintf(job->text + j, total - j, "; %s\n", sets[i]);
-    job->text[j] = '\0';
+        j += (size_t)snprintf(job->text + j, total - j, "; --set %s\n", sets[i]);
 }
 
 static void default_name(dp_job_t *job)
@@ -369,7 +392,6 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
     dp_ini_parse(&job->ini, file, text, len, diag);
     for (int i = 0; i < nsets; i++)
         dp_ini_override(&job->ini, sets[i], diag);
-    build_text(job, text, len, sets, nsets);
 
     for (const section_t *s = sections; s->name; s++)
         dp_opts_parse(s->opts, s->name, &job->ini, (char *)job + s->offset, diag);
@@ -391,6 +413,7 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
         job->kcfg = dp_xcalloc(1, job->kernel->config_size);
         dp_opts_parse(job->kernel->opts, job->kernel->name, &job->ini, job->kcfg, diag);
     }
+    build_text(job, text, len, sets, nsets); /* after defaults: ini holds given keys only */
     check_sections(job, diag);
     check_unknown_keys(job, diag);
     check_input(job, diag);
@@ -485,6 +508,7 @@ int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, M
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
+    *job = (dp_job_t){.file = file};
     long long len = -1;
     char *text = NULL;
     char why[256] = "";

@@ -8,9 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-dp_status_t dp_sink_create(dp_sink_t *s, const char *path, MPI_Comm comm)
+dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Comm comm)
 {
-    *s = (dp_sink_t){.comm = comm, .file = H5I_INVALID_HID, .dset = H5I_INVALID_HID};
+    *s = (dp_sink_t){
+        .comm = comm, .file = H5I_INVALID_HID, .dset = H5I_INVALID_HID, .overwrite = overwrite};
     int rank;
     MPI_Comm_rank(comm, &rank);
     long long pid = (long long)getpid();
@@ -24,10 +25,10 @@ dp_status_t dp_sink_create(dp_sink_t *s, const char *path, MPI_Comm comm)
     H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
     H5Pset_coll_metadata_write(fapl, 1);
     s->file = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
     dp_status_t st = DP_OK;
-    if (s->file < 0)
+    if (s->file < 0) /* before another HDF5 call clears the error stack */
         st = dp_err_set(DP_ERR_IO, "cannot create '%s' (%s)", s->tmp, dp_h5_error());
+    H5Pclose(fapl);
     return dp_comm_agree(st, comm);
 }
 
@@ -36,6 +37,8 @@ static hid_t create_dataset(dp_sink_t *s, const char *name, hid_t type, hid_t sp
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t d = H5Dcreate2(s->file, name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    if (d < 0) /* keep the cause before another HDF5 call clears the error stack */
+        snprintf(s->why, sizeof s->why, "%s", dp_h5_error());
     H5Pclose(lcpl);
     return d;
 }
@@ -51,7 +54,7 @@ dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *g
     dp_status_t st = DP_OK;
     if (s->dset < 0)
         st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' in '%s' (%s)", dataset, s->tmp,
-                        dp_h5_error());
+                        s->why);
     return dp_comm_agree(st, s->comm);
 }
 
@@ -105,7 +108,7 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
         hid_t space = x->scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(nd, dims, NULL);
         hid_t d = create_dataset(s, name, x->is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space);
         if (d < 0) {
-            st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' (%s)", name, dp_h5_error());
+            st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' (%s)", name, s->why);
         } else {
             if (rank != 0)
                 H5Sselect_none(space);
@@ -146,19 +149,38 @@ static int attr_int(hid_t obj, const char *name, long long value)
     return ok;
 }
 
+/* Puts the finished file under its final name. Without overwrite, a file that appeared there
+ * since the job was checked is not replaced: link() fails where rename() would clobber it. */
+static dp_status_t publish(dp_sink_t *s)
+{
+    if (s->overwrite) {
+        if (rename(s->tmp, s->final) != 0)
+            return dp_err_set(DP_ERR_IO, "cannot rename '%s' to '%s': %s", s->tmp, s->final,
+                              strerror(errno));
+        return DP_OK;
+    }
+    if (link(s->tmp, s->final) != 0)
+        return dp_err_set(
+            DP_ERR_IO, "cannot put the output at '%s': %s%s", s->final, strerror(errno),
+            errno == EEXIST ? " (it appeared while the job ran; overwrite = false)" : "");
+    unlink(s->tmp);
+    return DP_OK;
+}
+
 dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info)
 {
     if (s->dset >= 0) {
         H5Dclose(s->dset);
         s->dset = H5I_INVALID_HID;
     }
-    int ok = attr_string(s->file, "dproc_version", info->version) &&
-             attr_string(s->file, "dproc_job", info->job_text) &&
-             attr_int(s->file, "dproc_ranks", info->ranks) &&
-             attr_int(s->file, "dproc_threads", info->threads) &&
-             attr_string(s->file, "dproc_start_time", info->start_time) &&
-             attr_string(s->file, "dproc_host", info->host) &&
-             attr_int(s->file, "dproc_complete", 1);
+    /* every rank makes every (collective) call, whatever failed before */
+    int ok = attr_string(s->file, "dproc_version", info->version);
+    ok &= attr_string(s->file, "dproc_job", info->job_text);
+    ok &= attr_int(s->file, "dproc_ranks", info->ranks);
+    ok &= attr_int(s->file, "dproc_threads", info->threads);
+    ok &= attr_string(s->file, "dproc_start_time", info->start_time);
+    ok &= attr_string(s->file, "dproc_host", info->host);
+    ok &= attr_int(s->file, "dproc_complete", 1);
     dp_status_t st = ok ? DP_OK
                         : dp_err_set(DP_ERR_IO, "writing provenance attributes to '%s' failed (%s)",
                                      s->tmp, dp_h5_error());
@@ -170,9 +192,8 @@ dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info)
     DP_CALL(dp_comm_agree(st, s->comm));
     int rank;
     MPI_Comm_rank(s->comm, &rank);
-    if (rank == 0 && rename(s->tmp, s->final) != 0)
-        st = dp_err_set(DP_ERR_IO, "cannot rename '%s' to '%s': %s", s->tmp, s->final,
-                        strerror(errno));
+    if (rank == 0)
+        st = publish(s);
     st = dp_comm_agree(st, s->comm);
     if (st == DP_OK)
         s->tmp[0] = '\0';

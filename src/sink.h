@@ -17,10 +17,13 @@ typedef struct {
     hid_t dset; /* the array being written, when there is one */
     char tmp[PATH_MAX];
     char final[PATH_MAX];
+    int overwrite; /* replace an existing final file */
+    char why[256]; /* HDF5's cause of the last failed creation */
 } dp_sink_t;
 
-/* Creates the temporary file beside path. Collective; path must match on all ranks. */
-dp_status_t dp_sink_create(dp_sink_t *s, const char *path, MPI_Comm comm);
+/* Creates the temporary file beside path; overwrite says whether dp_sink_commit may replace an
+ * existing file there. Collective; path and overwrite must match on all ranks. */
+dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Comm comm);
 
 /* Creates the float64 dataset of the given global shape that dp_sink_write fills.
  * Collective. */

@@ -14,7 +14,6 @@
 typedef struct dp_source dp_source_t;
 
 typedef struct {
-    const char *name;
     /* Opens the input and fills shape, dtype and describe. Collective. */
     dp_status_t (*open)(dp_source_t *s);
     /* Reads the given box of the global array as float64 into out (count[0]*count[1]*count[2]

@@ -30,5 +30,4 @@ static void gen_close(dp_source_t *s)
     (void)s;
 }
 
-const dp_source_ops_t dp_source_generate = {
-    .name = "generate", .open = gen_open, .read = gen_read, .close = gen_close};
+const dp_source_ops_t dp_source_generate = {.open = gen_open, .read = gen_read, .close = gen_close};

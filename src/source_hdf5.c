@@ -28,11 +28,11 @@ static dp_status_t h5_open(dp_source_t *s)
     H5Pset_fapl_mpio(fapl, s->comm, MPI_INFO_NULL);
     H5Pset_all_coll_metadata_ops(fapl, 1);
     h->file = H5Fopen(in->path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
     dp_status_t st = DP_OK;
-    if (h->file < 0)
+    if (h->file < 0) /* before another HDF5 call clears the error stack */
         st = dp_err_set(DP_ERR_IO, "'%s' is not an HDF5 file or cannot be opened (%s)", in->path,
                         dp_h5_error());
+    H5Pclose(fapl);
     DP_CALL(dp_comm_agree(st, s->comm));
 
     if (H5Lexists(h->file, in->dataset, H5P_DEFAULT) <= 0) {
@@ -151,5 +151,4 @@ static void h5_close(dp_source_t *s)
     s->impl = NULL;
 }
 
-const dp_source_ops_t dp_source_hdf5 = {
-    .name = "hdf5", .open = h5_open, .read = h5_read, .close = h5_close};
+const dp_source_ops_t dp_source_hdf5 = {.open = h5_open, .read = h5_read, .close = h5_close};

@@ -63,8 +63,12 @@ static dp_status_t raw_open(dp_source_t *s)
     MPI_Offset size = 0;
     st = dp_comm_check(MPI_File_get_size(r->fh, &size), "getting the raw input's size");
     const int64_t n = dp_shape_elements(&s->shape);
-    const int64_t need = in->offset + n * dp_dtype_size(s->dtype);
-    if (st == DP_OK && (int64_t)size != need)
+    int64_t need;
+    if (__builtin_mul_overflow(n, (int64_t)dp_dtype_size(s->dtype), &need) ||
+        __builtin_add_overflow(need, in->offset, &need))
+        st = dp_err_set(DP_ERR_DATA, "[input] offset %lld + the data's size overflow 64 bits",
+                        (long long)in->offset);
+    else if (st == DP_OK && (int64_t)size != need)
         st = dp_err_set(DP_ERR_DATA,
                         "raw input '%s' has %lld bytes, but offset %lld + %s %s values of %d "
                         "bytes need %lld",
@@ -140,5 +144,4 @@ static void raw_close(dp_source_t *s)
     s->impl = NULL;
 }
 
-const dp_source_ops_t dp_source_raw = {
-    .name = "raw", .open = raw_open, .read = raw_read, .close = raw_close};
+const dp_source_ops_t dp_source_raw = {.open = raw_open, .read = raw_read, .close = raw_close};

@@ -4,6 +4,7 @@ HDF5 into a float64 HDF5 dataset, compared bit-for-bit with numpy references; th
 attributes; no temporary file left; an existing output refused unless overwrite = true; the
 input never used as the output (same name, through a symlink, through '..')."""
 
+import configparser
 import os
 import re
 import socket
@@ -47,9 +48,25 @@ def check_provenance(what, attrs, job_text, sets):
     h.check(dh.attr_text(attrs["dproc_version"]) == VERSION,
             f"{what}: dproc_version == {VERSION}", attrs["dproc_version"])
     job = dh.attr_text(attrs["dproc_job"])
-    h.check(job.startswith(job_text), f"{what}: dproc_job holds the job text", job)
-    h.check(all(s in job[len(job_text):] for s in sets),
-            f"{what}: dproc_job holds the --set overrides {sets}", job)
+    if not sets:
+        h.check(job == job_text, f"{what}: dproc_job is the job text", job)
+    else:
+        # the effective job: every key with its final value, then the overrides as comments
+        eff = configparser.ConfigParser(interpolation=None, comment_prefixes=(";",))
+        eff.read_string(job)
+        orig = configparser.ConfigParser(interpolation=None, comment_prefixes=(";",),
+                                         inline_comment_prefixes=(";",))
+        orig.read_string(job_text)
+        want = {(sec, k): v for sec in orig.sections() for k, v in orig[sec].items()}
+        for s in sets:
+            key, value = s.split("=", 1)
+            sec, k = key.split(".", 1)
+            want[(sec.strip(), k.strip())] = value.strip()
+        got = {(sec, k): v for sec in eff.sections() for k, v in eff[sec].items()}
+        h.check(got == want, f"{what}: dproc_job is the effective job with {sets} applied",
+                job)
+        h.check(all(f"; --set {s}" in job for s in sets),
+                f"{what}: dproc_job lists the --set overrides {sets}", job)
     h.check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
                          dh.attr_text(attrs["dproc_start_time"])),
             f"{what}: dproc_start_time is an ISO 8601 UTC time", attrs["dproc_start_time"])

@@ -81,7 +81,10 @@ static void test_parsed_values(void)
     CU_ASSERT_STRING_EQUAL(job.job.name, "my.job");
     CU_ASSERT_STRING_EQUAL(job.output.dataset, "/results");
     CU_ASSERT_PTR_NOT_NULL(strstr(job.text, "shape = 7, 8 ,9"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(job.text, "; run.chunk_mb=2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(job.text, "; --set run.chunk_mb=2"));
+    /* the effective job: the override is the value of its key, in its section */
+    CU_ASSERT_PTR_NOT_NULL(strstr(job.text, "[run]\nthreads = 3\nchunk_mb = 2\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(job.text, "[output]\noverwrite = yes\n"));
     CU_ASSERT_PTR_EQUAL(job.kernel, dp_kernel_find("reduce"));
     dp_job_free(&job);
     dp_diag_free(&diag);
