@@ -24,13 +24,14 @@ static const dp_tile_ops_t *tile_ops(void)
 {
     static const dp_tile_ops_t *ops;
     if (!ops) {
+        ops = &dp_tile_base;
+#if defined(__x86_64__)
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
             ops = &dp_tile_avx512;
         else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
             ops = &dp_tile_avx2;
-        else
-            ops = &dp_tile_base;
+#endif
     }
     return ops;
 }

@@ -13,7 +13,9 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
@@ -54,8 +56,11 @@ static inline __attribute__((always_inline)) vd vmin(vd a, vd b)
     return (vd)_mm512_min_pd((__m512d)a, (__m512d)b);
 #elif defined(__AVX2__)
     return (vd)_mm256_min_pd((__m256d)a, (__m256d)b);
-#else
+#elif defined(__SSE2__)
     return (vd)_mm_min_pd((__m128d)a, (__m128d)b);
+#else
+    const vl lt = a < b;
+    return (vd)(((vl)a & lt) | ((vl)b & ~lt));
 #endif
 }
 
@@ -65,8 +70,11 @@ static inline __attribute__((always_inline)) vd vmax(vd a, vd b)
     return (vd)_mm512_max_pd((__m512d)a, (__m512d)b);
 #elif defined(__AVX2__)
     return (vd)_mm256_max_pd((__m256d)a, (__m256d)b);
-#else
+#elif defined(__SSE2__)
     return (vd)_mm_max_pd((__m128d)a, (__m128d)b);
+#else
+    const vl gt = a > b;
+    return (vd)(((vl)a & gt) | ((vl)b & ~gt));
 #endif
 }
 

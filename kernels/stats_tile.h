@@ -30,8 +30,10 @@ typedef struct {
                        int32_t *restrict idx);
 } dp_tile_ops_t;
 
+#if defined(__x86_64__)
 extern const dp_tile_ops_t dp_tile_avx512; /* needs AVX-512F and FMA */
 extern const dp_tile_ops_t dp_tile_avx2;   /* needs AVX2 and FMA */
-extern const dp_tile_ops_t dp_tile_base;   /* x86-64 baseline */
+#endif
+extern const dp_tile_ops_t dp_tile_base; /* the build's baseline (x86-64-v2 on x86) */
 
 #endif

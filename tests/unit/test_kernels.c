@@ -281,6 +281,7 @@ static void test_reduce_against_reference(void)
  * sums as the scalar exact path. */
 static void test_tile_variants(void)
 {
+#if defined(__x86_64__)
     __builtin_cpu_init();
     const int has_fma = __builtin_cpu_supports("fma");
     const struct {
@@ -290,6 +291,13 @@ static void test_tile_variants(void)
     } v[] = {{"avx512", has_fma && __builtin_cpu_supports("avx512f"), &dp_tile_avx512},
              {"avx2", has_fma && __builtin_cpu_supports("avx2"), &dp_tile_avx2},
              {"base", 1, &dp_tile_base}};
+#else
+    const struct {
+        const char *name;
+        int runs;
+        const dp_tile_ops_t *ops;
+    } v[] = {{"base", 1, &dp_tile_base}};
+#endif
     srand(9);
     double x[DP_TILE], clean[DP_TILE + DP_TILE_PAD];
     for (int i = 0; i < DP_TILE; i++)
