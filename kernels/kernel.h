@@ -78,9 +78,59 @@ void dp_results_int_array(dp_results_t *r, const char *name, const int64_t *v,
                           const dp_shape_t *shape);
 
 typedef enum {
-    DP_KERNEL_REDUCE, /* folds the data into a partial result; partials are combined */
-    DP_KERNEL_MAP,    /* maps each block to an output block of the same shape */
+    DP_KERNEL_REDUCE,  /* folds the data into a partial result; partials are combined */
+    DP_KERNEL_MAP,     /* maps each block to an output block of the same shape */
+    DP_KERNEL_STENCIL, /* iterates a neighbourhood map over a block with ghost points */
 } dp_kernel_kind_t;
+
+/* A rank's block with ghost points around it: count[] points from global index start[], stored
+ * row-major in an array of ext[d] = count[d] + 2 halo[d] points per axis. Local index x of the
+ * block runs from -halo[d] to count[d] + halo[d] - 1 along axis d; unused axes have count 1 and
+ * halo 0. */
+typedef struct {
+    dp_shape_t global;
+    int64_t start[DP_MAX_DIMS];
+    int64_t count[DP_MAX_DIMS];
+    int64_t halo[DP_MAX_DIMS];
+    int64_t ext[DP_MAX_DIMS];
+    double *data;
+} dp_field_t;
+
+/* Pointer to local index (i, j, k) of a field. Local. */
+static inline double *dp_field_at(const dp_field_t *f, int64_t i, int64_t j, int64_t k)
+{
+    return f->data + ((i + f->halo[0]) * f->ext[1] + j + f->halo[1]) * f->ext[2] + k + f->halo[2];
+}
+
+/* The largest |a - b| over the block's own points of two fields of one layout (NaN when any
+ * difference is NaN). Local, OpenMP. */
+double dp_field_max_change(const dp_field_t *a, const dp_field_t *b);
+
+/* A box of local indices: lo[d] <= x < hi[d] along each axis. */
+typedef struct {
+    int64_t lo[DP_MAX_DIMS];
+    int64_t hi[DP_MAX_DIMS];
+} dp_box_t;
+
+/* Which sides of a block lie on the edge of the global array (non-periodic): side[d][0] low,
+ * side[d][1] high. */
+typedef struct {
+    int side[DP_MAX_DIMS][2];
+} dp_edges_t;
+
+/* What the driver needs to know to iterate a STENCIL kernel, filled by its iteration(). */
+typedef struct {
+    int64_t radius[DP_MAX_DIMS]; /* farthest tap offset along each axis */
+    int corners;                 /* some tap is off more than one axis */
+    int periodic;                /* the array wraps around on every axis */
+    int64_t iterations;          /* applications to do in all */
+    int64_t halo_depth;          /* iterations per halo exchange */
+    double tolerance;            /* stop when the max change falls below; 0: never */
+    int64_t check_every;         /* iterations between convergence checks */
+    int64_t checkpoint_every;    /* iterations between checkpoints; 0: none */
+    const char *checkpoint_path;
+    const char *signature; /* the computation in words, stored in checkpoints to match them */
+} dp_iteration_t;
 
 /* A kernel is a table of functions over a private state that create() makes from the
  * configuration its option table filled (as PETSc's KSPCreate_CG fills an ops table and a data
@@ -93,7 +143,10 @@ typedef enum {
  *        driver then keeps the whole block in memory)
  *   results(st, res); destroy(st)
  *
- * and for a MAP kernel create, process(st, piece, out, NULL) for every piece, destroy. */
+ * for a MAP kernel create, process(st, piece, out, NULL) for every piece, destroy; and for a
+ * STENCIL kernel create, iteration(st, &it), then per iteration, with the ghost points of in
+ * exchanged between ranks (or filled by fill() on the edges of the array), sweep(st, in, out,
+ * box) over boxes that together cover the points to update, and the two fields swapped. */
 typedef struct dp_kernel {
     const char *name;    /* registry name, also the name of its job-file section */
     const char *summary; /* one line for --list-kernels */
@@ -126,6 +179,14 @@ typedef struct dp_kernel {
     /* Reports the results; returns NULL, or a message when the data break a rule the job set
      * (e.g. NaN with nan = error) (REDUCE). */
     const char *(*results)(const void *st, dp_results_t *res);
+    /* How to iterate (STENCIL). */
+    void (*iteration)(const void *st, dp_iteration_t *it);
+    /* out = the stencil applied to in, at the points of box (local indices, which may reach
+     * into the ghost layer) (STENCIL). */
+    void (*sweep)(const void *st, const dp_field_t *in, dp_field_t *out, const dp_box_t *box);
+    /* Fills the ghost points of f beyond the edges of the array that edges marks, as the
+     * kernel's boundary condition says (STENCIL). */
+    void (*fill)(const void *st, dp_field_t *f, const dp_edges_t *edges);
     /* Frees the state. Optional. */
     void (*destroy)(void *st);
 } dp_kernel_t;

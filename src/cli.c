@@ -26,6 +26,8 @@ static const char usage_text[] =
     "  -n, --dry-run           parse, validate and print the plan (grid, each rank's block,\n"
     "                          memory per rank) without reading data; exit 0\n"
     "  -s, --set SEC.KEY=VAL   override a job-file key (repeatable), e.g. --set run.threads=4\n"
+    "      --restart           continue an iterative job (stencil) from its checkpoint_path,\n"
+    "                          at any rank count; the result is the uninterrupted run's\n"
     "  -q, --quiet             no summary on stdout\n"
     "  -v, --verbose           more detail (every rank in --dry-run, error locations)\n"
     "\n"
@@ -44,7 +46,7 @@ typedef struct {
 /* Parses argv; returns 0 or an exit status (2) after printing why on rank 0. */
 static int parse_args(cli_t *c, int argc, char **argv, int rank)
 {
-    enum { OPT_LIST = 256, OPT_HELP_JOB };
+    enum { OPT_LIST = 256, OPT_HELP_JOB, OPT_RESTART };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -52,6 +54,7 @@ static int parse_args(cli_t *c, int argc, char **argv, int rank)
         {"help-job", no_argument, NULL, OPT_HELP_JOB},
         {"dry-run", no_argument, NULL, 'n'},
         {"set", required_argument, NULL, 's'},
+        {"restart", no_argument, NULL, OPT_RESTART},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
@@ -75,6 +78,9 @@ static int parse_args(cli_t *c, int argc, char **argv, int rank)
             break;
         case 'n':
             c->drive.dry_run = 1;
+            break;
+        case OPT_RESTART:
+            c->drive.restart = 1;
             break;
         case 's':
             c->sets[c->nsets++] = optarg;

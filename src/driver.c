@@ -1,7 +1,9 @@
 #include "driver.h"
 
+#include "checkpoint.h"
 #include "comm.h"
 #include "dp_version.h"
+#include "iterate.h"
 #include "opts.h"
 #include "plan.h"
 #include "report.h"
@@ -35,6 +37,8 @@ typedef struct {
     int sink_open;
     dp_results_t results;
     double t[DP_NPHASES];
+    dp_job_t restart_job; /* the job reading its checkpoint instead of its input */
+    dp_checkpoint_meta_t ckpt;
 } run_t;
 
 static void runinfo(run_t *r)
@@ -107,6 +111,14 @@ static dp_status_t make_plan(run_t *r)
         if (why)
             st = usage_at(job, job->kernel->name, key, why);
     }
+    if (st == DP_OK && job->kernel->create && !r->state)
+        r->state = job->kernel->create(job->kcfg, &r->src.shape);
+    if (st == DP_OK && job->kernel->kind == DP_KERNEL_STENCIL) {
+        const char *key = NULL;
+        const char *why = dp_iterate_check(job, r->state, &r->plan, &key);
+        if (why)
+            st = usage_at(job, job->kernel->name, key, why);
+    }
     DP_CALL(dp_comm_agree(st, r->comm));
     int periods[DP_MAX_DIMS] = {0, 0, 0};
     DP_CALL(dp_comm_check(
@@ -127,9 +139,11 @@ static dp_status_t make_plan(run_t *r)
     dp_plan_block(&r->plan, 0, dummy, largest);
     const int64_t rows = dp_plan_piece_rows(largest, chunk, esize);
     const int64_t piece = (rows < largest[0] ? rows : largest[0]) * largest[1] * largest[2];
-    const int map = job->kernel->kind == DP_KERNEL_MAP;
+    const int map = job->kernel->kind != DP_KERNEL_REDUCE;
     r->whole = map || (job->kernel->multi_pass && job->kernel->multi_pass(job->kcfg));
     r->mem = (r->whole ? dp_plan_max_block(&r->plan) : piece) * 8;
+    if (job->kernel->kind == DP_KERNEL_STENCIL) /* two fields with ghosts replace the block */
+        r->mem = dp_iterate_memory(job, r->state, &r->plan);
     if (r->src.dtype != DP_DT_FLOAT64 && job->input.source != DP_SRC_GENERATE)
         r->mem += piece * esize;
     return DP_OK;
@@ -192,7 +206,8 @@ static void process_piece(run_t *r, int64_t p, double *data)
     memcpy(in.start, s, sizeof in.start);
     memcpy(in.count, c, sizeof in.count);
     dp_block_t out = in;
-    k->process(r->state, &in, &out, r->partial);
+    if (k->process)
+        k->process(r->state, &in, &out, r->partial);
 }
 
 /* The first pass: read every piece and process it as it arrives. */
@@ -251,7 +266,7 @@ static dp_status_t write_output(run_t *r)
 {
     const dp_job_t *job = r->job;
     double t0 = MPI_Wtime();
-    if (job->kernel->kind == DP_KERNEL_MAP) {
+    if (job->kernel->kind != DP_KERNEL_REDUCE) {
         DP_CALL(dp_sink_array(&r->sink, job->output.dataset, &r->plan.global));
         for (int64_t p = 0; p < r->npieces; p++) {
             int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
@@ -267,21 +282,84 @@ static dp_status_t write_output(run_t *r)
     return DP_OK;
 }
 
+/* For --restart: checks the checkpoint and reads it instead of the job's input. */
+static dp_status_t open_checkpoint(run_t *r)
+{
+    const dp_job_t *job = r->job;
+    DP_CHECK(job->kernel->kind == DP_KERNEL_STENCIL, DP_ERR_USAGE,
+             "--restart: kernel %s has no checkpoints to restart from", job->kernel->name);
+    dp_iteration_t spec;
+    job->kernel->iteration(r->state, &spec);
+    if (!spec.checkpoint_path)
+        return usage_at(job, job->kernel->name, "checkpoint_path",
+                        "--restart needs the checkpoint to restart from");
+    DP_CALL(dp_checkpoint_inspect(spec.checkpoint_path, &r->ckpt, r->comm));
+    r->restart_job = *job;
+    r->restart_job.input.source = DP_SRC_HDF5;
+    r->restart_job.input.path = (char *)spec.checkpoint_path;
+    r->restart_job.input.dataset = DP_CHECKPOINT_DATASET;
+    return dp_source_open(&r->src, &r->restart_job, r->comm);
+}
+
+/* For --restart, once the kernel is made: the checkpoint must be of this very computation. */
+static dp_status_t check_checkpoint(run_t *r)
+{
+    const dp_job_t *job = r->job;
+    dp_iteration_t spec;
+    job->kernel->iteration(r->state, &spec);
+    if (strcmp(spec.signature, r->ckpt.signature) != 0) {
+        char why[DP_ERR_MSG_MAX];
+        snprintf(why, sizeof why,
+                 "the checkpoint '%s' is of another computation (%s) than this job (%s)",
+                 spec.checkpoint_path, r->ckpt.signature, spec.signature);
+        return usage_at(job, job->kernel->name, "checkpoint_path", why);
+    }
+    return DP_OK;
+}
+
+static dp_status_t iterate(run_t *r)
+{
+    dp_iterate_t it = {
+        .job = r->job,
+        .state = r->state,
+        .comm = r->comm,
+        .plan = &r->plan,
+        .rank = r->rank,
+        .first = r->opts->restart ? r->ckpt.iteration : 0,
+        .overlap = r->job->run.overlap,
+        .info = &r->info,
+        .t = r->t,
+        .results = &r->results,
+    };
+    memcpy(it.start, r->start, sizeof it.start);
+    memcpy(it.count, r->count, sizeof it.count);
+    return dp_iterate_run(&it, &r->buf);
+}
+
 static dp_status_t run_job(run_t *r)
 {
     const dp_job_t *job = r->job;
     double t0 = MPI_Wtime();
-    DP_CALL(dp_source_open(&r->src, job, r->comm));
+    if (r->opts->restart) {
+        if (job->kernel->create) /* the kernel says where its checkpoint is */
+            r->state = job->kernel->create(job->kcfg, &job->input.shape);
+        DP_CALL(open_checkpoint(r));
+        if (r->state && job->kernel->destroy)
+            job->kernel->destroy(r->state);
+        r->state = NULL;
+    } else {
+        DP_CALL(dp_source_open(&r->src, job, r->comm));
+    }
     r->t[DP_PHASE_READ] += MPI_Wtime() - t0;
     DP_CALL(make_plan(r));
+    if (r->opts->restart)
+        DP_CALL(check_checkpoint(r));
     if (r->opts->dry_run) {
         if (r->rank == 0)
             print_plan(r, stdout);
         return DP_OK;
     }
     DP_CALL(allocate(r));
-    if (job->kernel->create)
-        r->state = job->kernel->create(job->kcfg, &r->plan.global);
     if (job->output.path) {
         double t1 = MPI_Wtime();
         /* MPI_COMM_WORLD's copy, not the Cartesian one: Open MPI 4.1's default MPI-IO layer
@@ -297,6 +375,8 @@ static dp_status_t run_job(run_t *r)
     } else {
         DP_CALL(read_and_process(r));
     }
+    if (job->kernel->kind == DP_KERNEL_STENCIL)
+        DP_CALL(iterate(r));
     if (job->output.path)
         DP_CALL(write_output(r));
     return DP_OK;

@@ -119,6 +119,12 @@ static const dp_opt_t run_opts[] = {
      .offset = OFF(dp_run_t, decomposition),
      .help = "how the array is split over ranks: 1d splits the first axis, 2d the first two, 3d "
              "all three; auto picks the most even split with the least surface"},
+    {.key = "overlap",
+     .type = DP_OPT_BOOL,
+     .def = "true",
+     .offset = OFF(dp_run_t, overlap),
+     .help = "stencils: compute the interior while the halo messages are in flight (false: "
+             "exchange, then compute; to measure what overlapping gains)"},
     {0},
 };
 

@@ -56,6 +56,7 @@ typedef struct {
     int64_t threads;
     int64_t chunk_mb;
     int decomposition; /* dp_decomp_t */
+    int overlap;       /* hide communication behind computation */
 } dp_run_t;
 
 typedef struct {

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const phase_names[DP_NPHASES] = {"read", "compute", "communicate", "write",
-                                                    "total"};
+static const char *const phase_names[DP_NPHASES] = {
+    "read", "compute", "communicate", "write", "checkpoint", "halo", "halo_wait", "total"};
 
 /* The object for a nested name's parent, created on the way ("hist/counts" -> hist). */
 static cJSON *parent_of(cJSON *root, const char *name, const char **leaf)
@@ -167,6 +167,13 @@ void dp_report_print(const dp_report_t *r, FILE *f)
             "  write %.6f\n",
             r->timing[DP_PHASE_TOTAL], r->timing[DP_PHASE_READ], r->timing[DP_PHASE_COMPUTE],
             r->timing[DP_PHASE_COMMUNICATE], r->timing[DP_PHASE_WRITE]);
+    if (r->timing[DP_PHASE_HALO] > 0)
+        fprintf(f,
+                "halo exchange (s): %.6f in flight, %.6f waited for after the interior (%.0f%% "
+                "hidden); checkpoints %.6f\n",
+                r->timing[DP_PHASE_HALO], r->timing[DP_PHASE_HALO_WAIT],
+                100 * (1 - r->timing[DP_PHASE_HALO_WAIT] / r->timing[DP_PHASE_HALO]),
+                r->timing[DP_PHASE_CHECKPOINT]);
     if (r->note && *r->note)
         fprintf(f, "note: %s\n", r->note);
 }

@@ -23,6 +23,9 @@ enum {
     DP_PHASE_COMPUTE,
     DP_PHASE_COMMUNICATE,
     DP_PHASE_WRITE,
+    DP_PHASE_CHECKPOINT, /* writing checkpoints (stencils) */
+    DP_PHASE_HALO,       /* halo exchanges from posting to completion, overlapping compute */
+    DP_PHASE_HALO_WAIT,  /* the part of the halo exchanges not hidden behind computation */
     DP_PHASE_TOTAL,
     DP_NPHASES
 };

@@ -58,8 +58,11 @@ dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *g
     return dp_comm_agree(st, s->comm);
 }
 
-dp_status_t dp_sink_write(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
-                          const int64_t count[DP_MAX_DIMS], const double *data)
+/* Writes the box start/count of the dataset from data, which is contiguous (field NULL) or
+ * the own points of field. */
+static dp_status_t write_box(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
+                             const int64_t count[DP_MAX_DIMS], const double *data,
+                             const dp_field_t *field)
 {
     hid_t fspace = H5Dget_space(s->dset);
     int nd = H5Sget_simple_extent_ndims(fspace);
@@ -73,7 +76,17 @@ dp_status_t dp_sink_write(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
             hc[d] = (hsize_t)count[d];
         }
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, hs, NULL, hc, NULL);
-        mspace = H5Screate_simple(1, &total, NULL);
+        if (field) {
+            hsize_t ext[DP_MAX_DIMS], off[DP_MAX_DIMS];
+            for (int d = 0; d < nd; d++) {
+                ext[d] = (hsize_t)field->ext[d];
+                off[d] = (hsize_t)field->halo[d];
+            }
+            mspace = H5Screate_simple(nd, ext, NULL);
+            H5Sselect_hyperslab(mspace, H5S_SELECT_SET, off, NULL, hc, NULL);
+        } else {
+            mspace = H5Screate_simple(1, &total, NULL);
+        }
     } else {
         H5Sselect_none(fspace);
         mspace = H5Screate_simple(1, &one, NULL);
@@ -88,6 +101,17 @@ dp_status_t dp_sink_write(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
     H5Sclose(mspace);
     H5Sclose(fspace);
     return dp_comm_agree(st, s->comm);
+}
+
+dp_status_t dp_sink_write(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
+                          const int64_t count[DP_MAX_DIMS], const double *data)
+{
+    return write_box(s, start, count, data, NULL);
+}
+
+dp_status_t dp_sink_write_field(dp_sink_t *s, const dp_field_t *f)
+{
+    return write_box(s, f->start, f->count, f->data, f);
 }
 
 dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t *r)
@@ -147,6 +171,24 @@ static int attr_int(hid_t obj, const char *name, long long value)
         H5Aclose(a);
     H5Sclose(space);
     return ok;
+}
+
+dp_status_t dp_sink_attr_int(dp_sink_t *s, const char *name, long long value)
+{
+    dp_status_t st = DP_OK;
+    if (!attr_int(s->file, name, value))
+        st = dp_err_set(DP_ERR_IO, "writing attribute %s to '%s' failed (%s)", name, s->tmp,
+                        dp_h5_error());
+    return dp_comm_agree(st, s->comm);
+}
+
+dp_status_t dp_sink_attr_string(dp_sink_t *s, const char *name, const char *value)
+{
+    dp_status_t st = DP_OK;
+    if (!attr_string(s->file, name, value))
+        st = dp_err_set(DP_ERR_IO, "writing attribute %s to '%s' failed (%s)", name, s->tmp,
+                        dp_h5_error());
+    return dp_comm_agree(st, s->comm);
 }
 
 /* Puts the finished file under its final name. Without overwrite, a file that appeared there

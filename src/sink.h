@@ -33,6 +33,14 @@ dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *g
 dp_status_t dp_sink_write(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
                           const int64_t count[DP_MAX_DIMS], const double *data);
 
+/* Writes the own points of field f (its box of the global array) to the dataset created by
+ * dp_sink_array, straight from the field's storage. Collective. */
+dp_status_t dp_sink_write_field(dp_sink_t *s, const dp_field_t *f);
+
+/* Writes a scalar attribute of the file. Collective; name and value must match. */
+dp_status_t dp_sink_attr_int(dp_sink_t *s, const char *name, long long value);
+dp_status_t dp_sink_attr_string(dp_sink_t *s, const char *name, const char *value);
+
 /* Writes each result as a dataset in group (scalar or 1-D). Collective; results must match. */
 dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t *r);
 

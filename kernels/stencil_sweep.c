@@ -1,0 +1,102 @@
+#include "stencil.h"
+
+#include <math.h>
+
+/* Row segments short enough that the output segment stays in L1 while every tap adds to it. */
+enum { SEG = 512 };
+
+/* Offsets of the taps as distances in the field's storage. */
+static void tap_strides(const dp_taps_t *t, const dp_field_t *f, int64_t *toff)
+{
+    for (int q = 0; q < t->n; q++) {
+        int64_t o[DP_MAX_DIMS] = {0, 0, 0};
+        for (int d = 0; d < t->ndim; d++)
+            o[d] = t->off[q][d];
+        toff[q] = (o[0] * f->ext[1] + o[1]) * f->ext[2] + o[2];
+    }
+}
+
+void dp_taps_sweep(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out, const dp_box_t *box)
+{
+    const int64_t n0 = box->hi[0] - box->lo[0], n1 = box->hi[1] - box->lo[1];
+    const int64_t n2 = box->hi[2] - box->lo[2];
+    if (n0 <= 0 || n1 <= 0 || n2 <= 0)
+        return;
+    int64_t toff[DP_STENCIL_MAX_TAPS];
+    tap_strides(t, in, toff);
+    const int64_t nseg = (n2 + SEG - 1) / SEG, ntasks = n0 * n1 * nseg;
+    const int ntaps = t->n;
+    const double *w = t->w;
+#pragma omp parallel for schedule(static)
+    for (int64_t task = 0; task < ntasks; task++) {
+        const int64_t seg = task % nseg, row = task / nseg;
+        const int64_t i = box->lo[0] + row / n1, j = box->lo[1] + row % n1;
+        const int64_t k0 = box->lo[2] + seg * SEG;
+        const int64_t len = n2 - seg * SEG < SEG ? n2 - seg * SEG : SEG;
+        const double *src = dp_field_at(in, i, j, k0);
+        double *restrict o = dp_field_at(out, i, j, k0);
+        const double *restrict s0 = src + toff[0];
+        const double w0 = w[0];
+        for (int64_t k = 0; k < len; k++)
+            o[k] = w0 * s0[k];
+        for (int q = 1; q < ntaps; q++) {
+            const double *restrict s = src + toff[q];
+            const double wq = w[q];
+            for (int64_t k = 0; k < len; k++)
+                o[k] = o[k] + wq * s[k];
+        }
+    }
+}
+
+void dp_taps_sweep_ref(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out,
+                       const dp_box_t *box)
+{
+    for (int64_t i = box->lo[0]; i < box->hi[0]; i++)
+        for (int64_t j = box->lo[1]; j < box->hi[1]; j++)
+            for (int64_t k = box->lo[2]; k < box->hi[2]; k++) {
+                int64_t x[DP_MAX_DIMS];
+                double acc = 0;
+                for (int q = 0; q < t->n; q++) {
+                    x[0] = i, x[1] = j, x[2] = k;
+                    for (int d = 0; d < t->ndim; d++)
+                        x[d] += t->off[q][d];
+                    const double v = t->w[q] * *dp_field_at(in, x[0], x[1], x[2]);
+                    acc = q == 0 ? v : acc + v;
+                }
+                *dp_field_at(out, i, j, k) = acc;
+            }
+}
+
+/* Fills one side of one axis: the ghost layers beyond it, across the whole stored extent of
+ * the other axes (so that corners take the value of the axes filled before). */
+static void fill_side(dp_field_t *f, int d, int high, dp_boundary_t b, double value)
+{
+    int64_t lo[DP_MAX_DIMS] = {0, 0, 0};
+    int64_t hi[DP_MAX_DIMS] = {f->ext[0], f->ext[1], f->ext[2]};
+    lo[d] = high ? f->halo[d] + f->count[d] : 0;
+    hi[d] = high ? f->ext[d] : f->halo[d];
+    const int64_t edge = high ? f->halo[d] + f->count[d] - 1 : f->halo[d];
+    const int64_t e1 = f->ext[1], e2 = f->ext[2];
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t a = lo[0]; a < hi[0]; a++)
+        for (int64_t c = lo[1]; c < hi[1]; c++) {
+            double *row = f->data + (a * e1 + c) * e2;
+            if (b == DP_BOUNDARY_DIRICHLET) {
+                for (int64_t k = lo[2]; k < hi[2]; k++)
+                    row[k] = value;
+            } else {
+                const int64_t src[DP_MAX_DIMS] = {d == 0 ? edge : a, d == 1 ? edge : c, edge};
+                const double *from = f->data + (src[0] * e1 + src[1]) * e2;
+                for (int64_t k = lo[2]; k < hi[2]; k++)
+                    row[k] = from[d == 2 ? edge : k];
+            }
+        }
+}
+
+void dp_field_fill_edges(dp_field_t *f, const dp_edges_t *edges, dp_boundary_t b, double value)
+{
+    for (int d = 0; d < f->global.ndim; d++)
+        for (int high = 0; high < 2; high++)
+            if (edges->side[d][high] && f->halo[d] > 0 && f->count[d] > 0)
+                fill_side(f, d, high, b, value);
+}

@@ -1,0 +1,307 @@
+#include "iterate.h"
+
+#include "checkpoint.h"
+#include "comm.h"
+#include "halo.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Pieces of the interior computed between two pokes at the halo messages, so that MPI moves
+ * them along while the threads compute (Open MPI progresses messages only inside MPI calls). */
+enum { INTERIOR_SLABS = 8 };
+
+typedef struct {
+    const dp_iterate_t *it;
+    const dp_kernel_t *k;
+    dp_iteration_t spec;
+    int nd;
+    dp_field_t f[2]; /* f[cur] holds the latest iterate */
+    int cur;
+    dp_halo_t halo;
+    int halo_made;
+} loop_t;
+
+/* The ghost width along axis d: halo_depth times the stencil's reach. */
+static int64_t halo_width(const dp_iteration_t *spec, int d)
+{
+    return spec->halo_depth * spec->radius[d];
+}
+
+const char *dp_iterate_check(const dp_job_t *job, const void *state, const dp_plan_t *plan,
+                             const char **key)
+{
+    static char why[320];
+    dp_iteration_t spec;
+    job->kernel->iteration(state, &spec);
+    for (int d = 0; d < plan->global.ndim; d++) {
+        const int64_t h = halo_width(&spec, d), thin = dp_halo_thinnest(plan, d, spec.periodic);
+        if (h == 0 || thin < 0 || thin >= h)
+            continue;
+        *key = spec.halo_depth > 1 ? "halo_depth" : NULL;
+        snprintf(why, sizeof why,
+                 "a halo of %lld points along axis %d (halo_depth %lld x reach %lld) is wider "
+                 "than the thinnest block there (%lld of %lld points over %d ranks)%s: halos "
+                 "come from the next rank only; use fewer ranks%s or another [run] "
+                 "decomposition",
+                 (long long)h, d, (long long)spec.halo_depth, (long long)spec.radius[d],
+                 (long long)thin, (long long)plan->global.n[d], plan->dims[d],
+                 plan->dims[d] == 1 ? ", wrapped around" : "",
+                 spec.halo_depth > 1 ? ", a smaller halo_depth" : "");
+        return why;
+    }
+    return NULL;
+}
+
+static int64_t field_points(const dp_iteration_t *spec, int nd, const int64_t count[DP_MAX_DIMS])
+{
+    int64_t n = 1;
+    for (int d = 0; d < DP_MAX_DIMS; d++)
+        n *= count[d] + (d < nd ? 2 * halo_width(spec, d) : 0);
+    return n;
+}
+
+int64_t dp_iterate_memory(const dp_job_t *job, const void *state, const dp_plan_t *plan)
+{
+    dp_iteration_t spec;
+    job->kernel->iteration(state, &spec);
+    int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
+    dp_plan_block(plan, 0, start, count); /* block 0 is the largest */
+    return 2 * field_points(&spec, plan->global.ndim, count) * (int64_t)sizeof(double);
+}
+
+static dp_status_t make_fields(loop_t *L, double **block)
+{
+    const dp_iterate_t *it = L->it;
+    for (int b = 0; b < 2; b++) {
+        dp_field_t *f = &L->f[b];
+        f->global = it->plan->global;
+        for (int d = 0; d < DP_MAX_DIMS; d++) {
+            f->start[d] = it->start[d];
+            f->count[d] = it->count[d];
+            f->halo[d] = d < L->nd ? halo_width(&L->spec, d) : 0;
+            f->ext[d] = f->count[d] + 2 * f->halo[d];
+        }
+    }
+    const int64_t n = field_points(&L->spec, L->nd, it->count);
+    dp_status_t st = DP_OK;
+    L->f[0].data = malloc((size_t)n * sizeof(double));
+    if (!L->f[0].data)
+        st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the stencil's field",
+                        (double)n * 8 / (1 << 20));
+    DP_CALL(dp_comm_agree(st, it->comm));
+    /* the ghost points hold zeros until filled: no uninitialised value is ever read */
+    memset(L->f[0].data, 0, (size_t)n * sizeof(double));
+    const int64_t row = it->count[2];
+    for (int64_t i = 0; i < it->count[0]; i++)
+        for (int64_t j = 0; j < it->count[1]; j++)
+            memcpy(dp_field_at(&L->f[0], i, j, 0), *block + (i * it->count[1] + j) * row,
+                   (size_t)row * sizeof(double));
+    free(*block);
+    *block = NULL;
+    L->f[1].data = malloc((size_t)n * sizeof(double));
+    if (!L->f[1].data)
+        st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the stencil's second field",
+                        (double)n * 8 / (1 << 20));
+    DP_CALL(dp_comm_agree(st, it->comm));
+    memset(L->f[1].data, 0, (size_t)n * sizeof(double));
+    return DP_OK;
+}
+
+/* The points to update in sub-step s (1-based) of a group of steps sub-steps between two
+ * exchanges: the block grown by (steps - s) reaches into the ghost layer on every side that
+ * has a neighbour, so that the next sub-step finds valid input there. */
+static dp_box_t target(const loop_t *L, int64_t s, int64_t steps)
+{
+    dp_box_t b = {{0, 0, 0}, {1, 1, 1}};
+    for (int d = 0; d < DP_MAX_DIMS; d++) {
+        b.hi[d] = L->it->count[d];
+        if (d >= L->nd)
+            continue;
+        const int64_t grow = (steps - s) * L->spec.radius[d];
+        b.lo[d] -= L->halo.edges.side[d][0] ? 0 : grow;
+        b.hi[d] += L->halo.edges.side[d][1] ? 0 : grow;
+    }
+    return b;
+}
+
+static void sweep(loop_t *L, const dp_box_t *b)
+{
+    for (int d = 0; d < DP_MAX_DIMS; d++)
+        if (b->hi[d] <= b->lo[d])
+            return;
+    L->k->sweep(L->it->state, &L->f[L->cur], &L->f[1 - L->cur], b);
+}
+
+/* The first sub-step after posting an exchange: the interior (points whose taps reach only
+ * the block's own points) in slabs, poking the messages between slabs; then the wait, the
+ * edges, and the rim (the target less the interior, as one slab per side and axis). */
+static dp_status_t overlapped_step(loop_t *L, const dp_box_t *all, double *t_posted)
+{
+    double *t = L->it->t;
+    dp_box_t in = *all;
+    int empty = 0;
+    for (int d = 0; d < L->nd; d++) {
+        in.lo[d] = L->spec.radius[d];
+        in.hi[d] = L->it->count[d] - L->spec.radius[d];
+        empty |= in.hi[d] <= in.lo[d];
+    }
+    double done_at = 0;
+    if (!empty) {
+        const int64_t n0 = in.hi[0] - in.lo[0];
+        const int64_t slabs = n0 < INTERIOR_SLABS ? n0 : INTERIOR_SLABS;
+        for (int64_t q = 0; q < slabs; q++) {
+            dp_box_t slab = in;
+            slab.lo[0] = in.lo[0] + n0 * q / slabs;
+            slab.hi[0] = in.lo[0] + n0 * (q + 1) / slabs;
+            double t0 = MPI_Wtime();
+            sweep(L, &slab);
+            double t1 = MPI_Wtime();
+            t[DP_PHASE_COMPUTE] += t1 - t0;
+            if (!done_at && dp_halo_progress(&L->halo))
+                done_at = MPI_Wtime();
+            t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
+        }
+    }
+    double t0 = MPI_Wtime();
+    DP_CALL(dp_halo_end(&L->halo));
+    double t1 = MPI_Wtime();
+    t[DP_PHASE_HALO_WAIT] += t1 - t0;
+    t[DP_PHASE_COMMUNICATE] += t1 - t0;
+    t[DP_PHASE_HALO] += (done_at ? done_at : t1) - *t_posted;
+    L->k->fill(L->it->state, &L->f[L->cur], &L->halo.edges);
+    if (empty) {
+        sweep(L, all);
+    } else {
+        dp_box_t rest = *all;
+        for (int d = 0; d < L->nd; d++) {
+            dp_box_t lo = rest, hi = rest;
+            lo.hi[d] = in.lo[d];
+            hi.lo[d] = in.hi[d];
+            sweep(L, &lo);
+            sweep(L, &hi);
+            rest.lo[d] = in.lo[d];
+            rest.hi[d] = in.hi[d];
+        }
+    }
+    t[DP_PHASE_COMPUTE] += MPI_Wtime() - t1;
+    return DP_OK;
+}
+
+/* One group of steps sub-steps: one exchange, then steps sweeps. Counts *done up and stops
+ * early (setting *converged) when a convergence check says so. */
+static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged, double *residual)
+{
+    const dp_iterate_t *it = L->it;
+    double *t = it->t;
+    for (int64_t s = 1; s <= steps; s++) {
+        const dp_box_t b = target(L, s, steps);
+        if (s == 1) {
+            double t0 = MPI_Wtime();
+            DP_CALL(dp_halo_begin(&L->halo, L->f[L->cur].data));
+            double t1 = MPI_Wtime();
+            t[DP_PHASE_COMMUNICATE] += t1 - t0;
+            if (it->overlap) {
+                DP_CALL(overlapped_step(L, &b, &t0));
+            } else {
+                DP_CALL(dp_halo_end(&L->halo));
+                double t2 = MPI_Wtime();
+                t[DP_PHASE_COMMUNICATE] += t2 - t1;
+                t[DP_PHASE_HALO] += t2 - t0;
+                t[DP_PHASE_HALO_WAIT] += t2 - t1;
+                L->k->fill(it->state, &L->f[L->cur], &L->halo.edges);
+                sweep(L, &b);
+                t[DP_PHASE_COMPUTE] += MPI_Wtime() - t2;
+            }
+        } else {
+            double t0 = MPI_Wtime();
+            L->k->fill(it->state, &L->f[L->cur], &L->halo.edges);
+            sweep(L, &b);
+            t[DP_PHASE_COMPUTE] += MPI_Wtime() - t0;
+        }
+        L->cur = 1 - L->cur;
+        ++*done;
+        const int last = *done == L->spec.iterations;
+        const int check = L->spec.tolerance > 0 && *done % L->spec.check_every == 0;
+        if (check || last) {
+            double t0 = MPI_Wtime();
+            double local = dp_field_max_change(&L->f[L->cur], &L->f[1 - L->cur]);
+            double t1 = MPI_Wtime();
+            t[DP_PHASE_COMPUTE] += t1 - t0;
+            /* NaN as the largest change: a diverged field is said so, never "converged" */
+            if (isnan(local))
+                local = INFINITY;
+            DP_CALL(dp_comm_check(MPI_Allreduce(&local, residual, 1, MPI_DOUBLE, MPI_MAX, it->comm),
+                                  "agreeing on the residual"));
+            t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
+            if (check && *residual < L->spec.tolerance) {
+                *converged = 1;
+                return DP_OK;
+            }
+        }
+        if (L->spec.checkpoint_every > 0 && *done % L->spec.checkpoint_every == 0 && !last) {
+            double t0 = MPI_Wtime();
+            DP_CALL(dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], *done,
+                                        L->spec.signature, it->info, it->comm));
+            t[DP_PHASE_CHECKPOINT] += MPI_Wtime() - t0;
+        }
+    }
+    return DP_OK;
+}
+
+/* Copies the own points of the latest field into a new contiguous block. */
+static dp_status_t gather_block(loop_t *L, double **block)
+{
+    const dp_iterate_t *it = L->it;
+    free(L->f[1 - L->cur].data);
+    L->f[1 - L->cur].data = NULL;
+    const int64_t row = it->count[2], n = it->count[0] * it->count[1] * row;
+    dp_status_t st = DP_OK;
+    *block = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    if (!*block)
+        st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the result",
+                        (double)n * 8 / (1 << 20));
+    DP_CALL(dp_comm_agree(st, it->comm));
+    for (int64_t i = 0; i < it->count[0]; i++)
+        for (int64_t j = 0; j < it->count[1]; j++)
+            memcpy(*block + (i * it->count[1] + j) * row, dp_field_at(&L->f[L->cur], i, j, 0),
+                   (size_t)row * sizeof(double));
+    return DP_OK;
+}
+
+static dp_status_t iterate(loop_t *L, double **block)
+{
+    const dp_iterate_t *it = L->it;
+    DP_CALL(make_fields(L, block));
+    dp_status_t st = dp_halo_create(&L->halo, it->comm, it->plan, it->rank, &L->f[0],
+                                    L->spec.corners || L->spec.halo_depth > 1, L->spec.periodic);
+    L->halo_made = 1;
+    DP_CALL(dp_comm_agree(st, it->comm));
+    int64_t done = it->first;
+    int converged = 0;
+    double residual = NAN;
+    while (done < L->spec.iterations && !converged) {
+        int64_t steps = L->spec.iterations - done;
+        if (steps > L->spec.halo_depth)
+            steps = L->spec.halo_depth;
+        DP_CALL(group(L, steps, &done, &converged, &residual));
+    }
+    dp_results_int(it->results, "iterations_done", done);
+    if (done > it->first)
+        dp_results_real(it->results, "residual", residual);
+    return gather_block(L, block);
+}
+
+dp_status_t dp_iterate_run(const dp_iterate_t *it, double **block)
+{
+    loop_t L = {.it = it, .k = it->job->kernel, .nd = it->plan->global.ndim};
+    L.k->iteration(it->state, &L.spec);
+    dp_status_t st = iterate(&L, block);
+    if (L.halo_made)
+        dp_halo_free(&L.halo);
+    free(L.f[0].data);
+    free(L.f[1].data);
+    return st;
+}
