@@ -102,6 +102,27 @@ static inline double *dp_field_at(const dp_field_t *f, int64_t i, int64_t j, int
     return f->data + ((i + f->halo[0]) * f->ext[1] + j + f->halo[1]) * f->ext[2] + k + f->halo[2];
 }
 
+/* Rows of a field: its own points as lines along the last axis of the array (contiguous in
+ * storage), count[ndim-1] points each. The number of rows. Local. */
+static inline int64_t dp_field_rows(const dp_field_t *f)
+{
+    int64_t n = 1;
+    for (int d = 0; d < f->global.ndim - 1; d++)
+        n *= f->count[d];
+    return n;
+}
+
+/* Pointer to the first point of own row r (0 <= r < dp_field_rows). Local. */
+static inline double *dp_field_row(const dp_field_t *f, int64_t r)
+{
+    int64_t x[DP_MAX_DIMS] = {0, 0, 0};
+    for (int d = f->global.ndim - 2; d >= 0; d--) {
+        x[d] = r % f->count[d];
+        r /= f->count[d];
+    }
+    return dp_field_at(f, x[0], x[1], x[2]);
+}
+
 /* The largest |a - b| over the block's own points of two fields of one layout (NaN when any
  * difference is NaN). Local, OpenMP. */
 double dp_field_max_change(const dp_field_t *a, const dp_field_t *b);

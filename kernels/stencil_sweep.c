@@ -1,8 +1,28 @@
 #include "stencil.h"
+#include "stencil_row.h"
 
 #include <math.h>
 
-/* Row segments short enough that the output segment stays in L1 while every tap adds to it. */
+/* The row loop for this processor, chosen once. */
+static dp_stencil_row_fn *row_fn(void)
+{
+    static dp_stencil_row_fn *fn;
+    if (!fn) {
+        dp_stencil_row_fn *f = dp_stencil_row_base;
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f"))
+            f = dp_stencil_row_avx512;
+        else if (__builtin_cpu_supports("avx2"))
+            f = dp_stencil_row_avx2;
+#endif
+        fn = f;
+    }
+    return fn;
+}
+
+/* Rows are cut into segments of this many points, the units of work shared among threads
+ * (so that a 1-D array is shared too). */
 enum { SEG = 512 };
 
 /* Offsets of the taps as distances in the field's storage. */
@@ -18,33 +38,34 @@ static void tap_strides(const dp_taps_t *t, const dp_field_t *f, int64_t *toff)
 
 void dp_taps_sweep(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out, const dp_box_t *box)
 {
-    const int64_t n0 = box->hi[0] - box->lo[0], n1 = box->hi[1] - box->lo[1];
-    const int64_t n2 = box->hi[2] - box->lo[2];
-    if (n0 <= 0 || n1 <= 0 || n2 <= 0)
-        return;
+    /* rows along the last axis (contiguous), the other axes as outer loops */
+    const int inner = in->global.ndim - 1;
+    int64_t n[DP_MAX_DIMS] = {1, 1, 1};
+    for (int d = 0; d <= inner; d++) {
+        n[d] = box->hi[d] - box->lo[d];
+        if (n[d] <= 0)
+            return;
+    }
+    const int64_t len = n[inner], nseg = (len + SEG - 1) / SEG;
+    const int64_t outer1 = inner >= 2 ? n[1] : 1;
+    const int64_t ntasks = (inner >= 1 ? n[0] : 1) * outer1 * nseg;
     int64_t toff[DP_STENCIL_MAX_TAPS];
     tap_strides(t, in, toff);
-    const int64_t nseg = (n2 + SEG - 1) / SEG, ntasks = n0 * n1 * nseg;
     const int ntaps = t->n;
     const double *w = t->w;
+    dp_stencil_row_fn *apply_row = row_fn();
 #pragma omp parallel for schedule(static)
     for (int64_t task = 0; task < ntasks; task++) {
         const int64_t seg = task % nseg, row = task / nseg;
-        const int64_t i = box->lo[0] + row / n1, j = box->lo[1] + row % n1;
-        const int64_t k0 = box->lo[2] + seg * SEG;
-        const int64_t len = n2 - seg * SEG < SEG ? n2 - seg * SEG : SEG;
-        const double *src = dp_field_at(in, i, j, k0);
-        double *restrict o = dp_field_at(out, i, j, k0);
-        const double *restrict s0 = src + toff[0];
-        const double w0 = w[0];
-        for (int64_t k = 0; k < len; k++)
-            o[k] = w0 * s0[k];
-        for (int q = 1; q < ntaps; q++) {
-            const double *restrict s = src + toff[q];
-            const double wq = w[q];
-            for (int64_t k = 0; k < len; k++)
-                o[k] = o[k] + wq * s[k];
-        }
+        int64_t x[DP_MAX_DIMS] = {0, 0, 0};
+        if (inner >= 1)
+            x[0] = box->lo[0] + row / outer1;
+        if (inner >= 2)
+            x[1] = box->lo[1] + row % outer1;
+        x[inner] = box->lo[inner] + seg * SEG;
+        const int64_t m = len - seg * SEG < SEG ? len - seg * SEG : SEG;
+        apply_row(dp_field_at(in, x[0], x[1], x[2]), dp_field_at(out, x[0], x[1], x[2]), m, toff, w,
+                  ntaps);
     }
 }
 

@@ -94,11 +94,10 @@ static dp_status_t make_fields(loop_t *L, double **block)
     DP_CALL(dp_comm_agree(st, it->comm));
     /* the ghost points hold zeros until filled: no uninitialised value is ever read */
     memset(L->f[0].data, 0, (size_t)n * sizeof(double));
-    const int64_t row = it->count[2];
-    for (int64_t i = 0; i < it->count[0]; i++)
-        for (int64_t j = 0; j < it->count[1]; j++)
-            memcpy(dp_field_at(&L->f[0], i, j, 0), *block + (i * it->count[1] + j) * row,
-                   (size_t)row * sizeof(double));
+    const int64_t len = it->count[L->nd - 1], rows = dp_field_rows(&L->f[0]);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(dp_field_row(&L->f[0], r), *block + r * len, (size_t)len * sizeof(double));
     free(*block);
     *block = NULL;
     L->f[1].data = malloc((size_t)n * sizeof(double));
@@ -257,17 +256,17 @@ static dp_status_t gather_block(loop_t *L, double **block)
     const dp_iterate_t *it = L->it;
     free(L->f[1 - L->cur].data);
     L->f[1 - L->cur].data = NULL;
-    const int64_t row = it->count[2], n = it->count[0] * it->count[1] * row;
+    const int64_t len = it->count[L->nd - 1], rows = dp_field_rows(&L->f[L->cur]);
+    const int64_t n = rows * len;
     dp_status_t st = DP_OK;
     *block = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     if (!*block)
         st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the result",
                         (double)n * 8 / (1 << 20));
     DP_CALL(dp_comm_agree(st, it->comm));
-    for (int64_t i = 0; i < it->count[0]; i++)
-        for (int64_t j = 0; j < it->count[1]; j++)
-            memcpy(*block + (i * it->count[1] + j) * row, dp_field_at(&L->f[L->cur], i, j, 0),
-                   (size_t)row * sizeof(double));
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(*block + r * len, dp_field_row(&L->f[L->cur], r), (size_t)len * sizeof(double));
     return DP_OK;
 }
 

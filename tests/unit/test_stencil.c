@@ -1,10 +1,12 @@
 #include "dp_test.h"
 #include "kernel.h"
 #include "stencil.h"
+#include "stencil_row.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +149,49 @@ static void test_sweep_matches_reference(void)
     }
 }
 
+/* Every instruction-set variant of the row loop gives the reference's bits (each variant the
+ * processor can run; one it cannot is named on stderr as not run). */
+static void test_row_variants(void)
+{
+    enum { M = 203 };
+    const int64_t count[3] = {M + 8, 1, 1}, halo[3] = {4, 0, 0};
+    dp_field_t in = field_new(1, count, halo);
+    dp_taps_t t;
+    CU_ASSERT_PTR_NULL(dp_taps_parse("-4:0.1 3:-1e-3 0:0.7 -1:0.3 1:1e5 -4:-0.1 2:3", &t));
+    int64_t toff[DP_STENCIL_MAX_TAPS];
+    for (int q = 0; q < t.n; q++)
+        toff[q] = t.off[q][0];
+    double want[M], got[M];
+    for (int k = 0; k < M; k++) {
+        double acc = 0;
+        for (int q = 0; q < t.n; q++) {
+            const double v = t.w[q] * *dp_field_at(&in, k + toff[q], 0, 0);
+            acc = q == 0 ? v : acc + v;
+        }
+        want[k] = acc;
+    }
+    dp_stencil_row_fn *const fns[] = {
+        dp_stencil_row_base,
+#if defined(__x86_64__)
+        dp_stencil_row_avx2,
+        dp_stencil_row_avx512,
+#endif
+    };
+    for (size_t v = 0; v < sizeof fns / sizeof fns[0]; v++) {
+#if defined(__x86_64__)
+        const char *isa = v == 1 ? "avx2" : v == 2 ? "avx512f" : NULL;
+        if (isa && !__builtin_cpu_supports(isa)) { /* said loudly; dproc would not use it */
+            fprintf(stderr, "NOT RUN: the %s row loop (this processor lacks %s)\n", isa, isa);
+            continue;
+        }
+#endif
+        memset(got, 0, sizeof got);
+        fns[v](dp_field_at(&in, 0, 0, 0), got, M, toff, t.w, t.n);
+        CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
+    }
+    free(in.data);
+}
+
 /* Closed forms: the laplacian of i^2 + 2 j^2 is 6 and the jacobi average of a linear field is
  * the field itself, exactly, at every point of the block. */
 static void test_sweep_closed_forms(void)
@@ -241,6 +286,7 @@ int main(void)
         {"taps are parsed and bad taps refused", test_taps_parse},
         {"presets have their documented taps", test_presets},
         {"the sweep equals the reference loop to the bit", test_sweep_matches_reference},
+        {"every SIMD variant of the row loop gives the same bits", test_row_variants},
         {"sweeps meet closed forms", test_sweep_closed_forms},
         {"edges are filled as np.pad constant and edge", test_fill_edges},
         {"max change over own points", test_max_change},
