@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""dproc's benchmark runner: reduction throughput beside the machine's own bandwidth probe.
+"""dproc's benchmark runner: reductions and stencils beside the machine's own bandwidth probe.
 
     /usr/bin/python3 bench/run.py [--build build] [--mib 2048] [--reps 5] [--out bench/results.json]
+    /usr/bin/python3 bench/run.py --only-stencil [--reps 3] [--iterations 20]
 
 Measures, in one run on this machine:
   * the STREAM-style read and triad bandwidth probe (bench/dp_bench.c), 1 and 2 threads;
@@ -9,7 +10,10 @@ Measures, in one run on this machine:
     (256 bins), on data already in memory (generation excluded), 1 and 2 threads;
   * reduce through the dproc binary on an HDF5 file in the page cache (read + compute time from
     the JSON report), 1 rank x 2 threads and 2 ranks x 1 thread;
-  * numpy (Debian's python3-numpy, one core) on the same size of data, and dproc's ratio to it.
+  * numpy (Debian's python3-numpy, one core) on the same size of data, and dproc's ratio to it;
+  * stencils through the dproc binary (2-D star radius 2 on 8000^2, 3-D 7-point on 400^3) at
+    1x1, 1x2 and 2x1 ranks x threads in million points per second against the bandwidth bound
+    (triad probe / 24 bytes per point), overlap on and off, halo_depth 1, 2 and 4.
 Every figure is a median of --reps repetitions after a warm-up. Prints a table and writes JSON.
 """
 import argparse
@@ -87,6 +91,84 @@ def run_hdf5(build, mib, reps, workdir):
     return results
 
 
+STENCILS = (
+    ("2-D star r2, 8000^2", "8000,8000", "preset = star\nradius = 2"),
+    ("3-D 7-point, 400^3", "400,400,400", "preset = heat\nalpha = 0.1"),
+)
+
+
+def stencil_job(workdir, shape, taps, iterations, extra=""):
+    job = os.path.join(workdir, "stencil.ini")
+    report = os.path.join(workdir, "stencil.json")
+    with open(job, "w") as f:
+        f.write(f"[job]\nkernel = stencil\n[input]\nsource = generate\nshape = {shape}\n"
+                f"generator = random\n[output]\nreport = {report}\n[stencil]\n{taps}\n"
+                f"iterations = {iterations}\n{extra}\n")
+    return job, report
+
+
+def stencil_rate(build, job, report, np_, threads, reps, sets=()):
+    """Median million points per second of the iterations (compute + communicate time)."""
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
+    rates, reps_out = [], []
+    for _ in range(reps + 1):
+        args = ["mpirun", "-np", str(np_), "--bind-to", "none" if np_ == 1 else "core",
+                os.path.join(build, "dproc"), "-q", "--set", f"run.threads={threads}"]
+        for st in sets:
+            args += ["--set", st]
+        subprocess.run(args + [job], env=env, check=True)
+        rep = json.load(open(report))
+        t = rep["timing"]["compute"] + rep["timing"]["communicate"]
+        rates.append(rep["elements"] * rep["results"]["iterations_done"] / t / 1e6)
+        reps_out.append(rep["timing"])
+    return statistics.median(rates[1:]), reps_out[1:]
+
+
+def run_stencils(build, reps, workdir, triad_gbs, iterations):
+    """Stencil sweeps through the dproc binary at 1x1, 1x2 and 2x1 (ranks x threads), with the
+    bandwidth bound triad / 24 bytes per point; overlap on/off and halo_depth 1/2/4 at 2x1."""
+    bound = triad_gbs * 1e9 / 24 / 1e6
+    out = {"bound_mpts": bound, "triad_gbs": triad_gbs, "iterations": iterations, "runs": {}}
+    for name, shape, taps in STENCILS:
+        job, report = stencil_job(workdir, shape, taps, iterations)
+        r = {}
+        for label, np_, threads in (("1x1", 1, 1), ("1x2", 1, 2), ("2x1", 2, 1)):
+            mpts, _ = stencil_rate(build, job, report, np_, threads, reps)
+            r[label] = {"mpts": mpts, "gbs": mpts * 24 / 1e3, "of_bound": mpts / bound}
+        for overlap in ("true", "false"):
+            mpts, timings = stencil_rate(build, job, report, 2, 1, reps,
+                                         (f"run.overlap={overlap}",))
+            halo = statistics.median(t["halo"] for t in timings)
+            wait = statistics.median(t["halo_wait"] for t in timings)
+            r[f"2x1 overlap={overlap}"] = {"mpts": mpts, "halo_s": halo, "halo_wait_s": wait,
+                                           "hidden": 1 - wait / halo if halo > 0 else None}
+        for k in (2, 4):
+            mpts, _ = stencil_rate(build, job, report, 2, 1, reps, (f"stencil.halo_depth={k}",))
+            r[f"2x1 halo_depth={k}"] = {"mpts": mpts}
+        out["runs"][name] = r
+    return out
+
+
+def print_stencils(st):
+    print(f"stencils through dproc, {st['iterations']} iterations (million points/s; bound = "
+          f"triad {st['triad_gbs']:.2f} GB/s / 24 B = {st['bound_mpts']:.0f} Mpts/s):")
+    for name, r in st["runs"].items():
+        print(f"  {name}")
+        for label in ("1x1", "1x2", "2x1"):
+            x = r[label]
+            print(f"    {label:24} {x['mpts']:8.0f} Mpts/s {x['gbs']:6.2f} GB/s "
+                  f"{100 * x['of_bound']:5.0f}% of bound")
+        for overlap in ("true", "false"):
+            x = r[f"2x1 overlap={overlap}"]
+            hidden = "-" if x["hidden"] is None else f"{100 * x['hidden']:.0f}%"
+            print(f"    {'2x1 overlap=' + overlap:24} {x['mpts']:8.0f} Mpts/s  halo "
+                  f"{x['halo_s']:.4f} s, waited {x['halo_wait_s']:.4f} s, hidden {hidden}")
+        for k in (2, 4):
+            x = r[f"2x1 halo_depth={k}"]
+            print(f"    {'2x1 halo_depth=' + str(k):24} {x['mpts']:8.0f} Mpts/s")
+
+
 def run_numpy(mib, reps):
     try:
         import numpy as np
@@ -114,7 +196,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--no-hdf5", action="store_true")
     ap.add_argument("--no-numpy", action="store_true")
+    ap.add_argument("--no-stencil", action="store_true")
+    ap.add_argument("--only-stencil", action="store_true",
+                    help="the probe and the stencils only (no reductions, HDF5 or numpy)")
+    ap.add_argument("--iterations", type=int, default=20, help="stencil iterations per run")
     a = ap.parse_args()
+    if a.only_stencil:
+        a.no_hdf5 = a.no_numpy = True
 
     res = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "array_mib": a.mib, "reps": a.reps, "in_memory": {}}
@@ -125,6 +213,10 @@ def main():
             res["hdf5_page_cache"] = run_hdf5(a.build, a.mib, a.reps, d)
     if not a.no_numpy:
         res["numpy_1core"] = run_numpy(a.mib, a.reps)
+    if not a.no_stencil:
+        with tempfile.TemporaryDirectory(dir=ROOT) as d:
+            res["stencil"] = run_stencils(a.build, a.reps, d,
+                                          res["in_memory"]["2"]["probe_triad_gbs"], a.iterations)
 
     m = res["machine"]
     print(f"dproc benchmark on {m.get('cpu', '?')}, {m['cores']} cores, "
@@ -148,6 +240,8 @@ def main():
         for k, d in pairs:
             print(f"  {k:6} {npr[k]:8.2f}   x{one['reduce_gbs'][d] / npr[k]:5.1f}"
                   f"   x{two['reduce_gbs'][d] / npr[k]:5.1f}")
+    if "stencil" in res:
+        print_stencils(res["stencil"])
     with open(a.out, "w") as f:
         json.dump(res, f, indent=2)
     print(f"written: {a.out}")
