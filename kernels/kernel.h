@@ -77,6 +77,8 @@ void dp_results_array(dp_results_t *r, const char *name, const double *v, const 
 void dp_results_int_array(dp_results_t *r, const char *name, const int64_t *v,
                           const dp_shape_t *shape);
 
+enum { DP_KERNEL_MAX_FILES = 4 };
+
 typedef enum {
     DP_KERNEL_REDUCE,  /* folds the data into a partial result; partials are combined */
     DP_KERNEL_MAP,     /* maps each block to an output block of the same shape */
@@ -150,6 +152,8 @@ typedef struct {
     int64_t check_every;         /* iterations between convergence checks */
     int64_t checkpoint_every;    /* iterations between checkpoints; 0: none */
     const char *checkpoint_path;
+    int64_t snapshot_every; /* iterations between snapshots; 0: none */
+    const char *snapshot_path;
     const char *signature; /* the computation in words, stored in checkpoints to match them */
 } dp_iteration_t;
 
@@ -180,6 +184,10 @@ typedef struct dp_kernel {
     /* Checks the configuration against the global extents of the data, once they are known;
      * returns NULL when fine, else a message, with *key set to the key it concerns. Optional. */
     const char *(*check_data)(const void *cfg, const dp_shape_t *global, const char **key);
+    /* The files the kernel writes itself (checkpoints, time series): fills the key naming each
+     * and its path, returns how many (at most DP_KERNEL_MAX_FILES), so that dproc checks them
+     * as it checks [output] path: never the input, never another output. Optional. */
+    int (*files)(const void *cfg, const char *keys[], const char *paths[]);
     /* Makes the per-run state from the configuration and the global extents of the data;
      * NULL is a valid state. */
     void *(*create)(const void *cfg, const dp_shape_t *global);

@@ -24,6 +24,8 @@ typedef struct {
     int64_t check_every;
     int64_t checkpoint_every;
     char *checkpoint_path;
+    int64_t snapshot_every;
+    char *snapshot_path;
 } stencil_cfg_t;
 
 #define OFF(f) offsetof(stencil_cfg_t, f)
@@ -110,6 +112,19 @@ static const dp_opt_t stencil_opts[] = {
      .offset = OFF(checkpoint_path),
      .help = "HDF5 checkpoint (field and iteration), replaced atomically; dproc --restart "
              "resumes from it"},
+    {.key = "snapshot_every",
+     .type = DP_OPT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 1000000000,
+     .offset = OFF(snapshot_every),
+     .help = "iterations between snapshots of the field appended to snapshot_path (the "
+             "first field too); 0: none"},
+    {.key = "snapshot_path",
+     .type = DP_OPT_STRING,
+     .offset = OFF(snapshot_path),
+     .help = "HDF5 time series: /snapshots (time x the field's shape) and /iterations, "
+             "published when the job ends"},
     {0},
 };
 
@@ -139,7 +154,22 @@ static const char *stencil_check(const void *cfgp, const char **key)
         *key = "checkpoint_every";
         return "needs checkpoint_path";
     }
+    if (c->snapshot_every > 0 && !c->snapshot_path) {
+        *key = "snapshot_every";
+        return "needs snapshot_path";
+    }
     return NULL;
+}
+
+static int stencil_files(const void *cfgp, const char *keys[], const char *paths[])
+{
+    const stencil_cfg_t *c = cfgp;
+    int n = 0;
+    if (c->checkpoint_path)
+        keys[n] = "checkpoint_path", paths[n++] = c->checkpoint_path;
+    if (c->snapshot_path)
+        keys[n] = "snapshot_path", paths[n++] = c->snapshot_path;
+    return n;
 }
 
 static const char *stencil_check_data(const void *cfgp, const dp_shape_t *global, const char **key)
@@ -208,6 +238,8 @@ static void stencil_iteration(const void *stp, dp_iteration_t *it)
         .check_every = c->check_every,
         .checkpoint_every = c->checkpoint_every,
         .checkpoint_path = c->checkpoint_path,
+        .snapshot_every = c->snapshot_every,
+        .snapshot_path = c->snapshot_path,
         .signature = s->signature,
     };
     for (int q = 0; q < s->taps.n; q++) {
@@ -244,6 +276,7 @@ const dp_kernel_t dp_kernel_stencil = {
     .config_size = sizeof(stencil_cfg_t),
     .check = stencil_check,
     .check_data = stencil_check_data,
+    .files = stencil_files,
     .create = stencil_create,
     .iteration = stencil_iteration,
     .sweep = stencil_sweep,

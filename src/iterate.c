@@ -3,6 +3,7 @@
 #include "checkpoint.h"
 #include "comm.h"
 #include "halo.h"
+#include "snapshot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ typedef struct {
     int cur;
     dp_halo_t halo;
     int halo_made;
+    dp_snapshots_t snaps;
 } loop_t;
 
 /* The ghost width along axis d: halo_depth times the stencil's reach. */
@@ -191,6 +193,14 @@ static dp_status_t overlapped_step(loop_t *L, const dp_box_t *all, double *t_pos
     return DP_OK;
 }
 
+static dp_status_t snapshot(loop_t *L, int64_t done)
+{
+    double t0 = MPI_Wtime();
+    dp_status_t st = dp_snapshots_append(&L->snaps, &L->f[L->cur], done);
+    L->it->t[DP_PHASE_WRITE] += MPI_Wtime() - t0;
+    return st;
+}
+
 /* One group of steps sub-steps: one exchange, then steps sweeps. Counts *done up and stops
  * early (setting *converged) when a convergence check says so. */
 static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged, double *residual)
@@ -244,6 +254,8 @@ static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged
                 return DP_OK;
             }
         }
+        if (L->spec.snapshot_every > 0 && *done % L->spec.snapshot_every == 0)
+            DP_CALL(snapshot(L, *done));
         if (L->spec.checkpoint_every > 0 && *done % L->spec.checkpoint_every == 0 && !last) {
             double t0 = MPI_Wtime();
             DP_CALL(dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], *done,
@@ -283,6 +295,10 @@ static dp_status_t iterate(loop_t *L, double **block)
     L->halo_made = 1;
     DP_CALL(dp_comm_agree(st, it->comm));
     int64_t done = it->first;
+    if (L->spec.snapshot_every > 0) {
+        DP_CALL(dp_snapshots_open(&L->snaps, L->spec.snapshot_path, &it->plan->global, it->comm));
+        DP_CALL(snapshot(L, done));
+    }
     int converged = 0;
     double residual = NAN;
     while (done < L->spec.iterations && !converged) {
@@ -296,6 +312,10 @@ static dp_status_t iterate(loop_t *L, double **block)
         dp_results_int(it->results, "restarted_from", it->first);
     if (done > it->first)
         dp_results_real(it->results, "residual", residual);
+    if (L->spec.snapshot_every > 0) {
+        dp_results_int(it->results, "snapshots", L->snaps.n);
+        DP_CALL(dp_snapshots_close(&L->snaps, it->info));
+    }
     return gather_block(L, block);
 }
 
@@ -304,6 +324,8 @@ dp_status_t dp_iterate_run(const dp_iterate_t *it, double **block)
     loop_t L = {.it = it, .k = it->job->kernel, .nd = it->plan->global.ndim};
     L.k->iteration(it->state, &L.spec);
     dp_status_t st = iterate(&L, block);
+    if (st != DP_OK)
+        dp_snapshots_abort(&L.snaps);
     if (L.halo_made)
         dp_halo_free(&L.halo);
     free(L.f[0].data);

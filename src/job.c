@@ -460,17 +460,18 @@ static int canonical(const char *path, char *out)
     return snprintf(out, PATH_MAX, "%s/%s", rdir, base) < PATH_MAX;
 }
 
-static void check_output_file(const dp_job_t *job, const char *key, const char *path,
-                              int refuse_existing, const char *input, dp_diag_t *diag)
+static void check_output_file(const dp_job_t *job, const char *section, const char *key,
+                              const char *path, int refuse_existing, const char *input,
+                              dp_diag_t *diag)
 {
-    dp_where_t w = dp_opts_where(&job->ini, "output", key);
+    dp_where_t w = dp_opts_where(&job->ini, section, key);
     char out[PATH_MAX];
     if (!canonical(path, out)) {
-        dp_diag_add(diag, w, "output", key, "the directory of '%.200s' does not exist", path);
+        dp_diag_add(diag, w, section, key, "the directory of '%.200s' does not exist", path);
         return;
     }
     if (input && !strcmp(out, input)) {
-        dp_diag_add(diag, w, "output", key,
+        dp_diag_add(diag, w, section, key,
                     "'%.200s' is the input file: dproc never writes onto its input", path);
         return;
     }
@@ -478,14 +479,16 @@ static void check_output_file(const dp_job_t *job, const char *key, const char *
     snprintf(dir, sizeof dir, "%s", out);
     *strrchr(dir, '/') = '\0';
     if (access(dir[0] ? dir : "/", W_OK) != 0) {
-        dp_diag_add(diag, w, "output", key, "cannot write in directory '%.200s': %s", dir,
+        dp_diag_add(diag, w, section, key, "cannot write in directory '%.200s': %s", dir,
                     strerror(errno));
         return;
     }
     if (refuse_existing && access(path, F_OK) == 0)
-        dp_diag_add(diag, w, "output", key,
+        dp_diag_add(diag, w, section, key,
                     "'%.200s' exists (set [output] overwrite = true to replace it)", path);
 }
+
+enum { MAX_WRITTEN = 2 + DP_KERNEL_MAX_FILES };
 
 void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
 {
@@ -498,16 +501,29 @@ void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
         else
             input = in;
     }
+    /* every file the job writes: [output] path and report, and the kernel's own */
+    const char *sec[MAX_WRITTEN], *key[MAX_WRITTEN], *path[MAX_WRITTEN];
+    int n = 0;
     if (job->output.path)
-        check_output_file(job, "path", job->output.path, !job->output.overwrite, input, diag);
+        sec[n] = "output", key[n] = "path", path[n++] = job->output.path;
     if (job->output.report)
-        check_output_file(job, "report", job->output.report, 0, input, diag);
-    char out[PATH_MAX], rep[PATH_MAX];
-    if (job->output.path && job->output.report && canonical(job->output.path, out) &&
-        canonical(job->output.report, rep) && !strcmp(out, rep) &&
-        strcmp(job->output.path, job->output.report))
-        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "report"), "output", "report",
-                    "'%.200s' is the same file as [output] path", job->output.report);
+        sec[n] = "output", key[n] = "report", path[n++] = job->output.report;
+    if (job->kernel && job->kernel->files) {
+        const char *kk[DP_KERNEL_MAX_FILES], *kp[DP_KERNEL_MAX_FILES];
+        const int m = job->kernel->files(job->kcfg, kk, kp);
+        for (int q = 0; q < m; q++)
+            sec[n] = job->kernel->name, key[n] = kk[q], path[n++] = kp[q];
+    }
+    for (int q = 0; q < n; q++) {
+        const int refuse = q == 0 && job->output.path && !job->output.overwrite;
+        const size_t before = diag->n;
+        check_output_file(job, sec[q], key[q], path[q], refuse, input, diag);
+        char a[PATH_MAX], b[PATH_MAX];
+        for (int p = 0; p < q && diag->n == before; p++)
+            if (canonical(path[q], a) && canonical(path[p], b) && !strcmp(a, b))
+                dp_diag_add(diag, dp_opts_where(&job->ini, sec[q], key[q]), sec[q], key[q],
+                            "'%.200s' is the same file as [%s] %s", path[q], sec[p], key[p]);
+    }
 }
 
 int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, MPI_Comm comm)

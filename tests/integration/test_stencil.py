@@ -11,11 +11,12 @@ multiple of check_every whose largest change is below the tolerance; iterations_
 residual in the report equal the reference's. Checkpoints: the field and dproc_iteration of
 every checkpoint_every iterations (not the last), replaced without a temporary file left;
 --restart at another rank count (the input file replaced by other values) gives the
-uninterrupted run's bits, also after the launcher was killed with SIGKILL. Refusals: exit 2 with one `JOB:LINE: [stencil] key:`
-message and no output (taps and preset, neither, bad taps, taps of another dimension, a halo
-wider than a block, checkpoint_every without checkpoint_path, --restart from another stencil's
-checkpoint); --restart without a checkpoint: exit 1. This test loops over the rank counts
-itself; --np is the largest count it uses (at least 4)."""
+uninterrupted run's bits, also after the launcher was killed with SIGKILL. Refusals: exit 2
+with one `JOB:LINE: [stencil] key:` message and no output (taps and preset, neither, bad taps,
+taps of another dimension, a halo wider than a block, checkpoint_every without
+checkpoint_path, --restart from another stencil's checkpoint); --restart without a
+checkpoint: exit 1. This test loops over the rank counts itself; --np is the largest count it
+uses (at least 4)."""
 
 import itertools
 import math
@@ -264,9 +265,10 @@ CASES = [
     ("3d_heat_periodic", (6, 7, 5), {"preset": "heat", "alpha": 0.15, "boundary": "periodic",
                                      "iterations": 2}, 4, {}),
     ("1d_laplacian_periodic", (17,), {"preset": "laplacian", "boundary": "periodic",
-                                      "iterations": 2}, 2, {}),
+                                      "iterations": 2}, 2, {"threads": 2}),
     ("2d_laplacian_dirichlet", (10, 7), {"preset": "laplacian", "boundary": "dirichlet",
-                                         "boundary_value": 2.0, "iterations": 2}, 1, {}),
+                                         "boundary_value": 2.0, "iterations": 2}, 1,
+     {"threads": 2}),
     ("3d_laplacian_neumann", (5, 8, 6), {"preset": "laplacian", "boundary": "neumann",
                                          "iterations": 2}, 3, {}),
     ("1d_blur3_dirichlet", (19,), {"preset": "blur3", "boundary_value": 0.75,
@@ -290,7 +292,7 @@ CASES = [
     ("3d_box_dirichlet", (5, 6, 7), {"preset": "box", "boundary": "dirichlet",
                                      "boundary_value": -0.5, "iterations": 2}, 3, {}),
     ("2d_box4_dirichlet", (9, 11), {"preset": "box", "radius": 4, "boundary": "dirichlet",
-                                    "boundary_value": 0.25, "iterations": 2}, 1, {}),
+                                    "boundary_value": 0.25, "iterations": 2}, 1, {"threads": 2}),
     # extents below the reach on an axis that only one rank holds
     ("2d_star3_thin_axis_dirichlet", (20, 2), {"preset": "star", "radius": 3,
                                                 "boundary_value": 0.3, "iterations": 3}, 2,
@@ -403,7 +405,7 @@ def tolerance_case(name, data, stencil, between, runs):
 tolerance_case("tol_2d_heat_neumann", random_field((12, 10)),
                {"preset": "heat", "alpha": 0.2, "boundary": "neumann", "iterations": 300,
                 "check_every": 7}, 24,
-               [(3, {"stencil.halo_depth": 2}), (1, {"run.threads": 2})])
+               [(3, {"stencil.halo_depth": 3}), (1, {"run.threads": 2})])
 tolerance_case("tol_1d_jacobi_default_check_every", random_field((20,)),
                {"preset": "jacobi", "boundary_value": 0.4, "iterations": 100}, 13,
                [(4, {})])
