@@ -414,6 +414,40 @@ case("tol_3d_blur3_not_reached", random_field((6, 6, 6)),
      {"preset": "blur3", "boundary": "periodic", "iterations": 9, "tolerance": 1e-300,
       "check_every": 4}, np_of(2))
 
+def nan_case():
+    """A NaN in the input spreads; its change counts as infinite, so a tolerance never stops
+    the run: all iterations, residual not finite (null in JSON); NaN where numpy has NaN, the
+    other points to the bit."""
+    name = "nan_2d_jacobi_never_converges"
+    data = random_field((10, 9))
+    data[4, 3] = np.nan
+    stencil = {"preset": "jacobi", "boundary_value": 0.5, "iterations": 6, "tolerance": 1e300,
+               "check_every": 2}
+    write_input(f"{name}_in.h5", data)
+    job, _ = make_job(name, f"{name}_in.h5", stencil)
+    got = run_job(name, job, np_of(3), f"{name}.h5", f"{name}.json")
+    if got is None:
+        return
+    want = Reference(data, stencil).at(6)
+    field, rep = got
+    nan_same = field.shape == want.shape and np.array_equal(np.isnan(field), np.isnan(want))
+    h.check(nan_same and 0 < np.isnan(want).sum() < want.size,
+            f"{name}: NaN at the {int(np.isnan(want).sum())} points where numpy has NaN",
+            None if not nan_same else np.argwhere(np.isnan(field) != np.isnan(want))[:5])
+    if nan_same:
+        ok = ~np.isnan(want)
+        h.check(dh.same_bits(field[ok], want[ok]), f"{name}: other points == numpy, to the bit",
+                dh.bits_mismatch(field[ok], want[ok]))
+    res = rep.get("results") if isinstance(rep.get("results"), dict) else {}
+    h.check(res.get("iterations_done") == 6, f"{name}: report iterations_done == 6 (never "
+            f"converged)", res.get("iterations_done"))
+    r = dh.json_number(res.get("residual", 0.0))
+    h.check(not math.isfinite(r), f"{name}: report residual not finite (null or inf)",
+            res.get("residual", "absent"))
+
+
+nan_case()
+
 # ---- checkpoints and --restart ---------------------------------------------------------------
 
 
@@ -444,6 +478,12 @@ def checkpoint_after(start, n, every):
 def other_input(name, like):
     """Replaces the job's input by other values of the same shape: --restart must not read it."""
     write_input(f"{name}_in.h5", random_field(like.shape))
+
+
+def check_restarted_from(what, rep, k):
+    res = rep.get("results") if isinstance(rep.get("results"), dict) else {}
+    h.check(res.get("restarted_from") == k, f"{what}: report restarted_from == {k}",
+            res.get("restarted_from"))
 
 
 def restart_family(name, data, stencil, first_np, first_iters, restarts, first_sets=()):
@@ -481,6 +521,7 @@ def restart_family(name, data, stencil, first_np, first_iters, restarts, first_s
         got = run_job(what, job, np_of(np_), f"{name}.h5", f"{name}.json", s, ["--restart"])
         if got is not None:
             check_against(what, got[0], got[1], ref, n)
+            check_restarted_from(what, got[1], k)
         check_checkpoint(what, ck, ref, checkpoint_after(k, n, every))
     if os.path.exists(saved):
         shutil.copyfile(saved, h.path(ck))
@@ -606,6 +647,7 @@ def kill_case():
     restarted = got[0] if got is not None else None
     if got is not None:
         check_against(what, got[0], got[1], ref, m)
+        check_restarted_from(what, got[1], k)
     what = f"{name}: uninterrupted run of {m} iterations at np {np_of(4)}"
     got = run_job(what, job, np_of(4), f"{name}.h5", f"{name}.json",
                   [f"stencil.iterations={m}", "stencil.checkpoint_path=kill_ck_full.h5"])
