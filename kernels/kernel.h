@@ -135,6 +135,16 @@ typedef struct {
     int64_t hi[DP_MAX_DIMS];
 } dp_box_t;
 
+/* Points of one tile with its ghosts in temporal blocking: two such buffers per thread (1 MiB)
+ * stay in a core's L2 cache. */
+enum { DP_TILE_POINTS = 65536 };
+
+/* Cuts the block of f into tiles (boxes of its own points) whose extents, grown by grow[d] on
+ * both sides, hold at most DP_TILE_POINTS points, halving the longest extent (the last axis
+ * counted half, to keep rows long) until they do. Returns the number of tiles in *tiles
+ * (malloc'ed), or 0 when even one-point tiles would not fit. Local. */
+int64_t dp_field_tiles(const dp_field_t *f, const int64_t grow[DP_MAX_DIMS], dp_box_t **tiles);
+
 /* Which sides of a block lie on the edge of the global array (non-periodic): side[d][0] low,
  * side[d][1] high. */
 typedef struct {
@@ -216,6 +226,14 @@ typedef struct dp_kernel {
     /* Fills the ghost points of f beyond the edges of the array that edges marks, as the
      * kernel's boundary condition says (STENCIL). */
     void (*fill)(const void *st, dp_field_t *f, const dp_edges_t *edges);
+    /* Applies steps iterations at once to each of the tiles (from dp_field_tiles with grow =
+     * steps * reach) of in's block, writing their own points into out; in's ghosts hold valid
+     * values steps * reach deep beyond every side that is not an edge, and are filled (fill())
+     * beyond the edges that the tiles touch. With want_change,
+     * returns the largest change of the last iteration over the tiles' own points (NaN when
+     * one is NaN), else 0 (STENCIL, optional: temporal blocking). */
+    double (*steps)(const void *st, const dp_field_t *in, dp_field_t *out, const dp_edges_t *edges,
+                    int64_t steps, const dp_box_t *tiles, int64_t ntiles, int want_change);
     /* Frees the state. Optional. */
     void (*destroy)(void *st);
 } dp_kernel_t;

@@ -1,6 +1,7 @@
 #include "stencil.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,9 @@ typedef struct {
     dp_taps_t taps;
     const stencil_cfg_t *cfg;
     char signature[512];
+    int64_t reach[DP_MAX_DIMS];
+    double *scratch; /* temporal blocking: 2 tiles per thread */
+    int nscratch;
 } stencil_t;
 
 static void *stencil_create(const void *cfgp, const dp_shape_t *global)
@@ -223,6 +227,18 @@ static void *stencil_create(const void *cfgp, const dp_shape_t *global)
             h = (h ^ bytes[b]) * 1099511628211ull;
     }
     snprintf(s->signature + len, sizeof s->signature - (size_t)len, "%d:%016llx", s->taps.n, h);
+    for (int q = 0; q < s->taps.n; q++)
+        for (int d = 0; d < s->taps.ndim; d++)
+            if (abs(s->taps.off[q][d]) > s->reach[d])
+                s->reach[d] = abs(s->taps.off[q][d]);
+    if (c->halo_depth > 1) {
+        s->nscratch = omp_get_max_threads();
+        s->scratch = malloc((size_t)s->nscratch * 2 * DP_TILE_POINTS * sizeof(double));
+        if (!s->scratch) { /* 1 MiB per thread: as small bookkeeping, fatal */
+            fprintf(stderr, "dproc: out of memory for the stencil's tiles\n");
+            abort();
+        }
+    }
     return s;
 }
 
@@ -242,14 +258,11 @@ static void stencil_iteration(const void *stp, dp_iteration_t *it)
         .snapshot_path = c->snapshot_path,
         .signature = s->signature,
     };
+    memcpy(it->radius, s->reach, sizeof it->radius);
     for (int q = 0; q < s->taps.n; q++) {
         int off_axes = 0;
-        for (int d = 0; d < s->taps.ndim; d++) {
-            const int64_t r = abs(s->taps.off[q][d]);
-            if (r > it->radius[d])
-                it->radius[d] = r;
-            off_axes += r != 0;
-        }
+        for (int d = 0; d < s->taps.ndim; d++)
+            off_axes += s->taps.off[q][d] != 0;
         if (off_axes > 1)
             it->corners = 1;
     }
@@ -268,6 +281,23 @@ static void stencil_fill(const void *stp, dp_field_t *f, const dp_edges_t *edges
     dp_field_fill_edges(f, edges, s->cfg->boundary, s->cfg->boundary_value);
 }
 
+static double stencil_steps(const void *stp, const dp_field_t *in, dp_field_t *out,
+                            const dp_edges_t *edges, int64_t steps, const dp_box_t *tiles,
+                            int64_t ntiles, int want_change)
+{
+    const stencil_t *s = stp;
+    return dp_taps_steps(&s->taps, s->cfg->boundary, s->cfg->boundary_value, in, out, edges, steps,
+                         s->reach, tiles, ntiles, s->scratch, s->nscratch, want_change);
+}
+
+static void stencil_destroy(void *stp)
+{
+    stencil_t *s = stp;
+    if (s)
+        free(s->scratch);
+    free(s);
+}
+
 const dp_kernel_t dp_kernel_stencil = {
     .name = "stencil",
     .summary = "iterate a weighted neighbourhood sum (diffusion, smoothing) with halo exchange",
@@ -281,5 +311,6 @@ const dp_kernel_t dp_kernel_stencil = {
     .iteration = stencil_iteration,
     .sweep = stencil_sweep,
     .fill = stencil_fill,
-    .destroy = free,
+    .steps = stencil_steps,
+    .destroy = stencil_destroy,
 };

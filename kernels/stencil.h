@@ -46,6 +46,19 @@ void dp_taps_sweep(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out, co
 void dp_taps_sweep_ref(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out,
                        const dp_box_t *box);
 
+/* Temporal blocking: applies steps iterations to each tile (a box of in's own points) at once,
+ * in a scratch copy of the tile with its ghosts, and writes the tile's own points of the result
+ * into out. in's ghosts must hold valid values steps * reach[d] deep beyond every side that is
+ * not an edge of the array (edges marks those), and be filled (dp_field_fill_edges) beyond the
+ * edges that the tiles touch; every grown tile must hold at most
+ * DP_TILE_POINTS points. scratch holds 2 DP_TILE_POINTS doubles for each of nscratch threads.
+ * With want_change returns the largest change of the last iteration over the tiles' own points
+ * (NaN when one is NaN), else 0. Local, OpenMP over tiles. */
+double dp_taps_steps(const dp_taps_t *t, dp_boundary_t b, double value, const dp_field_t *in,
+                     dp_field_t *out, const dp_edges_t *edges, int64_t steps,
+                     const int64_t reach[DP_MAX_DIMS], const dp_box_t *tiles, int64_t ntiles,
+                     double *scratch, int nscratch, int want_change);
+
 /* Fills the ghost points of f beyond the marked edges: with value (dirichlet) or with the
  * nearest point of the block (neumann), axis after axis, as numpy's np.pad modes constant and
  * edge do. Local, OpenMP. */

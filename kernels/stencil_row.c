@@ -8,36 +8,53 @@
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
 
-/* Eight doubles as one value: the compiler maps it onto one AVX-512 register, two AVX2 or four
- * SSE registers. Written with vector types because left to itself GCC vectorises the loop over
- * the taps (with gathers) instead of the loop over the points. */
-typedef double vec_t __attribute__((vector_size(64)));
-enum { VLEN = 8 };
+/* A vector of the natural width of the instruction set the file is built for (8 doubles for
+ * AVX-512, 4 for AVX2, 2 otherwise): GCC lowers wider generic vectors badly. Written with vector
+ * types because left to itself GCC vectorises the loop over the taps (with gathers) instead of
+ * the loop over the points. */
+#if defined(__AVX512F__)
+#define VLEN 8
+#elif defined(__AVX2__)
+#define VLEN 4
+#else
+#define VLEN 2
+#endif
+typedef double vec_t __attribute__((vector_size(VLEN * sizeof(double))));
 
-/* Two vectors of points per block: their accumulators stay in registers while every tap adds
- * to them, so each output point is stored once. */
+/* w in every lane (no arithmetic: -0.0 stays -0.0) */
+static inline vec_t splat(double w)
+{
+    vec_t v;
+    for (int l = 0; l < VLEN; l++)
+        v[l] = w;
+    return v;
+}
+
+/* Four vectors of points per block: their accumulators stay in registers while every tap adds
+ * to them, so each output point is stored once, and four independent chains of additions hide
+ * the latency of each (one chain would wait on every add). */
 void CAT(dp_stencil_row, DP_TILE_ISA)(const double *src, double *restrict o, int64_t m,
                                       const int64_t *toff, const double *w, int ntaps)
 {
+    enum { NV = 4 };
     int64_t k = 0;
-    for (; k + 2 * VLEN <= m; k += 2 * VLEN) {
+    for (; k + NV * VLEN <= m; k += NV * VLEN) {
+        vec_t acc[NV], x;
         const double *s0 = src + k + toff[0];
-        const vec_t w0 = {w[0], w[0], w[0], w[0], w[0], w[0], w[0], w[0]};
-        vec_t a, b, x, y;
-        memcpy(&x, s0, sizeof x); /* unaligned loads */
-        memcpy(&y, s0 + VLEN, sizeof y);
-        a = w0 * x;
-        b = w0 * y;
+        const vec_t w0 = splat(w[0]);
+        for (int v = 0; v < NV; v++) {
+            memcpy(&x, s0 + v * VLEN, sizeof x); /* unaligned loads */
+            acc[v] = w0 * x;
+        }
         for (int q = 1; q < ntaps; q++) {
             const double *s = src + k + toff[q];
-            const vec_t wq = {w[q], w[q], w[q], w[q], w[q], w[q], w[q], w[q]};
-            memcpy(&x, s, sizeof x);
-            memcpy(&y, s + VLEN, sizeof y);
-            a = a + wq * x;
-            b = b + wq * y;
+            const vec_t wq = splat(w[q]);
+            for (int v = 0; v < NV; v++) {
+                memcpy(&x, s + v * VLEN, sizeof x);
+                acc[v] = acc[v] + wq * x;
+            }
         }
-        memcpy(o + k, &a, sizeof a);
-        memcpy(o + k + VLEN, &b, sizeof b);
+        memcpy(o + k, acc, sizeof acc);
     }
     for (; k < m; k++) {
         double acc = w[0] * src[k + toff[0]];

@@ -2,6 +2,7 @@
 #include "stencil_row.h"
 
 #include <math.h>
+#include <omp.h>
 
 /* The row loop for this processor, chosen once. */
 static dp_stencil_row_fn *row_fn(void)
@@ -54,7 +55,7 @@ void dp_taps_sweep(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out, co
     const int ntaps = t->n;
     const double *w = t->w;
     dp_stencil_row_fn *apply_row = row_fn();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int64_t task = 0; task < ntasks; task++) {
         const int64_t seg = task % nseg, row = task / nseg;
         int64_t x[DP_MAX_DIMS] = {0, 0, 0};
@@ -98,7 +99,7 @@ static void fill_side(dp_field_t *f, int d, int high, dp_boundary_t b, double va
     hi[d] = high ? f->ext[d] : f->halo[d];
     const int64_t edge = high ? f->halo[d] + f->count[d] - 1 : f->halo[d];
     const int64_t e1 = f->ext[1], e2 = f->ext[2];
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel())
     for (int64_t a = lo[0]; a < hi[0]; a++)
         for (int64_t c = lo[1]; c < hi[1]; c++) {
             double *row = f->data + (a * e1 + c) * e2;

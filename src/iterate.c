@@ -136,10 +136,26 @@ static void sweep(loop_t *L, const dp_box_t *b)
     L->k->sweep(L->it->state, &L->f[L->cur], &L->f[1 - L->cur], b);
 }
 
+/* Waits for the posted exchange; books the wait and the exchange's duration (from posting at
+ * t_posted to completion, seen at done_at when a poke saw it, else now). */
+static dp_status_t finish_exchange(loop_t *L, double t_posted, double done_at)
+{
+    double *t = L->it->t;
+    double t0 = MPI_Wtime();
+    DP_CALL(dp_halo_end(&L->halo));
+    double t1 = MPI_Wtime();
+    t[DP_PHASE_COMMUNICATE] += t1 - t0;
+    if (L->halo.n > 0) { /* a rank alone on a non-periodic grid exchanges nothing */
+        t[DP_PHASE_HALO_WAIT] += t1 - t0;
+        t[DP_PHASE_HALO] += (done_at ? done_at : t1) - t_posted;
+    }
+    return DP_OK;
+}
+
 /* The first sub-step after posting an exchange: the interior (points whose taps reach only
  * the block's own points) in slabs, poking the messages between slabs; then the wait, the
  * edges, and the rim (the target less the interior, as one slab per side and axis). */
-static dp_status_t overlapped_step(loop_t *L, const dp_box_t *all, double *t_posted)
+static dp_status_t overlapped_step(loop_t *L, const dp_box_t *all, double t_posted)
 {
     double *t = L->it->t;
     dp_box_t in = *all;
@@ -166,14 +182,8 @@ static dp_status_t overlapped_step(loop_t *L, const dp_box_t *all, double *t_pos
             t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
         }
     }
-    double t0 = MPI_Wtime();
-    DP_CALL(dp_halo_end(&L->halo));
+    DP_CALL(finish_exchange(L, t_posted, done_at));
     double t1 = MPI_Wtime();
-    t[DP_PHASE_COMMUNICATE] += t1 - t0;
-    if (L->halo.n > 0) { /* a rank alone on a non-periodic grid exchanges nothing */
-        t[DP_PHASE_HALO_WAIT] += t1 - t0;
-        t[DP_PHASE_HALO] += (done_at ? done_at : t1) - *t_posted;
-    }
     L->k->fill(L->it->state, &L->f[L->cur], &L->halo.edges);
     if (empty) {
         sweep(L, all);
@@ -201,9 +211,47 @@ static dp_status_t snapshot(loop_t *L, int64_t done)
     return st;
 }
 
-/* One group of steps sub-steps: one exchange, then steps sweeps. Counts *done up and stops
- * early (setting *converged) when a convergence check says so. */
-static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged, double *residual)
+/* What follows iteration done: the convergence check (or the final residual), a snapshot, a
+ * checkpoint. change is the local largest change of that iteration when known (tiles), else
+ * NAN to measure it from the two fields. */
+static dp_status_t after_step(loop_t *L, int64_t done, double change, int known, int *converged,
+                              double *residual)
+{
+    const dp_iterate_t *it = L->it;
+    double *t = it->t;
+    const int last = done == L->spec.iterations;
+    const int check = L->spec.tolerance > 0 && done % L->spec.check_every == 0;
+    if (check || last) {
+        double t0 = MPI_Wtime();
+        double local = known ? change : dp_field_max_change(&L->f[L->cur], &L->f[1 - L->cur]);
+        double t1 = MPI_Wtime();
+        t[DP_PHASE_COMPUTE] += t1 - t0;
+        /* NaN as the largest change: a diverged field is said so, never "converged" */
+        if (isnan(local))
+            local = INFINITY;
+        DP_CALL(dp_comm_check(MPI_Allreduce(&local, residual, 1, MPI_DOUBLE, MPI_MAX, it->comm),
+                              "agreeing on the residual"));
+        t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
+        if (check && *residual < L->spec.tolerance) {
+            *converged = 1;
+            return DP_OK;
+        }
+    }
+    if (L->spec.snapshot_every > 0 && done % L->spec.snapshot_every == 0)
+        DP_CALL(snapshot(L, done));
+    if (L->spec.checkpoint_every > 0 && done % L->spec.checkpoint_every == 0 && !last) {
+        double t0 = MPI_Wtime();
+        DP_CALL(dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], done, L->spec.signature,
+                                    it->info, it->comm));
+        t[DP_PHASE_CHECKPOINT] += MPI_Wtime() - t0;
+    }
+    return DP_OK;
+}
+
+/* One group of steps sub-steps, sweep by sweep: one exchange, then steps sweeps over the
+ * shrinking boxes of target(). */
+static dp_status_t group_sweeps(loop_t *L, int64_t steps, int64_t *done, int *converged,
+                                double *residual)
 {
     const dp_iterate_t *it = L->it;
     double *t = it->t;
@@ -212,18 +260,12 @@ static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged
         if (s == 1) {
             double t0 = MPI_Wtime();
             DP_CALL(dp_halo_begin(&L->halo, L->f[L->cur].data));
-            double t1 = MPI_Wtime();
-            t[DP_PHASE_COMMUNICATE] += t1 - t0;
+            t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t0;
             if (it->overlap) {
-                DP_CALL(overlapped_step(L, &b, &t0));
+                DP_CALL(overlapped_step(L, &b, t0));
             } else {
-                DP_CALL(dp_halo_end(&L->halo));
+                DP_CALL(finish_exchange(L, t0, 0));
                 double t2 = MPI_Wtime();
-                t[DP_PHASE_COMMUNICATE] += t2 - t1;
-                if (L->halo.n > 0) {
-                    t[DP_PHASE_HALO] += t2 - t0;
-                    t[DP_PHASE_HALO_WAIT] += t2 - t1;
-                }
                 L->k->fill(it->state, &L->f[L->cur], &L->halo.edges);
                 sweep(L, &b);
                 t[DP_PHASE_COMPUTE] += MPI_Wtime() - t2;
@@ -236,34 +278,112 @@ static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged
         }
         L->cur = 1 - L->cur;
         ++*done;
-        const int last = *done == L->spec.iterations;
-        const int check = L->spec.tolerance > 0 && *done % L->spec.check_every == 0;
-        if (check || last) {
-            double t0 = MPI_Wtime();
-            double local = dp_field_max_change(&L->f[L->cur], &L->f[1 - L->cur]);
-            double t1 = MPI_Wtime();
-            t[DP_PHASE_COMPUTE] += t1 - t0;
-            /* NaN as the largest change: a diverged field is said so, never "converged" */
-            if (isnan(local))
-                local = INFINITY;
-            DP_CALL(dp_comm_check(MPI_Allreduce(&local, residual, 1, MPI_DOUBLE, MPI_MAX, it->comm),
-                                  "agreeing on the residual"));
-            t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
-            if (check && *residual < L->spec.tolerance) {
-                *converged = 1;
-                return DP_OK;
-            }
-        }
-        if (L->spec.snapshot_every > 0 && *done % L->spec.snapshot_every == 0)
-            DP_CALL(snapshot(L, *done));
-        if (L->spec.checkpoint_every > 0 && *done % L->spec.checkpoint_every == 0 && !last) {
-            double t0 = MPI_Wtime();
-            DP_CALL(dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], *done,
-                                        L->spec.signature, it->info, it->comm));
-            t[DP_PHASE_CHECKPOINT] += MPI_Wtime() - t0;
-        }
+        DP_CALL(after_step(L, *done, 0, 0, converged, residual));
+        if (*converged)
+            return DP_OK;
     }
     return DP_OK;
+}
+
+/* Whether a tile's input (the tile grown by grow) reaches beyond the block's own points: into
+ * ghosts that come from other ranks or that fill() sets after the exchange. */
+static int needs_ghosts(const loop_t *L, const dp_box_t *b, const int64_t grow[DP_MAX_DIMS])
+{
+    for (int d = 0; d < L->nd; d++)
+        if (b->lo[d] - grow[d] < 0 || b->hi[d] + grow[d] > L->it->count[d])
+            return 1;
+    return 0;
+}
+
+/* One group of steps sub-steps by temporal blocking: one exchange, then every cache tile of the
+ * block iterated steps times at once (the kernel's steps()); tiles that need no ghosts first,
+ * while the exchange is in flight, then the edges are filled and the other tiles follow. Returns 0
+ * without doing anything when the block cannot be tiled. */
+static dp_status_t group_tiles(loop_t *L, int64_t steps, int64_t *done, int *converged,
+                               double *residual, int *did)
+{
+    const dp_iterate_t *it = L->it;
+    double *t = it->t;
+    int64_t grow[DP_MAX_DIMS] = {0, 0, 0};
+    for (int d = 0; d < L->nd; d++)
+        grow[d] = steps * L->spec.radius[d];
+    dp_box_t *tiles = NULL;
+    const int64_t n = dp_field_tiles(&L->f[L->cur], grow, &tiles);
+    *did = n > 0;
+    if (!*did) {
+        free(tiles);
+        return DP_OK;
+    }
+    int64_t inner = 0; /* tiles[0..inner) need no ghosts */
+    for (int64_t q = 0; q < n; q++)
+        if (!needs_ghosts(L, &tiles[q], grow)) {
+            const dp_box_t x = tiles[inner];
+            tiles[inner++] = tiles[q];
+            tiles[q] = x;
+        }
+    const int want = *done + steps == L->spec.iterations ||
+                     (L->spec.tolerance > 0 && (*done + steps) % L->spec.check_every == 0);
+    double change = 0;
+    dp_field_t *in = &L->f[L->cur], *out = &L->f[1 - L->cur];
+    double t0 = MPI_Wtime();
+    dp_status_t st = dp_halo_begin(&L->halo, in->data);
+    t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t0;
+    double done_at = 0;
+    const int64_t first = it->overlap ? inner : 0;
+    const int64_t batches = first < INTERIOR_SLABS ? first : INTERIOR_SLABS;
+    for (int64_t q = 0; q < batches && st == DP_OK; q++) {
+        const int64_t a = first * q / batches, b = first * (q + 1) / batches;
+        double t1 = MPI_Wtime();
+        const double c =
+            L->k->steps(it->state, in, out, &L->halo.edges, steps, tiles + a, b - a, want);
+        change = c > change || isnan(c) ? c : change;
+        double t2 = MPI_Wtime();
+        t[DP_PHASE_COMPUTE] += t2 - t1;
+        if (!done_at && dp_halo_progress(&L->halo))
+            done_at = MPI_Wtime();
+        t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t2;
+    }
+    if (st == DP_OK)
+        st = finish_exchange(L, t0, done_at);
+    if (st == DP_OK) {
+        double t1 = MPI_Wtime();
+        L->k->fill(it->state, in, &L->halo.edges);
+        const double c =
+            L->k->steps(it->state, in, out, &L->halo.edges, steps, tiles + first, n - first, want);
+        change = c > change || isnan(c) ? c : change;
+        t[DP_PHASE_COMPUTE] += MPI_Wtime() - t1;
+    }
+    free(tiles);
+    DP_CALL(st);
+    L->cur = 1 - L->cur;
+    *done += steps;
+    return after_step(L, *done, change, 1, converged, residual);
+}
+
+/* The iterations between two exchanges: at most halo_depth, and ending where a check, a
+ * snapshot or a checkpoint is due, so that those see a whole field. */
+static int64_t group_length(const loop_t *L, int64_t done)
+{
+    int64_t steps = L->spec.iterations - done;
+    if (steps > L->spec.halo_depth)
+        steps = L->spec.halo_depth;
+    const int64_t every[3] = {L->spec.tolerance > 0 ? L->spec.check_every : 0,
+                              L->spec.snapshot_every, L->spec.checkpoint_every};
+    for (int q = 0; q < 3; q++)
+        if (every[q] > 0 && every[q] - done % every[q] < steps)
+            steps = every[q] - done % every[q];
+    return steps;
+}
+
+static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged, double *residual)
+{
+    if (steps > 1 && L->k->steps) {
+        int did = 0;
+        DP_CALL(group_tiles(L, steps, done, converged, residual, &did));
+        if (did)
+            return DP_OK;
+    }
+    return group_sweeps(L, steps, done, converged, residual);
 }
 
 /* Copies the own points of the latest field into a new contiguous block. */
@@ -301,12 +421,8 @@ static dp_status_t iterate(loop_t *L, double **block)
     }
     int converged = 0;
     double residual = NAN;
-    while (done < L->spec.iterations && !converged) {
-        int64_t steps = L->spec.iterations - done;
-        if (steps > L->spec.halo_depth)
-            steps = L->spec.halo_depth;
-        DP_CALL(group(L, steps, &done, &converged, &residual));
-    }
+    while (done < L->spec.iterations && !converged)
+        DP_CALL(group(L, group_length(L, done), &done, &converged, &residual));
     dp_results_int(it->results, "iterations_done", done);
     if (it->first > 0)
         dp_results_int(it->results, "restarted_from", it->first);
