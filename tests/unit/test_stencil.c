@@ -226,6 +226,107 @@ static void test_sweep_closed_forms(void)
     free(out.data);
 }
 
+/* Temporal blocking equals sweep-by-sweep iteration to the bit: a block cut into many tiles,
+ * some sides edges of the array (filled by the boundary rule) and some with ghosts from a
+ * "neighbour" (the random values the field starts with), 1-D to 3-D, both boundary rules. The
+ * reference is the deep-halo scheme: sub-step s updates the block grown by (steps - s) reaches
+ * on the non-edge sides. */
+static void test_tiles_match_sweeps(void)
+{
+    static const struct {
+        int nd;
+        int64_t count[3];
+        dp_preset_t preset;
+        int radius, steps;
+        dp_boundary_t b;
+    } cases[] = {
+        {1, {200000, 1, 1}, DP_PRESET_STAR, 3, 3, DP_BOUNDARY_NEUMANN},
+        {2, {300, 260, 1}, DP_PRESET_STAR, 2, 3, DP_BOUNDARY_NEUMANN},
+        {2, {310, 250, 1}, DP_PRESET_BOX, 1, 4, DP_BOUNDARY_DIRICHLET},
+        {3, {45, 50, 60}, DP_PRESET_HEAT, 1, 2, DP_BOUNDARY_NEUMANN},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const int nd = cases[c].nd, steps = cases[c].steps, r = cases[c].radius;
+        dp_taps_t t;
+        dp_taps_preset(cases[c].preset, nd, 0.1, r, &t);
+        const int64_t h = (int64_t)steps * r, halo[3] = {h, h, h};
+        const dp_edges_t e = {{{1, 0}, {0, 1}, {1, 1}}};
+        int64_t reach[3] = {0, 0, 0}, grow[3] = {0, 0, 0};
+        for (int d = 0; d < nd; d++)
+            reach[d] = r, grow[d] = h;
+        dp_field_t ref[2] = {field_new(nd, cases[c].count, halo),
+                             field_new(nd, cases[c].count, halo)};
+        dp_field_t in = field_new(nd, cases[c].count, halo),
+                   out = field_new(nd, cases[c].count, halo);
+        memcpy(in.data, ref[0].data, (size_t)storage(&in) * sizeof(double));
+        dp_field_fill_edges(&in, &e, cases[c].b, 0.5);
+        int cur = 0;
+        double want_change = 0;
+        for (int s = 1; s <= steps; s++) {
+            dp_box_t box = {{0, 0, 0}, {1, 1, 1}};
+            for (int d = 0; d < 3; d++) {
+                box.hi[d] = cases[c].count[d];
+                if (d < nd) {
+                    box.lo[d] -= e.side[d][0] ? 0 : (int64_t)(steps - s) * r;
+                    box.hi[d] += e.side[d][1] ? 0 : (int64_t)(steps - s) * r;
+                }
+            }
+            dp_field_fill_edges(&ref[cur], &e, cases[c].b, 0.5);
+            dp_taps_sweep_ref(&t, &ref[cur], &ref[1 - cur], &box);
+            cur = 1 - cur;
+        }
+        want_change = dp_field_max_change(&ref[cur], &ref[1 - cur]);
+        dp_box_t *tiles = NULL;
+        const int64_t n = dp_field_tiles(&in, grow, &tiles);
+        CU_ASSERT(n > 1); /* the case must exercise several tiles */
+        double *scratch = malloc(2 * 2 * DP_TILE_POINTS * sizeof(double));
+        for (int threads = 1; threads <= 2; threads++) {
+            omp_set_num_threads(threads);
+            const double got = dp_taps_steps(&t, cases[c].b, 0.5, &in, &out, &e, steps, reach,
+                                             tiles, n, scratch, 2, 1);
+            CU_ASSERT_EQUAL(got, want_change);
+            int bad = 0;
+            for (int64_t r0 = 0; r0 < dp_field_rows(&out); r0++)
+                bad += memcmp(dp_field_row(&out, r0), dp_field_row(&ref[cur], r0),
+                              (size_t)cases[c].count[nd - 1] * sizeof(double)) != 0;
+            CU_ASSERT_EQUAL(bad, 0);
+        }
+        free(scratch);
+        free(tiles);
+        free(in.data);
+        free(out.data);
+        free(ref[0].data);
+        free(ref[1].data);
+    }
+}
+
+/* Tiles cover the block exactly once and respect the budget with their growth. */
+static void test_tiles_cover_block(void)
+{
+    const int64_t count[3] = {1000, 777, 1}, halo[3] = {6, 6, 0}, grow[3] = {6, 6, 0};
+    dp_field_t f = field_new(2, count, halo);
+    dp_box_t *tiles = NULL;
+    const int64_t n = dp_field_tiles(&f, grow, &tiles);
+    CU_ASSERT(n > 1);
+    char *seen = calloc(1000 * 777, 1);
+    int over = 0;
+    for (int64_t q = 0; q < n; q++) {
+        over += (tiles[q].hi[0] - tiles[q].lo[0] + 12) * (tiles[q].hi[1] - tiles[q].lo[1] + 12) >
+                DP_TILE_POINTS;
+        for (int64_t i = tiles[q].lo[0]; i < tiles[q].hi[0]; i++)
+            for (int64_t j = tiles[q].lo[1]; j < tiles[q].hi[1]; j++)
+                seen[i * 777 + j]++;
+    }
+    CU_ASSERT_EQUAL(over, 0);
+    int wrong = 0;
+    for (int64_t p = 0; p < 1000 * 777; p++)
+        wrong += seen[p] != 1;
+    CU_ASSERT_EQUAL(wrong, 0);
+    free(seen);
+    free(tiles);
+    free(f.data);
+}
+
 static int64_t clamp(int64_t x, int64_t n)
 {
     return x < 0 ? 0 : x >= n ? n - 1 : x;
@@ -291,6 +392,8 @@ int main(void)
         {"the sweep equals the reference loop to the bit", test_sweep_matches_reference},
         {"every SIMD variant of the row loop gives the same bits", test_row_variants},
         {"sweeps meet closed forms", test_sweep_closed_forms},
+        {"temporal blocking equals sweep-by-sweep iteration", test_tiles_match_sweeps},
+        {"tiles cover the block once, within the budget", test_tiles_cover_block},
         {"edges are filled as np.pad constant and edge", test_fill_edges},
         {"max change over own points", test_max_change},
         {NULL, NULL},
