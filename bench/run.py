@@ -13,7 +13,8 @@ Measures, in one run on this machine:
   * numpy (Debian's python3-numpy, one core) on the same size of data, and dproc's ratio to it;
   * stencils through the dproc binary (2-D star radius 2 on 8000^2, 3-D 7-point on 400^3) at
     1x1, 1x2 and 2x1 ranks x threads in million points per second against the bandwidth bound
-    (triad probe / 24 bytes per point), overlap on and off, halo_depth 1, 2 and 4.
+    (triad probe / 24 bytes per point), halo_depth 1 (plain sweeps), 4 and 8 (temporal
+    blocking), overlap on and off.
 Every figure is a median of --reps repetitions after a warm-up. Prints a table and writes JSON.
 """
 import argparse
@@ -126,16 +127,20 @@ def stencil_rate(build, job, report, np_, threads, reps, sets=()):
 
 
 def run_stencils(build, reps, workdir, triad_gbs, iterations):
-    """Stencil sweeps through the dproc binary at 1x1, 1x2 and 2x1 (ranks x threads), with the
-    bandwidth bound triad / 24 bytes per point; overlap on/off and halo_depth 1/2/4 at 2x1."""
+    """Stencil sweeps through the dproc binary at 1x1, 1x2 and 2x1 (ranks x threads) with
+    halo_depth 1 (plain sweeps) and 4 and 8 (temporal blocking by cache tiles), against the
+    bandwidth bound triad / 24 bytes per point; overlap on and off at 2x1."""
     bound = triad_gbs * 1e9 / 24 / 1e6
     out = {"bound_mpts": bound, "triad_gbs": triad_gbs, "iterations": iterations, "runs": {}}
     for name, shape, taps in STENCILS:
         job, report = stencil_job(workdir, shape, taps, iterations)
         r = {}
         for label, np_, threads in (("1x1", 1, 1), ("1x2", 1, 2), ("2x1", 2, 1)):
-            mpts, _ = stencil_rate(build, job, report, np_, threads, reps)
-            r[label] = {"mpts": mpts, "gbs": mpts * 24 / 1e3, "of_bound": mpts / bound}
+            for k in (1, 4, 8):
+                mpts, _ = stencil_rate(build, job, report, np_, threads, reps,
+                                       (f"stencil.halo_depth={k}",))
+                r[f"{label} halo_depth={k}"] = {"mpts": mpts, "gbs": mpts * 24 / 1e3,
+                                                "of_bound": mpts / bound}
         for overlap in ("true", "false"):
             mpts, timings = stencil_rate(build, job, report, 2, 1, reps,
                                          (f"run.overlap={overlap}",))
@@ -143,9 +148,6 @@ def run_stencils(build, reps, workdir, triad_gbs, iterations):
             wait = statistics.median(t["halo_wait"] for t in timings)
             r[f"2x1 overlap={overlap}"] = {"mpts": mpts, "halo_s": halo, "halo_wait_s": wait,
                                            "hidden": 1 - wait / halo if halo > 0 else None}
-        for k in (2, 4):
-            mpts, _ = stencil_rate(build, job, report, 2, 1, reps, (f"stencil.halo_depth={k}",))
-            r[f"2x1 halo_depth={k}"] = {"mpts": mpts}
         out["runs"][name] = r
     return out
 
@@ -156,17 +158,15 @@ def print_stencils(st):
     for name, r in st["runs"].items():
         print(f"  {name}")
         for label in ("1x1", "1x2", "2x1"):
-            x = r[label]
-            print(f"    {label:24} {x['mpts']:8.0f} Mpts/s {x['gbs']:6.2f} GB/s "
-                  f"{100 * x['of_bound']:5.0f}% of bound")
+            for k in (1, 4, 8):
+                x = r[f"{label} halo_depth={k}"]
+                print(f"    {label} halo_depth={k:<10} {x['mpts']:8.0f} Mpts/s {x['gbs']:6.2f} "
+                      f"GB/s {100 * x['of_bound']:5.0f}% of bound")
         for overlap in ("true", "false"):
             x = r[f"2x1 overlap={overlap}"]
             hidden = "-" if x["hidden"] is None else f"{100 * x['hidden']:.0f}%"
             print(f"    {'2x1 overlap=' + overlap:24} {x['mpts']:8.0f} Mpts/s  halo "
                   f"{x['halo_s']:.4f} s, waited {x['halo_wait_s']:.4f} s, hidden {hidden}")
-        for k in (2, 4):
-            x = r[f"2x1 halo_depth={k}"]
-            print(f"    {'2x1 halo_depth=' + str(k):24} {x['mpts']:8.0f} Mpts/s")
 
 
 def run_numpy(mib, reps):

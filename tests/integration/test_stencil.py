@@ -661,6 +661,55 @@ def kill_case():
 
 kill_case()
 
+# ---- temporal blocking over many cache tiles -------------------------------------------------
+# blocks of more than 64 Ki points are cut into several tiles when halo_depth > 1
+
+big = random_field((430, 390))
+big_st = {"preset": "star", "radius": 2, "boundary": "neumann", "iterations": 9,
+          "halo_depth": 4}
+case("tiles_star_np1", big, big_st, 1, run={"threads": 2})
+case("tiles_star_np2", big, big_st, 2)
+case("tiles_heat3d_np3", random_field((50, 44, 61)),
+     {"preset": "heat", "alpha": 0.12, "boundary": "dirichlet", "boundary_value": 0.25,
+      "iterations": 7, "halo_depth": 3}, 3, run={"threads": 2})
+
+
+# ---- snapshots -------------------------------------------------------------------------------
+
+def snapshot_case(name, data, stencil, np_, first=0, opts=()):
+    """The time series holds u_first, then u_n for every multiple n of snapshot_every."""
+    ref = Reference(data, stencil)
+    write_input(f"{name}_in.h5", data)
+    job, _ = make_job(name, f"{name}_in.h5", stencil)
+    remove(stencil["snapshot_path"])
+    got = run_job(name, job, np_, f"{name}.h5", f"{name}.json", opts=opts)
+    if got is None:
+        return
+    every, iters = int(stencil["snapshot_every"]), int(stencil["iterations"])
+    want_its = [first] + [n for n in range(first + 1, iters + 1) if n % every == 0]
+    with h5py.File(h.path(stencil["snapshot_path"]), "r") as f:
+        its = f["iterations"][()].tolist()
+        snaps = f["snapshots"][()]
+        complete = int(f.attrs.get("dproc_complete", 0))
+    h.check(its == want_its, f"{name}: /iterations == {want_its}", its)
+    h.check(complete == 1, f"{name}: snapshot file complete")
+    h.check(snaps.shape == (len(want_its),) + data.shape,
+            f"{name}: /snapshots shape {(len(want_its),) + data.shape}", snaps.shape)
+    if snaps.shape == (len(want_its),) + data.shape:
+        bad = [n for t, n in enumerate(want_its) if not dh.same_bits(snaps[t], ref.at(n))]
+        h.check(not bad, f"{name}: every snapshot == the reference iterate, to the bit",
+                f"differ at iterations {bad}")
+    res = got[1].get("results", {})
+    h.check(res.get("snapshots") == len(want_its), f"{name}: report snapshots", res)
+
+
+snap_st = {"preset": "blur3", "boundary": "periodic", "iterations": 8, "halo_depth": 2,
+           "snapshot_every": 3, "snapshot_path": "snaps.h5"}
+snapshot_case("snapshots_np3", random_field((23, 17)), snap_st, 3)
+snapshot_case("snapshots_np1", random_field((9, 8, 7)),
+              {**snap_st, "iterations": 5, "snapshot_every": 1, "snapshot_path": "s3d.h5"}, 1)
+
+
 # ---- refusals --------------------------------------------------------------------------------
 
 
