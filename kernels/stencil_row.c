@@ -3,7 +3,11 @@
  * and an add the others do not: every variant gives the same bits. */
 #include "stencil_row.h"
 
+#include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #define CAT2(a, b) a##_##b
 #define CAT(a, b) CAT2(a, b)
@@ -30,14 +34,53 @@ static inline vec_t splat(double w)
     return v;
 }
 
+/* Stores a vector at an aligned address, past the caches when stream is set. */
+static inline void put(double *p, vec_t v, int stream)
+{
+#if defined(__x86_64__) && defined(__AVX512F__)
+    if (stream) {
+        _mm512_stream_pd(p, (__m512d)v);
+        return;
+    }
+#elif defined(__x86_64__) && defined(__AVX__)
+    if (stream) {
+        _mm256_stream_pd(p, (__m256d)v);
+        return;
+    }
+#elif defined(__x86_64__)
+    if (stream) {
+        _mm_stream_pd(p, (__m128d)v);
+        return;
+    }
+#else
+    (void)stream;
+#endif
+    memcpy(p, &v, sizeof v);
+}
+
+/* One point, the same operations in the same order as a lane of the vector loop. */
+static inline double point(const double *src, int64_t k, const int64_t *toff, const double *w,
+                           int ntaps)
+{
+    double acc = w[0] * src[k + toff[0]];
+    for (int q = 1; q < ntaps; q++)
+        acc = acc + w[q] * src[k + toff[q]];
+    return acc;
+}
+
 /* Four vectors of points per block: their accumulators stay in registers while every tap adds
  * to them, so each output point is stored once, and four independent chains of additions hide
- * the latency of each (one chain would wait on every add). */
+ * the latency of each (one chain would wait on every add). Then single vectors; the points
+ * before the first aligned vector and after the last are done one by one. */
 void CAT(dp_stencil_row, DP_TILE_ISA)(const double *src, double *restrict o, int64_t m,
-                                      const int64_t *toff, const double *w, int ntaps)
+                                      const int64_t *toff, const double *w, int ntaps, int stream)
 {
     enum { NV = 4 };
     int64_t k = 0;
+    const int64_t misaligned = (int64_t)((uintptr_t)o / sizeof(double) % VLEN);
+    const int64_t peel = misaligned ? VLEN - misaligned : 0;
+    for (; k < peel && k < m; k++)
+        o[k] = point(src, k, toff, w, ntaps);
     for (; k + NV * VLEN <= m; k += NV * VLEN) {
         vec_t acc[NV], x;
         const double *s0 = src + k + toff[0];
@@ -54,12 +97,23 @@ void CAT(dp_stencil_row, DP_TILE_ISA)(const double *src, double *restrict o, int
                 acc[v] = acc[v] + wq * x;
             }
         }
-        memcpy(o + k, acc, sizeof acc);
+        for (int v = 0; v < NV; v++)
+            put(o + k + v * VLEN, acc[v], stream);
     }
-    for (; k < m; k++) {
-        double acc = w[0] * src[k + toff[0]];
-        for (int q = 1; q < ntaps; q++)
-            acc = acc + w[q] * src[k + toff[q]];
-        o[k] = acc;
+    for (; k + VLEN <= m; k += VLEN) { /* the rest, a vector at a time */
+        vec_t acc, x;
+        memcpy(&x, src + k + toff[0], sizeof x);
+        acc = splat(w[0]) * x;
+        for (int q = 1; q < ntaps; q++) {
+            memcpy(&x, src + k + toff[q], sizeof x);
+            acc = acc + splat(w[q]) * x;
+        }
+        put(o + k, acc, stream);
     }
+    for (; k < m; k++)
+        o[k] = point(src, k, toff, w, ntaps);
+#if defined(__x86_64__)
+    if (stream) /* streaming stores are weakly ordered: make them visible before returning */
+        _mm_sfence();
+#endif
 }

@@ -22,9 +22,13 @@ static dp_stencil_row_fn *row_fn(void)
     return fn;
 }
 
+/* Outputs larger than this are written with streaming stores: they will not be read again
+ * before they have left the caches anyway. */
+#define STREAM_BYTES ((int64_t)64 << 20)
+
 /* Rows are cut into segments of this many points, the units of work shared among threads
  * (so that a 1-D array is shared too). */
-enum { SEG = 512 };
+enum { SEG = 2048 };
 
 /* Offsets of the taps as distances in the field's storage. */
 static void tap_strides(const dp_taps_t *t, const dp_field_t *f, int64_t *toff)
@@ -55,6 +59,8 @@ void dp_taps_sweep(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out, co
     const int ntaps = t->n;
     const double *w = t->w;
     dp_stencil_row_fn *apply_row = row_fn();
+    const int stream =
+        out->ext[0] * out->ext[1] * out->ext[2] * (int64_t)sizeof(double) > STREAM_BYTES;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int64_t task = 0; task < ntasks; task++) {
         const int64_t seg = task % nseg, row = task / nseg;
@@ -66,7 +72,7 @@ void dp_taps_sweep(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out, co
         x[inner] = box->lo[inner] + seg * SEG;
         const int64_t m = len - seg * SEG < SEG ? len - seg * SEG : SEG;
         apply_row(dp_field_at(in, x[0], x[1], x[2]), dp_field_at(out, x[0], x[1], x[2]), m, toff, w,
-                  ntaps);
+                  ntaps, stream);
     }
 }
 

@@ -74,6 +74,17 @@ int64_t dp_iterate_memory(const dp_job_t *job, const void *state, const dp_plan_
     return 2 * field_points(&spec, plan->global.ndim, count) * (int64_t)sizeof(double);
 }
 
+/* Zeroes n doubles with the threads that will compute on them (static chunks, as the sweeps
+ * share rows): the first touch places the pages, and a serial memset here made the sweeps of
+ * 2 threads run at half speed on the development VM. */
+static void first_touch(double *p, int64_t n)
+{
+    const int64_t chunk = 1 << 16;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < (n + chunk - 1) / chunk; c++)
+        memset(p + c * chunk, 0, (size_t)(n - c * chunk < chunk ? n - c * chunk : chunk) * 8);
+}
+
 static dp_status_t make_fields(loop_t *L, double **block)
 {
     const dp_iterate_t *it = L->it;
@@ -95,7 +106,7 @@ static dp_status_t make_fields(loop_t *L, double **block)
                         (double)n * 8 / (1 << 20));
     DP_CALL(dp_comm_agree(st, it->comm));
     /* the ghost points hold zeros until filled: no uninitialised value is ever read */
-    memset(L->f[0].data, 0, (size_t)n * sizeof(double));
+    first_touch(L->f[0].data, n);
     const int64_t len = it->count[L->nd - 1], rows = dp_field_rows(&L->f[0]);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++)
@@ -107,7 +118,7 @@ static dp_status_t make_fields(loop_t *L, double **block)
         st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the stencil's second field",
                         (double)n * 8 / (1 << 20));
     DP_CALL(dp_comm_agree(st, it->comm));
-    memset(L->f[1].data, 0, (size_t)n * sizeof(double));
+    first_touch(L->f[1].data, n);
     return DP_OK;
 }
 
