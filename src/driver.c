@@ -314,6 +314,13 @@ static dp_status_t check_checkpoint(run_t *r)
                  spec.checkpoint_path, r->ckpt.signature, spec.signature);
         return usage_at(job, job->kernel->name, "checkpoint_path", why);
     }
+    if (r->ckpt.iteration > spec.iterations) {
+        char why[DP_ERR_MSG_MAX];
+        snprintf(why, sizeof why,
+                 "the checkpoint '%s' is at iteration %lld, beyond the %lld this job asks for",
+                 spec.checkpoint_path, (long long)r->ckpt.iteration, (long long)spec.iterations);
+        return usage_at(job, job->kernel->name, "iterations", why);
+    }
     return DP_OK;
 }
 

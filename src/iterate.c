@@ -163,17 +163,21 @@ static dp_status_t finish_exchange(loop_t *L, double t_posted, double done_at)
     return DP_OK;
 }
 
-/* The first sub-step after posting an exchange: the interior (points whose taps reach only
- * the block's own points) in slabs, poking the messages between slabs; then the wait, the
- * edges, and the rim (the target less the interior, as one slab per side and axis). */
+/* The first sub-step after posting an exchange: the interior (points whose taps reach no
+ * ghost from another rank; the ghosts beyond the array's edges were filled before the exchange
+ * began) in slabs, poking the messages between slabs; then the wait, the edges again (their
+ * corners next to a neighbour's ghosts), and the rim (the target less the interior, as one slab
+ * per side and axis). */
 static dp_status_t overlapped_step(loop_t *L, const dp_box_t *all, double t_posted)
 {
     double *t = L->it->t;
     dp_box_t in = *all;
     int empty = 0;
-    for (int d = 0; d < L->nd; d++) {
-        in.lo[d] = L->spec.radius[d];
-        in.hi[d] = L->it->count[d] - L->spec.radius[d];
+    for (int d = 0; d < L->nd; d++) { /* the edges were filled before the exchange began */
+        if (!L->halo.edges.side[d][0])
+            in.lo[d] = L->spec.radius[d];
+        if (!L->halo.edges.side[d][1])
+            in.hi[d] = L->it->count[d] - L->spec.radius[d];
         empty |= in.hi[d] <= in.lo[d];
     }
     double done_at = 0;
@@ -269,6 +273,8 @@ static dp_status_t group_sweeps(loop_t *L, int64_t steps, int64_t *done, int *co
     for (int64_t s = 1; s <= steps; s++) {
         const dp_box_t b = target(L, s, steps);
         if (s == 1) {
+            if (it->overlap)
+                L->k->fill(it->state, &L->f[L->cur], &L->halo.edges);
             double t0 = MPI_Wtime();
             DP_CALL(dp_halo_begin(&L->halo, L->f[L->cur].data));
             t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t0;
@@ -296,19 +302,23 @@ static dp_status_t group_sweeps(loop_t *L, int64_t steps, int64_t *done, int *co
     return DP_OK;
 }
 
-/* Whether a tile's input (the tile grown by grow) reaches beyond the block's own points: into
- * ghosts that come from other ranks or that fill() sets after the exchange. */
-static int needs_ghosts(const loop_t *L, const dp_box_t *b, const int64_t grow[DP_MAX_DIMS])
+/* Whether a tile's input (the tile grown by grow) reaches into ghosts that come from other
+ * ranks. */
+static int needs_halo(const loop_t *L, const dp_box_t *b, const int64_t grow[DP_MAX_DIMS])
 {
-    for (int d = 0; d < L->nd; d++)
-        if (b->lo[d] - grow[d] < 0 || b->hi[d] + grow[d] > L->it->count[d])
+    for (int d = 0; d < L->nd; d++) {
+        if (!L->halo.edges.side[d][0] && b->lo[d] - grow[d] < 0)
             return 1;
+        if (!L->halo.edges.side[d][1] && b->hi[d] + grow[d] > L->it->count[d])
+            return 1;
+    }
     return 0;
 }
 
 /* One group of steps sub-steps by temporal blocking: one exchange, then every cache tile of the
- * block iterated steps times at once (the kernel's steps()); tiles that need no ghosts first,
- * while the exchange is in flight, then the edges are filled and the other tiles follow. Returns 0
+ * block iterated steps times at once (the kernel's steps()); with overlap the edges are filled
+ * first and the tiles that need no ghosts from other ranks are done while the exchange is in
+ * flight; then the edges are filled (again) and the other tiles follow. Returns 0
  * without doing anything when the block cannot be tiled. */
 static dp_status_t group_tiles(loop_t *L, int64_t steps, int64_t *done, int *converged,
                                double *residual, int *did)
@@ -325,9 +335,9 @@ static dp_status_t group_tiles(loop_t *L, int64_t steps, int64_t *done, int *con
         free(tiles);
         return DP_OK;
     }
-    int64_t inner = 0; /* tiles[0..inner) need no ghosts */
+    int64_t inner = 0; /* tiles[0..inner) need no ghosts from other ranks */
     for (int64_t q = 0; q < n; q++)
-        if (!needs_ghosts(L, &tiles[q], grow)) {
+        if (!needs_halo(L, &tiles[q], grow)) {
             const dp_box_t x = tiles[inner];
             tiles[inner++] = tiles[q];
             tiles[q] = x;
@@ -336,6 +346,8 @@ static dp_status_t group_tiles(loop_t *L, int64_t steps, int64_t *done, int *con
                      (L->spec.tolerance > 0 && (*done + steps) % L->spec.check_every == 0);
     double change = 0;
     dp_field_t *in = &L->f[L->cur], *out = &L->f[1 - L->cur];
+    if (it->overlap)
+        L->k->fill(it->state, in, &L->halo.edges);
     double t0 = MPI_Wtime();
     dp_status_t st = dp_halo_begin(&L->halo, in->data);
     t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t0;

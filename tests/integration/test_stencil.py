@@ -804,6 +804,13 @@ if os.path.exists(h.path("ck_2d.h5")):
                 line_of=lambda k: line, opts=["--restart"], sets=sets,
                 outputs=("ck_2d_heat_periodic.h5", "ck_2d_heat_periodic.json"))
         h.check(dh.sha256(h.path("ck_2d.h5")) == ck_sum, f"{name}: checkpoint unchanged")
+    # a job asking for fewer iterations than the checkpoint already holds
+    beyond = re.sub(r"^iterations = \d+$", "iterations = 3", ck_text, flags=re.M)
+    beyond_job = h.write("refuse_restart_beyond.ini", beyond)
+    refusal("refuse_restart_beyond", beyond_job, beyond, np_of(2), ("iterations",),
+            "iteration 5.*beyond", opts=["--restart"],
+            outputs=("ck_2d_heat_periodic.h5", "ck_2d_heat_periodic.json"))
+    h.check(dh.sha256(h.path("ck_2d.h5")) == ck_sum, "refuse_restart_beyond: checkpoint unchanged")
 else:
     h.check(False, "checkpoint ck_2d.h5 left for the refused restarts")
 
