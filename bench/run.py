@@ -13,8 +13,8 @@ Measures, in one run on this machine:
   * numpy (Debian's python3-numpy, one core) on the same size of data, and dproc's ratio to it;
   * stencils through the dproc binary (2-D star radius 2 on 8000^2, 3-D 7-point on 400^3) at
     1x1, 1x2 and 2x1 ranks x threads in million points per second against the bandwidth bound
-    (triad probe / 24 bytes per point), halo_depth 1 (plain sweeps), 4 and 8 (temporal
-    blocking), overlap on and off.
+    (triad probe / 24 bytes per point), halo_depth 1 and 4, temporal blocking at depth 4 and 8,
+    overlap on and off.
 Every figure is a median of --reps repetitions after a warm-up. Prints a table and writes JSON.
 """
 import argparse
@@ -126,9 +126,17 @@ def stencil_rate(build, job, report, np_, threads, reps, sets=()):
     return statistics.median(rates[1:]), reps_out[1:]
 
 
+# (halo_depth, temporal_blocking): plain sweeps, deep halos, temporal blocking
+VARIANTS = ((1, "false"), (4, "false"), (4, "true"), (8, "true"))
+
+
+def variant(k, tb):
+    return f"depth {k}" + (" tiled" if tb == "true" else "")
+
+
 def run_stencils(build, reps, workdir, triad_gbs, iterations):
-    """Stencil sweeps through the dproc binary at 1x1, 1x2 and 2x1 (ranks x threads) with
-    halo_depth 1 (plain sweeps) and 4 and 8 (temporal blocking by cache tiles), against the
+    """Stencil sweeps through the dproc binary at 1x1, 1x2 and 2x1 (ranks x threads): plain
+    sweeps, halo_depth 4 with and without temporal blocking, halo_depth 8 with it; against the
     bandwidth bound triad / 24 bytes per point; overlap on and off at 2x1."""
     bound = triad_gbs * 1e9 / 24 / 1e6
     out = {"bound_mpts": bound, "triad_gbs": triad_gbs, "iterations": iterations, "runs": {}}
@@ -136,11 +144,12 @@ def run_stencils(build, reps, workdir, triad_gbs, iterations):
         job, report = stencil_job(workdir, shape, taps, iterations)
         r = {}
         for label, np_, threads in (("1x1", 1, 1), ("1x2", 1, 2), ("2x1", 2, 1)):
-            for k in (1, 4, 8):
+            for k, tb in VARIANTS:
                 mpts, _ = stencil_rate(build, job, report, np_, threads, reps,
-                                       (f"stencil.halo_depth={k}",))
-                r[f"{label} halo_depth={k}"] = {"mpts": mpts, "gbs": mpts * 24 / 1e3,
-                                                "of_bound": mpts / bound}
+                                       (f"stencil.halo_depth={k}",
+                                        f"stencil.temporal_blocking={tb}"))
+                r[f"{label} {variant(k, tb)}"] = {"mpts": mpts, "gbs": mpts * 24 / 1e3,
+                                                  "of_bound": mpts / bound}
         for overlap in ("true", "false"):
             mpts, timings = stencil_rate(build, job, report, 2, 1, reps,
                                          (f"run.overlap={overlap}",))
@@ -158,10 +167,10 @@ def print_stencils(st):
     for name, r in st["runs"].items():
         print(f"  {name}")
         for label in ("1x1", "1x2", "2x1"):
-            for k in (1, 4, 8):
-                x = r[f"{label} halo_depth={k}"]
-                print(f"    {label} halo_depth={k:<10} {x['mpts']:8.0f} Mpts/s {x['gbs']:6.2f} "
-                      f"GB/s {100 * x['of_bound']:5.0f}% of bound")
+            for k, tb in VARIANTS:
+                x = r[f"{label} {variant(k, tb)}"]
+                print(f"    {label + ' ' + variant(k, tb):24} {x['mpts']:8.0f} Mpts/s "
+                      f"{x['gbs']:6.2f} GB/s {100 * x['of_bound']:5.0f}% of bound")
         for overlap in ("true", "false"):
             x = r[f"2x1 overlap={overlap}"]
             hidden = "-" if x["hidden"] is None else f"{100 * x['hidden']:.0f}%"

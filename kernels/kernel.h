@@ -158,6 +158,7 @@ typedef struct {
     int periodic;                /* the array wraps around on every axis */
     int64_t iterations;          /* applications to do in all */
     int64_t halo_depth;          /* iterations per halo exchange */
+    int tiles;                   /* do them by steps() (temporal blocking) */
     double tolerance;            /* stop when the max change falls below; 0: never */
     int64_t check_every;         /* iterations between convergence checks */
     int64_t checkpoint_every;    /* iterations between checkpoints; 0: none */

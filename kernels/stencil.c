@@ -21,6 +21,7 @@ typedef struct {
     int boundary;
     double boundary_value;
     int64_t halo_depth;
+    int temporal_blocking;
     double tolerance;
     int64_t check_every;
     int64_t checkpoint_every;
@@ -86,6 +87,13 @@ static const dp_opt_t stencil_opts[] = {
      .offset = OFF(halo_depth),
      .help = "iterations per halo exchange: a halo halo_depth times as wide, exchanged once "
              "every halo_depth iterations, with the overlap recomputed (same bits)"},
+    {.key = "temporal_blocking",
+     .type = DP_OPT_BOOL,
+     .def = "false",
+     .offset = OFF(temporal_blocking),
+     .help = "with halo_depth > 1: iterate L2-sized tiles halo_depth times at once (one pass "
+             "over memory per halo_depth iterations; same bits); pays off where the sweep is "
+             "bound by memory, not by arithmetic"},
     {.key = "tolerance",
      .type = DP_OPT_REAL,
      .def = "0",
@@ -231,7 +239,7 @@ static void *stencil_create(const void *cfgp, const dp_shape_t *global)
         for (int d = 0; d < s->taps.ndim; d++)
             if (abs(s->taps.off[q][d]) > s->reach[d])
                 s->reach[d] = abs(s->taps.off[q][d]);
-    if (c->halo_depth > 1) {
+    if (c->halo_depth > 1 && c->temporal_blocking) {
         s->nscratch = omp_get_max_threads();
         s->scratch = malloc((size_t)s->nscratch * 2 * DP_TILE_POINTS * sizeof(double));
         if (!s->scratch) { /* 1 MiB per thread: as small bookkeeping, fatal */
@@ -250,6 +258,7 @@ static void stencil_iteration(const void *stp, dp_iteration_t *it)
         .periodic = c->boundary == DP_BOUNDARY_PERIODIC,
         .iterations = c->iterations,
         .halo_depth = c->halo_depth,
+        .tiles = c->halo_depth > 1 && c->temporal_blocking,
         .tolerance = c->tolerance,
         .check_every = c->check_every,
         .checkpoint_every = c->checkpoint_every,

@@ -400,7 +400,7 @@ static int64_t group_length(const loop_t *L, int64_t done)
 
 static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged, double *residual)
 {
-    if (steps > 1 && L->k->steps) {
+    if (steps > 1 && L->spec.tiles && L->k->steps) {
         int did = 0;
         DP_CALL(group_tiles(L, steps, done, converged, residual, &did));
         if (did)

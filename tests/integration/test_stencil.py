@@ -360,10 +360,15 @@ layout_family("layout_2d_box2_periodic_deep_halo", random_field((26, 25)),
               {"preset": "box", "radius": 2, "boundary": "periodic", "iterations": 7},
               [(4, 1, {}),
                (4, 1, {"stencil.halo_depth": 2}),
+               (4, 1, {"stencil.halo_depth": 2, "stencil.temporal_blocking": "true"}),
                (3, 1, {"stencil.halo_depth": 3, "run.decomposition": "2d"}),
+               (3, 2, {"stencil.halo_depth": 3, "stencil.temporal_blocking": "true"}),
                (2, 2, {"stencil.halo_depth": 3, "run.overlap": "false"}),
+               (2, 1, {"stencil.halo_depth": 3, "run.overlap": "false",
+                       "stencil.temporal_blocking": "true"}),
                (4, 1, {"stencil.halo_depth": 3, "run.decomposition": "1d"}),
-               (1, 1, {"stencil.halo_depth": 4})])
+               (1, 1, {"stencil.halo_depth": 4}),
+               (1, 2, {"stencil.halo_depth": 4, "stencil.temporal_blocking": "true"})])
 
 # deep halos with the other boundaries
 case("halo4_1d_star2_dirichlet", random_field((40,)),
@@ -375,6 +380,12 @@ case("halo3_2d_custom_neumann", random_field((19, 16)),
 case("halo2_3d_heat_dirichlet", random_field((10, 9, 8)),
      {"preset": "heat", "alpha": 0.1, "boundary_value": -0.3, "iterations": 5,
       "halo_depth": 2}, np_of(4), {"threads": 2})
+case("halo3_2d_custom_neumann_tiles", random_field((19, 16)),
+     {"taps": "0,0:0.5 1,-1:0.25 -1,0:0.125 1,-1:0.0625 0,1:0.0625", "boundary": "neumann",
+      "iterations": 8, "halo_depth": 3, "temporal_blocking": "true"}, np_of(3))
+case("halo2_3d_heat_dirichlet_tiles", random_field((10, 9, 8)),
+     {"preset": "heat", "alpha": 0.1, "boundary_value": -0.3, "iterations": 5,
+      "halo_depth": 2, "temporal_blocking": "true"}, np_of(4), {"threads": 2})
 case("halo2_1d_jacobi_neumann_blocks_of_2", random_field((8,)),  # halo as thick as a block
      {"preset": "jacobi", "boundary": "neumann", "iterations": 5, "halo_depth": 2}, np_of(4))
 
@@ -662,16 +673,16 @@ def kill_case():
 kill_case()
 
 # ---- temporal blocking over many cache tiles -------------------------------------------------
-# blocks of more than 64 Ki points are cut into several tiles when halo_depth > 1
+# blocks of more than 64 Ki points are cut into several tiles
 
 big = random_field((430, 390))
 big_st = {"preset": "star", "radius": 2, "boundary": "neumann", "iterations": 9,
-          "halo_depth": 4}
+          "halo_depth": 4, "temporal_blocking": "true"}
 case("tiles_star_np1", big, big_st, 1, run={"threads": 2})
 case("tiles_star_np2", big, big_st, 2)
 case("tiles_heat3d_np3", random_field((50, 44, 61)),
      {"preset": "heat", "alpha": 0.12, "boundary": "dirichlet", "boundary_value": 0.25,
-      "iterations": 7, "halo_depth": 3}, 3, run={"threads": 2})
+      "iterations": 7, "halo_depth": 3, "temporal_blocking": "true"}, 3, run={"threads": 2})
 
 
 # ---- snapshots -------------------------------------------------------------------------------
@@ -704,7 +715,7 @@ def snapshot_case(name, data, stencil, np_, first=0, opts=()):
 
 
 snap_st = {"preset": "blur3", "boundary": "periodic", "iterations": 8, "halo_depth": 2,
-           "snapshot_every": 3, "snapshot_path": "snaps.h5"}
+           "temporal_blocking": "true", "snapshot_every": 3, "snapshot_path": "snaps.h5"}
 snapshot_case("snapshots_np3", random_field((23, 17)), snap_st, 3)
 snapshot_case("snapshots_np1", random_field((9, 8, 7)),
               {**snap_st, "iterations": 5, "snapshot_every": 1, "snapshot_path": "s3d.h5"}, 1)
