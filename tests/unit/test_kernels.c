@@ -618,12 +618,17 @@ static void test_registry(void)
     int n = 0;
     for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++, n++) {
         CU_ASSERT_PTR_NOT_NULL((*k)->summary);
-        CU_ASSERT_PTR_NOT_NULL((*k)->process);
+        if ((*k)->kind == DP_KERNEL_STENCIL) {
+            CU_ASSERT((*k)->iteration && (*k)->sweep && (*k)->fill && (*k)->create);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL((*k)->process);
+        }
         if ((*k)->kind == DP_KERNEL_REDUCE) {
             CU_ASSERT((*k)->partial_size && (*k)->partial_init && (*k)->combine && (*k)->results);
         }
     }
-    CU_ASSERT(n >= 2);
+    CU_ASSERT_PTR_NOT_NULL(dp_kernel_find("stencil"));
+    CU_ASSERT(n >= 3);
 }
 
 int main(void)
