@@ -85,6 +85,31 @@ static void first_touch(double *p, int64_t n)
         memset(p + c * chunk, 0, (size_t)(n - c * chunk < chunk ? n - c * chunk : chunk) * 8);
 }
 
+/* Allocates the storage of field b (n points) on every rank, agreed, zeroed by first touch:
+ * the ghost points hold zeros until filled, so no uninitialised value is ever read. */
+static dp_status_t alloc_field(loop_t *L, int b, int64_t n)
+{
+    dp_status_t st = DP_OK;
+    L->f[b].data = malloc((size_t)n * sizeof(double));
+    if (!L->f[b].data)
+        st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for a field of the stencil",
+                        (double)n * 8 / (1 << 20));
+    DP_CALL(dp_comm_agree(st, L->it->comm));
+    first_touch(L->f[b].data, n);
+    return DP_OK;
+}
+
+/* Copies the own points of f from a contiguous row-major block (into_field) or to it. */
+static void block_rows(dp_field_t *f, double *block, int into_field)
+{
+    const int64_t len = f->count[f->global.ndim - 1], rows = dp_field_rows(f);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        double *row = dp_field_row(f, r), *flat = block + r * len;
+        memcpy(into_field ? row : flat, into_field ? flat : row, (size_t)len * sizeof(double));
+    }
+}
+
 static dp_status_t make_fields(loop_t *L, double **block)
 {
     const dp_iterate_t *it = L->it;
@@ -99,27 +124,11 @@ static dp_status_t make_fields(loop_t *L, double **block)
         }
     }
     const int64_t n = field_points(&L->spec, L->nd, it->count);
-    dp_status_t st = DP_OK;
-    L->f[0].data = malloc((size_t)n * sizeof(double));
-    if (!L->f[0].data)
-        st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the stencil's field",
-                        (double)n * 8 / (1 << 20));
-    DP_CALL(dp_comm_agree(st, it->comm));
-    /* the ghost points hold zeros until filled: no uninitialised value is ever read */
-    first_touch(L->f[0].data, n);
-    const int64_t len = it->count[L->nd - 1], rows = dp_field_rows(&L->f[0]);
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; r++)
-        memcpy(dp_field_row(&L->f[0], r), *block + r * len, (size_t)len * sizeof(double));
-    free(*block);
+    DP_CALL(alloc_field(L, 0, n));
+    block_rows(&L->f[0], *block, 1);
+    free(*block); /* before the second field: two copies of the block at most */
     *block = NULL;
-    L->f[1].data = malloc((size_t)n * sizeof(double));
-    if (!L->f[1].data)
-        st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the stencil's second field",
-                        (double)n * 8 / (1 << 20));
-    DP_CALL(dp_comm_agree(st, it->comm));
-    first_touch(L->f[1].data, n);
-    return DP_OK;
+    return alloc_field(L, 1, n);
 }
 
 /* The points to update in sub-step s (1-based) of a group of steps sub-steps between two
@@ -423,9 +432,7 @@ static dp_status_t gather_block(loop_t *L, double **block)
         st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the result",
                         (double)n * 8 / (1 << 20));
     DP_CALL(dp_comm_agree(st, it->comm));
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; r++)
-        memcpy(*block + r * len, dp_field_row(&L->f[L->cur], r), (size_t)len * sizeof(double));
+    block_rows(&L->f[L->cur], *block, 0);
     return DP_OK;
 }
 
