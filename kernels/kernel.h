@@ -10,6 +10,21 @@
 
 enum { DP_MAX_DIMS = 3 };
 
+/* Element types of stored data (input files, output datasets). */
+typedef enum {
+    DP_DT_INT8,
+    DP_DT_INT16,
+    DP_DT_INT32,
+    DP_DT_INT64,
+    DP_DT_UINT8,
+    DP_DT_UINT16,
+    DP_DT_UINT32,
+    DP_DT_UINT64,
+    DP_DT_FLOAT32,
+    DP_DT_FLOAT64,
+} dp_dtype_t;
+#define DP_DTYPE_NAMES "int8|int16|int32|int64|uint8|uint16|uint32|uint64|float32|float64"
+
 /* The extents of an array of 1 to 3 dimensions, row-major (last index fastest). Unused
  * trailing extents are 1. */
 typedef struct {
@@ -176,10 +191,12 @@ typedef struct {
  *   do:  partial_init(st, p); process(st, piece, piece, p) for every piece of the rank's block;
  *        combine(st, acc, in) across ranks;
  *   while next_pass(st, combined) asks for another pass over the same data (multi_pass: the
- *        driver then keeps the whole block in memory)
+ *        driver keeps the whole block in memory when [run] memory_mb allows, else reads it
+ *        again)
  *   results(st, res); destroy(st)
  *
- * for a MAP kernel create, process(st, piece, out, NULL) for every piece, destroy; and for a
+ * for a MAP kernel create, process(st, piece, out, NULL) for every piece (then the reduction
+ * of then_reduce over the pieces written), destroy; and for a
  * STENCIL kernel create, iteration(st, &it), then per iteration, with the ghost points of in
  * exchanged between ranks (or filled by fill() on the edges of the array), sweep(st, in, out,
  * box) over boxes that together cover the points to update, and the two fields swapped. */
@@ -209,7 +226,9 @@ typedef struct dp_kernel {
     /* Sets a partial to the identity of the combination (REDUCE). */
     void (*partial_init)(const void *st, void *partial);
     /* Processes one piece: REDUCE folds in into partial; MAP writes out (same extents as in,
-     * and out->data may equal in->data). Called once per piece, in global order. */
+     * and out->data may equal in->data). Called for consecutive pieces in global order; a
+     * piece may be any run of whole rows of the block, so the result must not depend on where
+     * the data were cut. */
     void (*process)(const void *st, const dp_block_t *in, dp_block_t *out, void *partial);
     /* acc = acc (+) in, where acc holds the lower-ranked data (REDUCE). */
     void (*combine)(const void *st, void *acc, const void *in);
@@ -235,6 +254,13 @@ typedef struct dp_kernel {
      * one is NaN), else 0 (STENCIL, optional: temporal blocking). */
     double (*steps)(const void *st, const dp_field_t *in, dp_field_t *out, const dp_edges_t *edges,
                     int64_t steps, const dp_box_t *tiles, int64_t ntiles, int want_change);
+    /* The element type of the array a MAP kernel writes; its values are already rounded to
+     * that type. Optional: default float64. */
+    dp_dtype_t (*out_dtype)(const void *cfg);
+    /* The ops of the reduce kernel to run on the values a MAP kernel writes, in the same pass
+     * (map, then reduce, without a second read), as job-file text; NULL for none. Its other
+     * keys come from the [reduce] section. Optional. */
+    const char *(*then_reduce)(const void *cfg);
     /* Frees the state. Optional. */
     void (*destroy)(void *st);
 } dp_kernel_t;

@@ -10,11 +10,14 @@
 #include "results.h"
 #include "sink.h"
 #include "source.h"
+#include "stream.h"
+#include "stream_write.h"
 
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,13 +31,20 @@ typedef struct {
     dp_source_t src;
     dp_plan_t plan;
     int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
-    int64_t piece_rows, npieces, mem;
-    double *buf; /* the whole block (map and multi-pass kernels) or one piece */
-    int whole;   /* buf holds the whole block */
-    void *state; /* the kernel's */
+    int64_t piece_rows, npieces, mem; /* npieces: the most of any rank */
+    double *buf;                      /* the whole block, when it stays in memory */
+    int whole;
+    void *state;            /* the kernel's */
+    const dp_kernel_t *red; /* the reduction: the kernel, or a map kernel's then_reduce */
+    void *red_state;
     void *partial;
+    dp_stream_t stream;
+    int stream_open;
+    dp_writer_t writer; /* a map kernel's output */
+    int writer_open;
     dp_sink_t sink;
     int sink_open;
+    double rss_base; /* MiB resident before the run's buffers */
     dp_results_t results;
     double t[DP_NPHASES];
     dp_job_t restart_job; /* the job reading its checkpoint instead of its input */
@@ -61,30 +71,6 @@ static void runinfo(run_t *r)
     MPI_Bcast(r->info.host, sizeof r->info.host, MPI_CHAR, 0, r->comm);
 }
 
-static int64_t row_elems(const run_t *r)
-{
-    return r->count[1] * r->count[2];
-}
-
-/* The box of piece p of this rank's block; count 0 when the rank has no such piece. */
-static void piece_box(const run_t *r, int64_t p, int64_t start[DP_MAX_DIMS],
-                      int64_t count[DP_MAX_DIMS], int64_t *offset)
-{
-    const int64_t r0 = p * r->piece_rows;
-    int64_t rows = r->count[0] - r0;
-    if (rows > r->piece_rows)
-        rows = r->piece_rows;
-    if (rows < 0 || row_elems(r) == 0)
-        rows = 0;
-    for (int d = 0; d < DP_MAX_DIMS; d++) {
-        start[d] = r->start[d];
-        count[d] = rows > 0 ? r->count[d] : 0;
-    }
-    start[0] = r->start[0] + r0;
-    count[0] = rows;
-    *offset = r0 * row_elems(r);
-}
-
 /* A job setting that only the data show to be wrong, said in the job-file form. */
 static dp_status_t usage_at(const dp_job_t *job, const char *section, const char *key,
                             const char *why)
@@ -94,6 +80,59 @@ static dp_status_t usage_at(const dp_job_t *job, const char *section, const char
     dp_status_t st = dp_err_set(DP_ERR_USAGE, "%s", d.msg[0]);
     dp_diag_free(&d);
     return st;
+}
+
+/* How the block is read: in pieces within [run] chunk_mb and memory_mb, kept whole when a
+ * reduction needs more passes and it fits (a stencil always keeps it). */
+static dp_status_t budget(run_t *r)
+{
+    const dp_job_t *job = r->job;
+    const dp_kernel_t *k = job->kernel;
+    const int stencil = k->kind == DP_KERNEL_STENCIL;
+    const char *path;
+    int64_t offset;
+    char why[200];
+    const int direct = dp_source_direct(&r->src, &path, &offset, why, sizeof why);
+    dp_budget_in_t in = {
+        .memory = stencil ? 0 : job->run.memory_mb << 20,
+        .chunk = job->run.chunk_mb << 20,
+        .in_size = dp_dtype_size(r->src.dtype),
+        .convert = r->src.dtype != DP_DT_FLOAT64,
+        .slots = direct ? (job->run.overlap ? (int)job->run.prefetch + 1 : 1) : 0,
+        .out_size = k->kind == DP_KERNEL_MAP
+                        ? dp_dtype_size(k->out_dtype ? k->out_dtype(job->kcfg) : DP_DT_FLOAT64)
+                        : 0,
+        .multi_pass = stencil || (r->red && r->red->multi_pass &&
+                                  r->red->multi_pass(r->red == k ? job->kcfg : job->then_cfg)),
+        .align = r->src.chunk_rows,
+    };
+    int64_t start0[DP_MAX_DIMS], count0[DP_MAX_DIMS]; /* rank 0's block is the largest */
+    dp_plan_block(&r->plan, 0, start0, count0);
+    dp_budget_t b;
+    dp_status_t st = dp_plan_budget(count0, &in, &b);
+    if (st == DP_ERR_USAGE) {
+        char msg[DP_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", dp_err_msg());
+        return usage_at(job, "run", "memory_mb", msg);
+    }
+    r->piece_rows = b.piece_rows;
+    r->whole = b.whole;
+    r->mem = b.bytes;
+    r->npieces = count0[1] * count0[2] > 0 ? (count0[0] + b.piece_rows - 1) / b.piece_rows : 0;
+    if (stencil) {
+        /* two fields with ghosts replace the block once it is read */
+        const int64_t fields = dp_iterate_memory(job, r->state, &r->plan);
+        r->mem = b.bytes > fields ? b.bytes : fields;
+        if (job->run.memory_mb > 0 && r->mem > job->run.memory_mb << 20) {
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "is too small for this stencil: each rank keeps two copies of its block with "
+                     "ghost points, %.1f MiB; raise it or use more ranks",
+                     (double)r->mem / (1 << 20));
+            return usage_at(job, "run", "memory_mb", msg);
+        }
+    }
+    return DP_OK;
 }
 
 static dp_status_t make_plan(run_t *r)
@@ -111,8 +150,19 @@ static dp_status_t make_plan(run_t *r)
         if (why)
             st = usage_at(job, job->kernel->name, key, why);
     }
+    if (st == DP_OK && job->then && job->then->check_data) {
+        const char *key = NULL;
+        const char *why = job->then->check_data(job->then_cfg, &r->src.shape, &key);
+        if (why)
+            st = usage_at(job, job->then->name, key, why);
+    }
     if (st == DP_OK && job->kernel->create && !r->state)
         r->state = job->kernel->create(job->kcfg, &r->src.shape);
+    r->red = job->kernel->kind == DP_KERNEL_REDUCE ? job->kernel : job->then;
+    if (st == DP_OK && job->then)
+        r->red_state = job->then->create(job->then_cfg, &r->src.shape);
+    else
+        r->red_state = r->state;
     if (st == DP_OK && job->kernel->kind == DP_KERNEL_STENCIL) {
         const char *key = NULL;
         const char *why = dp_iterate_check(job, r->state, &r->plan, &key);
@@ -130,23 +180,7 @@ static dp_status_t make_plan(run_t *r)
     for (int d = 0; d < r->plan.global.ndim; d++)
         DP_CHECK(r->start[d] == dp_plan_start(&r->plan, d, coords[d]), DP_ERR_INTERNAL,
                  "the plan's block of rank %d disagrees with MPI_Cart_coords", r->rank);
-    const int64_t esize = dp_dtype_size(r->src.dtype);
-    const int64_t chunk = job->run.chunk_mb << 20;
-    r->piece_rows = dp_plan_piece_rows(r->count, chunk, esize);
-    r->npieces = dp_plan_max_pieces(&r->plan, chunk, esize);
-    /* memory of the largest block: the data buffer, a conversion buffer, a partial */
-    int64_t largest[DP_MAX_DIMS], dummy[DP_MAX_DIMS];
-    dp_plan_block(&r->plan, 0, dummy, largest);
-    const int64_t rows = dp_plan_piece_rows(largest, chunk, esize);
-    const int64_t piece = (rows < largest[0] ? rows : largest[0]) * largest[1] * largest[2];
-    const int map = job->kernel->kind != DP_KERNEL_REDUCE;
-    r->whole = map || (job->kernel->multi_pass && job->kernel->multi_pass(job->kcfg));
-    r->mem = (r->whole ? dp_plan_max_block(&r->plan) : piece) * 8;
-    if (job->kernel->kind == DP_KERNEL_STENCIL) /* two fields with ghosts replace the block */
-        r->mem = dp_iterate_memory(job, r->state, &r->plan);
-    if (r->src.dtype != DP_DT_FLOAT64 && job->input.source != DP_SRC_GENERATE)
-        r->mem += piece * esize;
-    return DP_OK;
+    return budget(r);
 }
 
 static void print_plan(const run_t *r, FILE *f)
@@ -161,8 +195,20 @@ static void print_plan(const run_t *r, FILE *f)
     fprintf(f, "input: %s\n", r->src.describe);
     fprintf(f, "ranks %d, threads %d, grid %s (decomposition %s)\n", r->nranks, r->info.threads,
             grid, decomp[job->run.decomposition]);
-    fprintf(f, "reads: up to %lld piece%s per rank of at most %lld MiB (chunk_mb)\n",
-            (long long)r->npieces, r->npieces == 1 ? "" : "s", (long long)job->run.chunk_mb);
+    const char *path;
+    int64_t offset;
+    char why[200];
+    const int direct = dp_source_direct(&r->src, &path, &offset, why, sizeof why);
+    fprintf(f,
+            "reads: up to %lld piece%s per rank of %lld rows (chunk_mb %lld, memory_mb %lld), %s\n",
+            (long long)r->npieces, r->npieces == 1 ? "" : "s", (long long)r->piece_rows,
+            (long long)job->run.chunk_mb, (long long)job->run.memory_mb,
+            r->whole ? "block kept in memory" : "streamed");
+    if (direct)
+        fprintf(f, "reads: nonblocking MPI-IO, %lld in flight while computing\n",
+                job->run.overlap ? (long long)job->run.prefetch : 0LL);
+    else
+        fprintf(f, "reads: through the source (%s)\n", why);
     fprintf(f, "estimated memory per rank: %.1f MiB\n", (double)r->mem / (1 << 20));
     if (job->output.path)
         fprintf(f, "output: %s (%s)\n", job->output.path, job->output.dataset);
@@ -184,8 +230,9 @@ static void print_plan(const run_t *r, FILE *f)
 
 static dp_status_t allocate(run_t *r)
 {
-    const int64_t rows = r->whole || r->piece_rows > r->count[0] ? r->count[0] : r->piece_rows;
-    const int64_t n = rows * row_elems(r);
+    if (!r->whole)
+        return DP_OK;
+    const int64_t n = r->count[0] * r->count[1] * r->count[2];
     dp_status_t st = DP_OK;
     r->buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     if (!r->buf)
@@ -194,88 +241,138 @@ static dp_status_t allocate(run_t *r)
     return dp_comm_agree(st, r->comm);
 }
 
-/* Runs the kernel on piece p, which is in memory at data. */
-static void process_piece(run_t *r, int64_t p, double *data)
+/* Values computed between two tests of the reads and writes in flight. */
+enum { POKE_VALUES = 1 << 20 };
+
+/* Runs the kernels on piece p at data: the map (when map is set), the reduction, and the
+ * write of a map's output (when write is set); in slices of whole rows, letting the reads and
+ * writes in flight progress between them. */
+static void compute_piece(run_t *r, int64_t p, double *data, int map, int write)
 {
     const dp_kernel_t *k = r->job->kernel;
     int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
-    piece_box(r, p, s, c, &off);
-    if (c[0] == 0)
+    dp_stream_box(&r->stream, p, s, c, &off);
+    const int64_t row = c[1] * c[2];
+    if (c[0] == 0 || row == 0)
         return;
-    dp_block_t in = {.global = r->plan.global, .data = data};
-    memcpy(in.start, s, sizeof in.start);
-    memcpy(in.count, c, sizeof in.count);
-    dp_block_t out = in;
-    if (k->process)
-        k->process(r->state, &in, &out, r->partial);
+    const double t0 = MPI_Wtime();
+    const int64_t step = row >= POKE_VALUES ? 1 : POKE_VALUES / row;
+    for (int64_t i = 0; i < c[0]; i += step) {
+        dp_block_t in = {.global = r->plan.global, .data = data + i * row};
+        memcpy(in.start, s, sizeof in.start);
+        memcpy(in.count, c, sizeof in.count);
+        in.start[0] = s[0] + i;
+        in.count[0] = c[0] - i < step ? c[0] - i : step;
+        if (map && k->kind == DP_KERNEL_MAP)
+            k->process(r->state, &in, &in, NULL);
+        if (r->red)
+            r->red->process(r->red_state, &in, &in, r->partial);
+        dp_stream_poke(&r->stream);
+        if (r->writer_open)
+            dp_writer_poke(&r->writer);
+    }
+    r->t[DP_PHASE_COMPUTE] += MPI_Wtime() - t0;
+    if (write && r->writer_open)
+        dp_writer_put(&r->writer, off, data, c[0] * row);
 }
 
-/* The first pass: read every piece and process it as it arrives. */
-static dp_status_t read_and_process(run_t *r)
+/* One pass over the data: from the input (the first pass, and every pass of a block that is
+ * not kept), or over the block in memory. */
+static dp_status_t pass(run_t *r, int first)
 {
-    for (int64_t p = 0; p < r->npieces; p++) {
-        int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
-        piece_box(r, p, s, c, &off);
-        double *data = r->whole ? r->buf + off : r->buf;
-        double t0 = MPI_Wtime();
-        DP_CALL(dp_source_read(&r->src, s, c, data));
-        double t1 = MPI_Wtime();
-        r->t[DP_PHASE_READ] += t1 - t0;
-        process_piece(r, p, data);
-        r->t[DP_PHASE_COMPUTE] += MPI_Wtime() - t1;
+    if (!first && r->whole) {
+        for (int64_t p = 0; p < r->npieces; p++) {
+            int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
+            dp_stream_box(&r->stream, p, s, c, &off);
+            compute_piece(r, p, r->buf + off, 0, 0);
+        }
+        return DP_OK;
     }
-    return DP_OK;
+    for (int64_t p = 0; p < r->npieces; p++) {
+        double *data;
+        if (dp_stream_next(&r->stream, p, &data) == DP_OK && data)
+            compute_piece(r, p, data, 1, first);
+    }
+    return dp_stream_end(&r->stream);
 }
 
 static void combine_cb(const void *ctx, void *acc, const void *in)
 {
     const run_t *r = ctx;
-    r->job->kernel->combine(r->state, acc, in);
+    r->red->combine(r->red_state, acc, in);
 }
 
-/* Every pass of a reduction: fold the rank's data into a partial, combine the partials of all
- * ranks, and let the kernel decide whether it needs another pass over the same data. */
-static dp_status_t reduce_passes(run_t *r)
+/* Every pass: a map writes its output in the first; a reduction folds the rank's data into a
+ * partial, combines the partials of all ranks and lets the kernel decide whether it needs
+ * another pass over the same data. */
+static dp_status_t passes(run_t *r)
 {
-    const dp_kernel_t *k = r->job->kernel;
-    for (int pass = 0;; pass++) {
-        const size_t size = k->partial_size(r->state);
-        free(r->partial);
-        r->partial = dp_xmalloc(size);
-        k->partial_init(r->state, r->partial);
-        if (pass == 0) {
-            DP_CALL(read_and_process(r));
-        } else {
-            double t0 = MPI_Wtime();
-            for (int64_t p = 0; p < r->npieces; p++) {
-                int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
-                piece_box(r, p, s, c, &off);
-                process_piece(r, p, r->buf + off);
-            }
-            r->t[DP_PHASE_COMPUTE] += MPI_Wtime() - t0;
+    for (int n = 0;; n++) {
+        size_t size = 0;
+        if (r->red) {
+            size = r->red->partial_size(r->red_state);
+            free(r->partial);
+            r->partial = dp_xmalloc(size);
+            r->red->partial_init(r->red_state, r->partial);
         }
+        DP_CALL(pass(r, n == 0));
+        if (n == 0 && r->writer_open) {
+            r->writer_open = 0;
+            DP_CALL(dp_writer_close(&r->writer));
+        }
+        if (!r->red)
+            return DP_OK;
         double t1 = MPI_Wtime();
         DP_CALL(dp_comm_combine(r->partial, size, combine_cb, r, r->cart));
         r->t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
-        if (!k->next_pass || !k->next_pass(r->state, r->partial))
+        if (!r->red->next_pass || !r->red->next_pass(r->red_state, r->partial))
             return DP_OK;
     }
+}
+
+/* Opens the streamed input, and the streamed output of a map kernel. */
+static dp_status_t open_streams(run_t *r)
+{
+    const dp_job_t *job = r->job;
+    const double t0 = MPI_Wtime();
+    const int prefetch = job->run.overlap ? (int)job->run.prefetch : 0;
+    DP_CALL(dp_stream_open(&r->stream, &r->src, r->start, r->count, r->piece_rows, prefetch, r->buf,
+                           r->comm));
+    r->stream_open = 1;
+    if (!r->stream.direct && r->stream.why[0] && job->input.source != DP_SRC_GENERATE &&
+        !r->src.note[0])
+        snprintf(r->src.note, sizeof r->src.note, "%s", r->stream.why);
+    r->t[DP_PHASE_READ] += MPI_Wtime() - t0;
+    if (job->kernel->kind != DP_KERNEL_MAP)
+        return DP_OK;
+    const double t1 = MPI_Wtime();
+    const dp_kernel_t *k = job->kernel;
+    const dp_dtype_t dtype = k->out_dtype ? k->out_dtype(job->kcfg) : DP_DT_FLOAT64;
+    int64_t offset = 0;
+    DP_CALL(dp_sink_array_direct(&r->sink, job->output.dataset, &r->plan.global, dtype, &offset));
+    DP_CALL(dp_writer_open(&r->writer, r->sink.tmp, offset, &r->plan.global, dtype, r->start,
+                           r->count, r->piece_rows, job->run.overlap, r->comm));
+    r->writer_open = 1;
+    r->t[DP_PHASE_WRITE] += MPI_Wtime() - t1;
+    return DP_OK;
 }
 
 static dp_status_t write_output(run_t *r)
 {
     const dp_job_t *job = r->job;
     double t0 = MPI_Wtime();
-    if (job->kernel->kind != DP_KERNEL_REDUCE) {
+    if (job->kernel->kind == DP_KERNEL_STENCIL) {
         DP_CALL(dp_sink_array(&r->sink, job->output.dataset, &r->plan.global));
         for (int64_t p = 0; p < r->npieces; p++) {
             int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
-            piece_box(r, p, s, c, &off);
+            dp_stream_box(&r->stream, p, s, c, &off);
             DP_CALL(dp_sink_write(&r->sink, s, c, r->buf + off));
         }
-    } else {
-        DP_CALL(dp_sink_results(&r->sink, job->output.dataset, &r->results));
     }
+    if (r->red)
+        DP_CALL(dp_sink_results(
+            &r->sink, job->kernel->kind == DP_KERNEL_REDUCE ? job->output.dataset : "/results",
+            &r->results));
     DP_CALL(dp_sink_commit(&r->sink, &r->info));
     r->sink_open = 0;
     r->t[DP_PHASE_WRITE] += MPI_Wtime() - t0;
@@ -375,18 +472,37 @@ static dp_status_t run_job(run_t *r)
         r->sink_open = 1;
         r->t[DP_PHASE_WRITE] += MPI_Wtime() - t1;
     }
-    if (job->kernel->kind == DP_KERNEL_REDUCE) {
-        DP_CALL(reduce_passes(r));
-        const char *why = job->kernel->results(r->state, &r->results);
+    DP_CALL(open_streams(r));
+    DP_CALL(passes(r));
+    if (r->red) {
+        const char *why = r->red->results(r->red_state, &r->results);
         DP_CHECK(!why, DP_ERR_DATA, "%s", why);
-    } else {
-        DP_CALL(read_and_process(r));
     }
     if (job->kernel->kind == DP_KERNEL_STENCIL)
         DP_CALL(iterate(r));
     if (job->output.path)
         DP_CALL(write_output(r));
     return DP_OK;
+}
+
+/* Resident memory of this process at its largest so far, in MiB. */
+static double peak_rss_mb(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_maxrss / 1024; /* KiB on Linux */
+}
+
+/* Folds the stream's and the writer's measures into the phases. */
+static void stream_times(run_t *r)
+{
+    r->t[DP_PHASE_READ] += r->stream.wait;
+    r->t[DP_PHASE_READ_WAIT] += r->stream.wait;
+    r->t[DP_PHASE_READ_BUSY] += r->stream.busy;
+    r->t[DP_PHASE_COMPUTE] += r->stream.convert_time;
+    r->t[DP_PHASE_WRITE] += r->writer.wait;
+    r->t[DP_PHASE_WRITE_WAIT] += r->writer.wait;
+    r->t[DP_PHASE_WRITE_BUSY] += r->writer.busy;
 }
 
 static void report(run_t *r, dp_status_t st)
@@ -396,6 +512,10 @@ static void report(run_t *r, dp_status_t st)
     MPI_Allreduce(r->t, tmax, DP_NPHASES, MPI_DOUBLE, MPI_MAX, r->comm);
     long long mine = r->src.bytes_read, total = 0;
     MPI_Reduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, 0, r->comm);
+    double rss[2] = {peak_rss_mb(), r->rss_base}, rss_max[2];
+    MPI_Reduce(rss, rss_max, 2, MPI_DOUBLE, MPI_MAX, 0, r->comm);
+    double waits[2] = {r->t[DP_PHASE_READ_WAIT], r->t[DP_PHASE_READ_BUSY]}, wsum[2];
+    MPI_Reduce(waits, wsum, 2, MPI_DOUBLE, MPI_SUM, 0, r->comm);
     if (r->rank != 0)
         return;
     dp_report_t rep = {
@@ -411,6 +531,12 @@ static void report(run_t *r, dp_status_t st)
         .status = st,
         .error = st == DP_OK ? NULL : dp_err_msg(),
     };
+    rep.streamed = job->kernel->kind != DP_KERNEL_STENCIL && job->input.source != DP_SRC_GENERATE &&
+                   r->stream_open;
+    rep.overlap = wsum[1] > 0 ? 1 - wsum[0] / wsum[1] : 0;
+    rep.overlap = rep.overlap < 0 ? 0 : rep.overlap;
+    rep.peak_rss_mb = rss_max[0];
+    rep.base_rss_mb = rss_max[1];
     rep.shape.ndim = r->plan.nranks ? r->plan.global.ndim : 0;
     memcpy(rep.dims, r->plan.dims, sizeof rep.dims);
     memcpy(rep.timing, tmax, sizeof tmax);
@@ -431,10 +557,16 @@ dp_status_t dp_driver_run(const dp_job_t *job, const dp_driver_opts_t *opts, MPI
     MPI_Comm_rank(comm, &r.rank);
     MPI_Comm_size(comm, &r.nranks);
     runinfo(&r);
+    r.rss_base = peak_rss_mb();
     double t0 = MPI_Wtime();
     dp_status_t st = run_job(&r);
+    if (r.writer_open)
+        dp_writer_close(&r.writer);
     if (st != DP_OK && r.sink_open)
         dp_sink_abort(&r.sink);
+    stream_times(&r);
+    if (r.stream_open)
+        dp_stream_close(&r.stream);
     dp_source_close(&r.src);
     if (r.cart != MPI_COMM_NULL)
         MPI_Comm_free(&r.cart);

@@ -123,8 +123,25 @@ static const dp_opt_t run_opts[] = {
      .type = DP_OPT_BOOL,
      .def = "true",
      .offset = OFF(dp_run_t, overlap),
-     .help = "stencils: compute the interior while the halo messages are in flight (false: "
-             "exchange, then compute; to measure what overlapping gains)"},
+     .help = "keep reads (and writes) in flight while computing, and compute a stencil's "
+             "interior while its halo messages travel (false: read, then compute; exchange, then "
+             "compute; to measure what overlapping gains)"},
+    {.key = "memory_mb",
+     .type = DP_OPT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 1048576,
+     .offset = OFF(dp_run_t, memory_mb),
+     .help = "bound on each rank's data buffers in MiB (0: none); a block that does not fit is "
+             "streamed in smaller pieces and read again for each extra pass"},
+    {.key = "prefetch",
+     .type = DP_OPT_INT,
+     .def = "2",
+     .min = 1,
+     .max = 64,
+     .offset = OFF(dp_run_t, prefetch),
+     .help = "reads in flight per rank while it computes on the piece that arrived (with "
+             "overlap; reads of raw files and of contiguous HDF5 datasets)"},
     {0},
 };
 
@@ -197,10 +214,13 @@ static void check_sections(dp_job_t *job, dp_diag_t *diag)
             continue;
         const dp_kernel_t *k = dp_kernel_find(s->name);
         if (k && k->opts && k->opts[0].key) {
-            if (job->kernel && job->kernel != k)
+            if (job->kernel && job->kernel != k && job->then != k)
                 dp_diag_add(diag, s->where, s->name, NULL,
-                            "section of kernel '%s', but [job] kernel = %s (remove the section)",
-                            k->name, job->kernel->name);
+                            "section of kernel '%s', but [job] kernel = %s (remove the section%s)",
+                            k->name, job->kernel->name,
+                            job->kernel->then_reduce && k->kind == DP_KERNEL_REDUCE
+                                ? ", or set then_reduce in [map]"
+                                : "");
             continue;
         }
         const char *sug = dp_opts_suggest(s->name, names);
@@ -232,6 +252,8 @@ static void check_unknown_keys(dp_job_t *job, dp_diag_t *diag)
                 opts = t->opts;
         if (!opts && job->kernel && !strcmp(job->kernel->name, e->section))
             opts = job->kernel->opts;
+        if (!opts && job->then && !strcmp(job->then->name, e->section))
+            opts = job->then->opts;
         if (!opts)
             continue; /* the section itself was reported */
         char keys[512];
@@ -390,6 +412,23 @@ static void default_name(dp_job_t *job)
     job->job.name[n] = '\0';
 }
 
+/* A MAP kernel's then_reduce: the reduce kernel configured by the [reduce] section, with the
+ * ops given in the map kernel's section. */
+static void parse_then(dp_job_t *job, dp_diag_t *diag)
+{
+    const char *ops = job->kernel->then_reduce(job->kcfg);
+    job->then = dp_kernel_find("reduce");
+    job->then_cfg = dp_xcalloc(1, job->then->config_size);
+    dp_opts_parse(job->then->opts, job->then->name, &job->ini, job->then_cfg, diag);
+    if (dp_opts_given(&job->ini, job->then->name, "ops"))
+        dp_diag_add(diag, dp_opts_where(&job->ini, job->then->name, "ops"), job->then->name, "ops",
+                    "with kernel %s the ops are [%s] then_reduce", job->kernel->name,
+                    job->kernel->name);
+    dp_opts_parse_as(job->then->opts, "ops", job->kernel->name, "then_reduce", ops,
+                     dp_opts_where(&job->ini, job->kernel->name, "then_reduce"), job->then_cfg,
+                     diag);
+}
+
 int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, char *const *sets,
                  int nsets, dp_diag_t *diag)
 {
@@ -419,6 +458,8 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
         job->kcfg = dp_xcalloc(1, job->kernel->config_size);
         dp_opts_parse(job->kernel->opts, job->kernel->name, &job->ini, job->kcfg, diag);
     }
+    if (job->kernel && job->kernel->then_reduce && job->kernel->then_reduce(job->kcfg))
+        parse_then(job, diag);
     build_text(job, text, len, sets, nsets); /* after defaults: ini holds given keys only */
     check_sections(job, diag);
     check_unknown_keys(job, diag);
@@ -430,6 +471,17 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
         if (why)
             dp_diag_add(diag, dp_opts_where(&job->ini, job->kernel->name, key), job->kernel->name,
                         key, "%s", why);
+    }
+    if (job->then && job->then->check && diag->n == before) {
+        const char *key = NULL;
+        const char *why = job->then->check(job->then_cfg, &key);
+        const int ops = key && !strcmp(key, "ops"); /* given as [map] then_reduce */
+        if (why)
+            dp_diag_add(diag,
+                        dp_opts_where(&job->ini, ops ? job->kernel->name : job->then->name,
+                                      ops ? "then_reduce" : key),
+                        ops ? job->kernel->name : job->then->name, ops ? "then_reduce" : key, "%s",
+                        why);
     }
     return diag->n == before ? DP_OK : DP_ERR_USAGE;
 }
@@ -602,7 +654,10 @@ void dp_job_free(dp_job_t *job)
         dp_opts_free(s->opts, (char *)job + s->offset);
     if (job->kernel)
         dp_opts_free(job->kernel->opts, job->kcfg);
+    if (job->then)
+        dp_opts_free(job->then->opts, job->then_cfg);
     free(job->kcfg);
+    free(job->then_cfg);
     free(job->text);
     dp_ini_free(&job->ini);
     *job = (dp_job_t){0};

@@ -12,20 +12,6 @@
 typedef enum { DP_SRC_HDF5, DP_SRC_RAW, DP_SRC_GENERATE } dp_source_kind_t;
 #define DP_SOURCE_NAMES "hdf5|raw|generate"
 
-typedef enum {
-    DP_DT_INT8,
-    DP_DT_INT16,
-    DP_DT_INT32,
-    DP_DT_INT64,
-    DP_DT_UINT8,
-    DP_DT_UINT16,
-    DP_DT_UINT32,
-    DP_DT_UINT64,
-    DP_DT_FLOAT32,
-    DP_DT_FLOAT64,
-} dp_dtype_t;
-#define DP_DTYPE_NAMES "int8|int16|int32|int64|uint8|uint16|uint32|uint64|float32|float64"
-
 typedef enum { DP_DECOMP_AUTO, DP_DECOMP_1D, DP_DECOMP_2D, DP_DECOMP_3D } dp_decomp_t;
 #define DP_DECOMP_NAMES "auto|1d|2d|3d"
 
@@ -56,7 +42,9 @@ typedef struct {
     int64_t threads;
     int64_t chunk_mb;
     int decomposition; /* dp_decomp_t */
-    int overlap;       /* hide communication behind computation */
+    int overlap;       /* hide reads and communication behind computation */
+    int64_t memory_mb; /* bound on the data buffers per rank; 0: none */
+    int64_t prefetch;  /* reads in flight while computing */
 } dp_run_t;
 
 typedef struct {
@@ -67,8 +55,10 @@ typedef struct {
     dp_output_t output;
     dp_run_t run;
     const dp_kernel_t *kernel;
-    void *kcfg; /* the kernel's configuration, filled from its section */
-    char *text; /* the job text with the overrides applied, for provenance */
+    void *kcfg;              /* the kernel's configuration, filled from its section */
+    const dp_kernel_t *then; /* the reduction of a MAP kernel's output ([map] then_reduce) */
+    void *then_cfg;          /* its configuration: [reduce] with the ops of then_reduce */
+    char *text;              /* the job text with the overrides applied, for provenance */
 } dp_job_t;
 
 /* Parses and validates a job from its text and overrides (sets[0..nsets-1], each

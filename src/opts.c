@@ -338,6 +338,20 @@ int dp_opts_parse(const dp_opt_t *table, const char *section, dp_ini_t *ini, voi
     return (int)(diag->n - before);
 }
 
+int dp_opts_parse_as(const dp_opt_t *table, const char *key, const char *section,
+                     const char *as_key, const char *value, dp_where_t where, void *dst,
+                     dp_diag_t *diag)
+{
+    size_t before = diag->n;
+    for (const dp_opt_t *o = table; o->key; o++)
+        if (!strcmp(o->key, key)) {
+            dp_opt_t row = *o;
+            row.key = as_key;
+            parse_value(&row, section, value, where, dst, diag);
+        }
+    return (int)(diag->n - before);
+}
+
 void dp_opts_free(const dp_opt_t *table, void *dst)
 {
     for (const dp_opt_t *o = table; o->key; o++)

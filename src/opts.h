@@ -17,6 +17,13 @@
 int dp_opts_parse(const dp_opt_t *table, const char *section, dp_ini_t *ini, void *dst,
                   dp_diag_t *diag);
 
+/* Parses value into dst as the row key of table would, but names it [section] as_key in
+ * diagnostics: for a key of one section that configures another's (e.g. [map] then_reduce
+ * giving [reduce] ops). Returns the number of diagnostics added. Local. */
+int dp_opts_parse_as(const dp_opt_t *table, const char *key, const char *section,
+                     const char *as_key, const char *value, dp_where_t where, void *dst,
+                     dp_diag_t *diag);
+
 /* Frees the strings dp_opts_parse stored in dst. Local. */
 void dp_opts_free(const dp_opt_t *table, void *dst);
 

@@ -2,6 +2,7 @@
 
 #include "job.h"
 
+#include <limits.h>
 #include <string.h>
 
 int64_t dp_shape_elements(const dp_shape_t *s)
@@ -128,25 +129,53 @@ int64_t dp_plan_piece_rows(const int64_t count[DP_MAX_DIMS], int64_t chunk_bytes
     return rows < 1 ? 1 : rows;
 }
 
-int64_t dp_plan_max_pieces(const dp_plan_t *p, int64_t chunk_bytes, int64_t elem_bytes)
+/* Bytes per value of a piece: the buffers that scale with the piece. */
+static int64_t piece_bytes(const dp_budget_in_t *in, int whole)
 {
-    int64_t most = 0;
-    for (int r = 0; r < p->nranks; r++) {
-        int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
-        dp_plan_block(p, r, start, count);
-        if (count[0] * count[1] * count[2] == 0)
-            continue;
-        const int64_t n = ceil_div(count[0], dp_plan_piece_rows(count, chunk_bytes, elem_bytes));
-        if (n > most)
-            most = n;
-    }
-    return most;
+    const int64_t convert = in->convert;
+    int64_t b = 2 * (int64_t)in->out_size;
+    if (in->slots > 0)
+        b += whole && !convert ? 0 : in->slots * (int64_t)in->in_size;
+    else
+        b += convert ? in->in_size : 0;
+    if (!whole && (in->slots == 0 || convert))
+        b += 8; /* the float64 piece */
+    return b;
 }
 
-int64_t dp_plan_max_block(const dp_plan_t *p)
+dp_status_t dp_plan_budget(const int64_t count[DP_MAX_DIMS], const dp_budget_in_t *in,
+                           dp_budget_t *out)
 {
-    int64_t n = 1;
-    for (int d = 0; d < DP_MAX_DIMS; d++)
-        n *= ceil_div(p->global.n[d], p->dims[d]);
-    return n;
+    const int64_t row = count[1] * count[2];
+    const int64_t block = count[0] * row;
+    int64_t rows = dp_plan_piece_rows(count, in->chunk, in->in_size);
+    if (row > 0 && rows > INT_MAX / row)
+        rows = INT_MAX / row > 0 ? INT_MAX / row : 1;
+    if (rows > count[0])
+        rows = count[0] > 0 ? count[0] : 1;
+    *out = (dp_budget_t){.piece_rows = rows};
+    if (in->multi_pass) {
+        const int64_t whole = block * 8 + rows * row * piece_bytes(in, 1);
+        if (in->memory == 0 || whole <= in->memory) {
+            out->whole = 1;
+            out->bytes = whole;
+            return DP_OK;
+        }
+    }
+    const int64_t per_row = row * piece_bytes(in, 0);
+    if (in->memory > 0 && per_row > 0) {
+        const int64_t fit = in->memory / per_row;
+        DP_CHECK(fit >= 1, DP_ERR_USAGE,
+                 "is too small: one row of a block (%lld values) needs %.2f MiB of buffers "
+                 "(reads in flight, conversion, output); raise it, lower [run] prefetch or use "
+                 "more ranks",
+                 (long long)row, (double)per_row / (1 << 20));
+        if (fit < rows)
+            rows = fit;
+    }
+    if (in->align > 0 && rows > in->align)
+        rows -= rows % in->align;
+    out->piece_rows = rows;
+    out->bytes = rows * per_row;
+    return DP_OK;
 }

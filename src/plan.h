@@ -40,11 +40,31 @@ int64_t dp_shape_elements(const dp_shape_t *s);
 int64_t dp_plan_piece_rows(const int64_t count[DP_MAX_DIMS], int64_t chunk_bytes,
                            int64_t elem_bytes);
 
-/* The number of pieces of the rank with the most: every rank takes part in that many
- * collective reads. Local. */
-int64_t dp_plan_max_pieces(const dp_plan_t *p, int64_t chunk_bytes, int64_t elem_bytes);
+/* What bounds the buffers of a block that is read in pieces of whole rows. */
+typedef struct {
+    int64_t memory; /* bytes the data buffers of a rank may take; 0: no bound */
+    int64_t chunk;  /* largest read in bytes (chunk_mb) */
+    int in_size;    /* bytes of a stored input element */
+    int convert;    /* stored elements are not float64: converted into a float64 buffer */
+    int slots;      /* buffers of nonblocking reads (prefetch + 1); 0: reads through the source */
+    int out_size;   /* bytes of an output element written piece by piece; 0: no such output */
+    int multi_pass; /* the kernel may read the data again: keep the block when it fits */
+    int64_t align;  /* piece rows are a multiple of this when larger (storage chunks); 0: any */
+} dp_budget_in_t;
 
-/* Largest block over all ranks, in elements. Local. */
-int64_t dp_plan_max_block(const dp_plan_t *p);
+typedef struct {
+    int64_t piece_rows; /* rows of the block per piece */
+    int whole;          /* the whole block stays in memory (as float64) */
+    int64_t bytes;      /* the buffers in all */
+} dp_budget_t;
+
+/* The pieces a block of count[] is read in, and whether it is kept whole: pieces of at most
+ * chunk bytes, at most INT_MAX values (an MPI count), and buffers within memory. Buffers are
+ * the read slots, a float64 piece where values are converted (or read through the source,
+ * with the source's buffer of stored values), two output pieces, and the whole block when
+ * kept. Fails with DP_ERR_USAGE, the message saying what one row needs, when not even one row
+ * fits. Local. */
+dp_status_t dp_plan_budget(const int64_t count[DP_MAX_DIMS], const dp_budget_in_t *in,
+                           dp_budget_t *out);
 
 #endif

@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 static const char *const phase_names[DP_NPHASES] = {
-    "read", "compute", "communicate", "write", "checkpoint", "halo", "halo_wait", "total"};
+    "read",      "compute",   "communicate", "write",      "checkpoint", "halo",
+    "halo_wait", "read_wait", "read_busy",   "write_wait", "write_busy", "total"};
 
 /* The object for a nested name's parent, created on the way ("hist/counts" -> hist). */
 static cJSON *parent_of(cJSON *root, const char *name, const char **leaf)
@@ -104,6 +105,21 @@ static cJSON *report_json(const dp_report_t *r)
     cJSON *t = cJSON_AddObjectToObject(o, "timing");
     for (int p = 0; p < DP_NPHASES; p++)
         cJSON_AddItemToObject(t, phase_names[p], number(r->timing[p]));
+    if (r->streamed) {
+        const double *tm = r->timing;
+        cJSON_AddItemToObject(o, "overlap", number(r->overlap));
+        cJSON_AddItemToObject(
+            o, "read_gbs",
+            number(tm[DP_PHASE_READ_BUSY] > 0 ? r->bytes_read / tm[DP_PHASE_READ_BUSY] / 1e9 : 0));
+        cJSON_AddItemToObject(
+            o, "compute_gbs",
+            number(tm[DP_PHASE_COMPUTE] > 0 ? r->bytes_read / tm[DP_PHASE_COMPUTE] / 1e9 : 0));
+        char verdict[512];
+        dp_report_verdict(r, verdict, sizeof verdict);
+        cJSON_AddStringToObject(o, "verdict", verdict);
+    }
+    cJSON_AddItemToObject(o, "peak_rss_mb", number(r->peak_rss_mb));
+    cJSON_AddItemToObject(o, "base_rss_mb", number(r->base_rss_mb));
     if (r->note && *r->note)
         cJSON_AddStringToObject(o, "note", r->note);
     cJSON_AddStringToObject(o, "status", r->status == DP_OK ? "ok" : "failed");
@@ -131,6 +147,40 @@ dp_status_t dp_report_write_json(const dp_report_t *r, const char *path)
         return dp_err_set(DP_ERR_IO, "cannot write report '%s': %s", path, strerror(e));
     }
     return DP_OK;
+}
+
+void dp_report_verdict(const dp_report_t *r, char *buf, size_t size)
+{
+    const double read = r->timing[DP_PHASE_READ_BUSY], compute = r->timing[DP_PHASE_COMPUTE];
+    const double hidden = 100 * r->overlap;
+    const dp_job_t *job = r->job;
+    if (read > 1.25 * compute) {
+        if (job->run.overlap && r->overlap < 0.8 && compute > 0.1 * read)
+            snprintf(buf, size,
+                     "I/O-bound: reads %.3g s, compute %.3g s, %.0f%% of the reads hidden; more "
+                     "[run] prefetch and a larger chunk_mb would hide more",
+                     read, compute, hidden);
+        else
+            snprintf(buf, size,
+                     "I/O-bound: reads %.3g s, compute %.3g s (%.0f%% of the reads hidden); the "
+                     "storage's bandwidth is the limit: %s",
+                     read, compute, hidden,
+                     job->run.overlap ? "larger chunk_mb or more ranks reading may help, more "
+                                        "threads will not"
+                                      : "[run] overlap = true would hide the compute");
+    } else if (compute > 1.25 * read) {
+        snprintf(buf, size,
+                 "compute-bound: compute %.3g s, reads %.3g s (%.0f%% hidden); more threads "
+                 "([run] threads, OMP_NUM_THREADS) or more ranks would help",
+                 compute, read, hidden);
+    } else {
+        snprintf(buf, size,
+                 "balanced: reads %.3g s and compute %.3g s are of the same order (%.0f%% of the "
+                 "reads hidden)%s",
+                 read, compute, hidden,
+                 job->run.overlap ? "; both more I/O bandwidth and more compute would be needed"
+                                  : "; [run] overlap = true would run them together");
+    }
 }
 
 void dp_report_print(const dp_report_t *r, FILE *f)
@@ -174,6 +224,20 @@ void dp_report_print(const dp_report_t *r, FILE *f)
                 r->timing[DP_PHASE_HALO], r->timing[DP_PHASE_HALO_WAIT],
                 100 * (1 - r->timing[DP_PHASE_HALO_WAIT] / r->timing[DP_PHASE_HALO]),
                 r->timing[DP_PHASE_CHECKPOINT]);
+    if (r->streamed) {
+        char verdict[512];
+        dp_report_verdict(r, verdict, sizeof verdict);
+        fprintf(
+            f,
+            "reads (s): %.6f in flight, %.6f waited for (%.0f%% hidden), %.2f GB/s; compute "
+            "%.2f GB/s; peak memory %.0f MiB per rank (%.0f before the data)\n",
+            r->timing[DP_PHASE_READ_BUSY], r->timing[DP_PHASE_READ_WAIT], 100 * r->overlap,
+            r->timing[DP_PHASE_READ_BUSY] > 0 ? r->bytes_read / r->timing[DP_PHASE_READ_BUSY] / 1e9
+                                              : 0,
+            r->timing[DP_PHASE_COMPUTE] > 0 ? r->bytes_read / r->timing[DP_PHASE_COMPUTE] / 1e9 : 0,
+            r->peak_rss_mb, r->base_rss_mb);
+        fprintf(f, "verdict: %s\n", verdict);
+    }
     if (r->note && *r->note)
         fprintf(f, "note: %s\n", r->note);
 }

@@ -26,6 +26,10 @@ enum {
     DP_PHASE_CHECKPOINT, /* writing checkpoints (stencils) */
     DP_PHASE_HALO,       /* halo exchanges from posting to completion, overlapping compute */
     DP_PHASE_HALO_WAIT,  /* the part of the halo exchanges not hidden behind computation */
+    DP_PHASE_READ_WAIT,  /* blocked waiting for data to arrive (part of read) */
+    DP_PHASE_READ_BUSY,  /* reads in flight, overlapping compute */
+    DP_PHASE_WRITE_WAIT, /* blocked waiting for streamed writes (part of write) */
+    DP_PHASE_WRITE_BUSY, /* streamed writes in flight */
     DP_PHASE_TOTAL,
     DP_NPHASES
 };
@@ -41,6 +45,10 @@ typedef struct {
     int64_t bytes_read;   /* summed over ranks */
     int64_t mem_per_rank; /* estimated bytes of the largest rank */
     double timing[DP_NPHASES];
+    int streamed;       /* the data were read in pieces (not a stencil's whole block) */
+    double overlap;     /* fraction of the reads' time hidden behind compute */
+    double peak_rss_mb; /* largest resident size of any rank */
+    double base_rss_mb; /* largest resident size of any rank before the run's buffers */
     const dp_results_t *results;
     const char *note; /* a warning, or NULL */
     dp_status_t status;
@@ -50,6 +58,10 @@ typedef struct {
 /* Writes the JSON report to path under a temporary name and renames it into place. Local
  * (rank 0). */
 dp_status_t dp_report_write_json(const dp_report_t *r, const char *path);
+
+/* The one-line verdict on what bounds the run: I/O or compute, and which knob would help.
+ * Local. */
+void dp_report_verdict(const dp_report_t *r, char *buf, size_t size);
 
 /* Prints the human summary (results with %.17g, timings). Local (rank 0). */
 void dp_report_print(const dp_report_t *r, FILE *f);

@@ -32,15 +32,49 @@ dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Co
     return dp_comm_agree(st, comm);
 }
 
-static hid_t create_dataset(dp_sink_t *s, const char *name, hid_t type, hid_t space)
+static hid_t create_dataset_with(dp_sink_t *s, const char *name, hid_t type, hid_t space,
+                                 hid_t dcpl)
 {
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t d = H5Dcreate2(s->file, name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = H5Dcreate2(s->file, name, type, space, lcpl, dcpl, H5P_DEFAULT);
     if (d < 0) /* keep the cause before another HDF5 call clears the error stack */
         snprintf(s->why, sizeof s->why, "%s", dp_h5_error());
     H5Pclose(lcpl);
     return d;
+}
+
+static hid_t create_dataset(dp_sink_t *s, const char *name, hid_t type, hid_t space)
+{
+    return create_dataset_with(s, name, type, space, H5P_DEFAULT);
+}
+
+dp_status_t dp_sink_array_direct(dp_sink_t *s, const char *dataset, const dp_shape_t *global,
+                                 dp_dtype_t dtype, int64_t *offset)
+{
+    hsize_t dims[DP_MAX_DIMS];
+    for (int d = 0; d < global->ndim; d++)
+        dims[d] = (hsize_t)global->n[d];
+    hid_t space = H5Screate_simple(global->ndim, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_layout(dcpl, H5D_CONTIGUOUS);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    hid_t type = H5Tcopy(dp_h5_native(dtype));
+    H5Tset_order(type, H5T_ORDER_LE);
+    s->dset = create_dataset_with(s, dataset, type, space, dcpl);
+    H5Tclose(type);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    dp_status_t st = DP_OK;
+    if (s->dset < 0)
+        st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' in '%s' (%s)", dataset, s->tmp,
+                        s->why);
+    else if ((*offset = (int64_t)H5Dget_offset(s->dset)) == (int64_t)HADDR_UNDEF)
+        st = dp_err_set(DP_ERR_INTERNAL, "dataset '%s' in '%s' has no storage", dataset, s->tmp);
+    else if (H5Fflush(s->file, H5F_SCOPE_LOCAL) < 0)
+        st = dp_err_set(DP_ERR_IO, "flushing '%s' failed (%s)", s->tmp, dp_h5_error());
+    return dp_comm_agree(st, s->comm);
 }
 
 dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *global)

@@ -29,6 +29,13 @@ dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Co
  * Collective. */
 dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *global);
 
+/* Creates a contiguous dataset of dtype values (little-endian) of the given global shape with
+ * its storage allocated and no fill, flushes the file, and returns the byte offset of its data
+ * in the file in *offset: MPI-IO may then write the values straight into the temporary file
+ * (dp_writer_t) while HDF5 keeps the file open. Collective. */
+dp_status_t dp_sink_array_direct(dp_sink_t *s, const char *dataset, const dp_shape_t *global,
+                                 dp_dtype_t dtype, int64_t *offset);
+
 /* Writes this rank's box of the array (count may be 0: the rank still calls). Collective. */
 dp_status_t dp_sink_write(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
                           const int64_t count[DP_MAX_DIMS], const double *data);

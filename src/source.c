@@ -3,6 +3,7 @@
 #include "comm.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,42 @@ dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
                            const int64_t count[DP_MAX_DIMS], double *out)
 {
     return s->ops->read(s, start, count, out);
+}
+
+int dp_source_direct(const dp_source_t *s, const char **path, int64_t *offset, char *why,
+                     size_t size)
+{
+    if (s->ops->direct)
+        return s->ops->direct(s, path, offset, why, size);
+    snprintf(why, size, "the data are not read from a file");
+    return 0;
+}
+
+MPI_Datatype dp_dtype_mpi(dp_dtype_t t)
+{
+    switch (t) {
+    case DP_DT_INT8:
+        return MPI_INT8_T;
+    case DP_DT_INT16:
+        return MPI_INT16_T;
+    case DP_DT_INT32:
+        return MPI_INT32_T;
+    case DP_DT_INT64:
+        return MPI_INT64_T;
+    case DP_DT_UINT8:
+        return MPI_UINT8_T;
+    case DP_DT_UINT16:
+        return MPI_UINT16_T;
+    case DP_DT_UINT32:
+        return MPI_UINT32_T;
+    case DP_DT_UINT64:
+        return MPI_UINT64_T;
+    case DP_DT_FLOAT32:
+        return MPI_FLOAT;
+    case DP_DT_FLOAT64:
+        return MPI_DOUBLE;
+    }
+    return MPI_DATATYPE_NULL;
 }
 
 void dp_source_close(dp_source_t *s)
@@ -53,51 +90,4 @@ dp_status_t dp_source_check_readable(const char *path, MPI_Comm comm)
     if (access(path, R_OK) != 0)
         st = dp_err_set(DP_ERR_IO, "cannot read input '%s': %s", path, strerror(errno));
     return dp_comm_agree(st, comm);
-}
-
-/* Formatting is off here: clang-format would fold the pragma and the loop into one line. */
-// clang-format off
-#define CONVERT(type)                                                                              \
-    do {                                                                                           \
-        const type *in = src;                                                                      \
-        _Pragma("omp parallel for simd schedule(static)")                                          \
-        for (int64_t i = 0; i < n; i++)                                                            \
-            dst[i] = (double)in[i];                                                                \
-    } while (0)
-// clang-format on
-
-void dp_convert_to_f64(dp_dtype_t t, const void *src, double *dst, int64_t n)
-{
-    switch (t) {
-    case DP_DT_INT8:
-        CONVERT(int8_t);
-        break;
-    case DP_DT_INT16:
-        CONVERT(int16_t);
-        break;
-    case DP_DT_INT32:
-        CONVERT(int32_t);
-        break;
-    case DP_DT_INT64:
-        CONVERT(int64_t);
-        break;
-    case DP_DT_UINT8:
-        CONVERT(uint8_t);
-        break;
-    case DP_DT_UINT16:
-        CONVERT(uint16_t);
-        break;
-    case DP_DT_UINT32:
-        CONVERT(uint32_t);
-        break;
-    case DP_DT_UINT64:
-        CONVERT(uint64_t);
-        break;
-    case DP_DT_FLOAT32:
-        CONVERT(float);
-        break;
-    case DP_DT_FLOAT64:
-        memcpy(dst, src, (size_t)n * sizeof(double));
-        break;
-    }
 }

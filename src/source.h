@@ -4,6 +4,7 @@
 #ifndef DP_SOURCE_H
 #define DP_SOURCE_H
 
+#include "convert.h"
 #include "err.h"
 #include "job.h"
 #include "opts.h"
@@ -21,6 +22,11 @@ typedef struct {
      * Collective: every rank calls it the same number of times. */
     dp_status_t (*read)(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
                         const int64_t count[DP_MAX_DIMS], double *out);
+    /* Whether the array lies in one file as consecutive row-major values of the stored type
+     * in native byte order from a byte offset, so that it can be read with nonblocking MPI-IO
+     * (raw files, contiguous HDF5 datasets): sets *path and *offset and returns 1; else
+     * returns 0 with the reason in why. Local; the same answer on every rank. Optional: no. */
+    int (*direct)(const dp_source_t *s, const char **path, int64_t *offset, char *why, size_t size);
     /* Releases the input. Collective. */
     void (*close)(dp_source_t *s);
 } dp_source_ops_t;
@@ -34,6 +40,7 @@ struct dp_source {
     char describe[160]; /* e.g. "HDF5 data.h5:/temp (int32)" */
     char note[256];     /* a warning for the report, e.g. a read that was not collective */
     int64_t bytes_read; /* by this rank */
+    int64_t chunk_rows; /* extent along axis 0 of the storage chunks (chunked HDF5), else 0 */
     void *scratch;      /* conversion buffer, grown on demand */
     size_t scratch_bytes;
     void *impl; /* the backend's own state */
@@ -46,6 +53,13 @@ dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, MPI_Comm comm);
 dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
                            const int64_t count[DP_MAX_DIMS], double *out);
 
+/* See dp_source_ops_t.direct; 0 with a reason for sources without it. Local. */
+int dp_source_direct(const dp_source_t *s, const char **path, int64_t *offset, char *why,
+                     size_t size);
+
+/* The MPI datatype of one stored element of type t. Local. */
+MPI_Datatype dp_dtype_mpi(dp_dtype_t t);
+
 /* Closes the source and frees its buffers; safe on a source that failed to open.
  * Collective. */
 void dp_source_close(dp_source_t *s);
@@ -53,9 +67,6 @@ void dp_source_close(dp_source_t *s);
 /* A conversion buffer of at least bytes, kept for the next call; DP_ERR_NOMEM when it cannot
  * be had. Local. */
 dp_status_t dp_source_scratch(dp_source_t *s, size_t bytes, void **buf);
-
-/* Converts n values of type t at src to float64 at dst. Local, OpenMP. */
-void dp_convert_to_f64(dp_dtype_t t, const void *src, double *dst, int64_t n);
 
 /* Checks on every rank that path can be read and agrees; the message names the file.
  * Collective. */

@@ -14,7 +14,45 @@
 typedef struct {
     hid_t file, dset, dxpl, memtype;
     int warned;
+    int direct;     /* contiguous, allocated, native byte order: readable with MPI-IO */
+    haddr_t offset; /* of the data in the file, when direct */
+    char why[160];  /* why not direct */
 } h5src_t;
+
+/* How the dataset is stored: whether its bytes can be read straight through MPI-IO, and the
+ * extent of its chunks along axis 0 when it is chunked. */
+static void storage(dp_source_t *s, h5src_t *h)
+{
+    hid_t dcpl = H5Dget_create_plist(h->dset);
+    const H5D_layout_t layout = H5Pget_layout(dcpl);
+    hid_t ftype = H5Dget_type(h->dset);
+    const int native =
+        H5Tget_order(ftype) == H5Tget_order(H5T_NATIVE_INT) || H5Tget_size(ftype) == 1;
+    h->offset = H5Dget_offset(h->dset);
+    if (layout == H5D_CHUNKED) {
+        hsize_t chunk[H5S_MAX_RANK];
+        H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
+        s->chunk_rows = (int64_t)chunk[0];
+        snprintf(h->why, sizeof h->why,
+                 "the dataset is chunked%s: read through HDF5, chunk rows by chunk rows, "
+                 "without overlap",
+                 H5Pget_nfilters(dcpl) > 0 ? " and filtered (compressed)" : "");
+    } else if (layout != H5D_CONTIGUOUS || H5Pget_external_count(dcpl) > 0) {
+        snprintf(h->why, sizeof h->why, "the dataset is %s: read through HDF5 without overlap",
+                 layout == H5D_COMPACT ? "compact" : "stored outside the file");
+    } else if (h->offset == HADDR_UNDEF) {
+        snprintf(h->why, sizeof h->why,
+                 "the dataset's storage is not allocated (all fill values): read through HDF5");
+    } else if (!native) {
+        snprintf(h->why, sizeof h->why,
+                 "the dataset's byte order is not this machine's: read through HDF5, which "
+                 "converts it, without overlap");
+    } else {
+        h->direct = 1;
+    }
+    H5Tclose(ftype);
+    H5Pclose(dcpl);
+}
 
 static dp_status_t h5_open(dp_source_t *s)
 {
@@ -70,6 +108,8 @@ static dp_status_t h5_open(dp_source_t *s)
         }
         H5Tclose(ftype);
     }
+    if (st == DP_OK)
+        storage(s, h);
     if (st == DP_OK) {
         h->memtype = dp_h5_native(s->dtype);
         h->dxpl = H5Pcreate(H5P_DATASET_XFER);
@@ -151,4 +191,15 @@ static void h5_close(dp_source_t *s)
     s->impl = NULL;
 }
 
-const dp_source_ops_t dp_source_hdf5 = {.open = h5_open, .read = h5_read, .close = h5_close};
+static int h5_direct(const dp_source_t *s, const char **path, int64_t *offset, char *why,
+                     size_t size)
+{
+    const h5src_t *h = s->impl;
+    *path = s->job->input.path;
+    *offset = (int64_t)h->offset;
+    snprintf(why, size, "%s", h->why);
+    return h->direct;
+}
+
+const dp_source_ops_t dp_source_hdf5 = {
+    .open = h5_open, .read = h5_read, .direct = h5_direct, .close = h5_close};

@@ -14,33 +14,6 @@ typedef struct {
     MPI_Datatype etype;
 } raw_t;
 
-static MPI_Datatype mpi_type(dp_dtype_t t)
-{
-    switch (t) {
-    case DP_DT_INT8:
-        return MPI_INT8_T;
-    case DP_DT_INT16:
-        return MPI_INT16_T;
-    case DP_DT_INT32:
-        return MPI_INT32_T;
-    case DP_DT_INT64:
-        return MPI_INT64_T;
-    case DP_DT_UINT8:
-        return MPI_UINT8_T;
-    case DP_DT_UINT16:
-        return MPI_UINT16_T;
-    case DP_DT_UINT32:
-        return MPI_UINT32_T;
-    case DP_DT_UINT64:
-        return MPI_UINT64_T;
-    case DP_DT_FLOAT32:
-        return MPI_FLOAT;
-    case DP_DT_FLOAT64:
-        return MPI_DOUBLE;
-    }
-    return MPI_DATATYPE_NULL;
-}
-
 static dp_status_t raw_open(dp_source_t *s)
 {
     const dp_input_t *in = &s->job->input;
@@ -53,7 +26,7 @@ static dp_status_t raw_open(dp_source_t *s)
     DP_CALL(dp_source_check_readable(in->path, s->comm));
     raw_t *r = dp_xcalloc(1, sizeof *r);
     r->fh = MPI_FILE_NULL;
-    r->etype = mpi_type(s->dtype);
+    r->etype = dp_dtype_mpi(s->dtype);
     s->impl = r;
     char what[PATH_MAX + 64];
     snprintf(what, sizeof what, "opening raw input '%s'", in->path);
@@ -144,4 +117,15 @@ static void raw_close(dp_source_t *s)
     s->impl = NULL;
 }
 
-const dp_source_ops_t dp_source_raw = {.open = raw_open, .read = raw_read, .close = raw_close};
+static int raw_direct(const dp_source_t *s, const char **path, int64_t *offset, char *why,
+                      size_t size)
+{
+    (void)why;
+    (void)size;
+    *path = s->job->input.path;
+    *offset = s->job->input.offset;
+    return 1;
+}
+
+const dp_source_ops_t dp_source_raw = {
+    .open = raw_open, .read = raw_read, .direct = raw_direct, .close = raw_close};

@@ -610,6 +610,75 @@ static void test_convert(void)
     CU_ASSERT(out[0] == 1.5 && out[1] == (double)-0.1f);
 }
 
+/* Applies kernel map with the given [map] keys to x (n values) into y, as the driver does. */
+static void run_map(const char *keys, const double *x, double *y, int64_t n)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "[job]\nkernel = map\n[input]\nsource = generate\nshape = %lld\n[output]\n"
+             "path = o.h5\n[map]\n%s\n",
+             (long long)n, keys);
+    dp_job_t job;
+    dp_diag_t diag = {0};
+    CU_ASSERT_EQUAL(dp_job_parse(&job, "t.ini", text, strlen(text), NULL, 0, &diag), DP_OK);
+    dp_diag_print(&diag, stderr);
+    dp_diag_free(&diag);
+    dp_shape_t g = {.ndim = 1, .n = {n, 1, 1}};
+    void *st = job.kernel->create(job.kcfg, &g);
+    dp_block_t in = {.global = g, .count = {n, 1, 1}, .data = (double *)x};
+    dp_block_t out = in;
+    out.data = y;
+    job.kernel->process(st, &in, &out, NULL);
+    dp_job_free(&job);
+}
+
+/* Each op and output type against values worked out by hand. */
+static void test_map(void)
+{
+    const double x[8] = {-2.5, -0.5, 0.0, 0.5, 2.5, 3.5, 1e6, NAN};
+    double y[8];
+    run_map("op = axpy\na = 2\nb = -1", x, y, 8);
+    CU_ASSERT(y[0] == -6 && y[2] == -1 && y[4] == 4 && y[6] == 1999999 && isnan(y[7]));
+    run_map("op = clamp\nlo = -1\nhi = 1", x, y, 8);
+    CU_ASSERT(y[0] == -1 && y[1] == -0.5 && y[4] == 1 && isnan(y[7]));
+    run_map("op = clamp\nhi = 0", x, y, 8);
+    CU_ASSERT(y[0] == -2.5 && y[3] == 0 && y[6] == 0);
+    run_map("op = threshold\nlo = 0.5", x, y, 8);
+    CU_ASSERT(y[0] == 0 && y[2] == 0 && y[3] == 1 && y[6] == 1 && isnan(y[7]));
+    run_map("op = abs", x, y, 8);
+    CU_ASSERT(y[0] == 2.5 && y[1] == 0.5 && isnan(y[7]));
+    run_map("op = sqrt", x, y, 8);
+    CU_ASSERT(isnan(y[0]) && y[2] == 0 && y[6] == 1000);
+    run_map("op = log", x, y, 8);
+    CU_ASSERT(isnan(y[0]) && isinf(y[2]) && y[2] < 0 && y[4] == log(2.5));
+    run_map("op = exp", x, y, 8);
+    CU_ASSERT(y[2] == 1 && isinf(y[6]));
+    /* integers: ties to even, saturation, NaN to 0 */
+    run_map("op = cast\ndtype = int8", x, y, 8);
+    CU_ASSERT(y[0] == -2 && y[1] == 0 && y[3] == 0 && y[4] == 2 && y[5] == 4 && y[6] == 127 &&
+              y[7] == 0);
+    run_map("op = scale\na = -1\ndtype = uint16", x, y, 8);
+    CU_ASSERT(y[0] == 2 && y[4] == 0 && y[6] == 0 && y[7] == 0);
+    run_map("op = offset\nb = 0.1\ndtype = float32", x, y, 8);
+    CU_ASSERT(y[0] == (double)(float)(-2.5 + 0.1) && y[2] == (double)0.1f);
+}
+
+/* Storing float64 values as each type and reading them back gives the same values. */
+static void test_convert_back(void)
+{
+    const double v[4] = {-3, 0, 100, 127};
+    for (int t = DP_DT_INT8; t <= DP_DT_FLOAT64; t++) {
+        const int u = t >= DP_DT_UINT8 && t <= DP_DT_UINT64;
+        double in[4], back[4];
+        for (int i = 0; i < 4; i++)
+            in[i] = u ? fabs(v[i]) : v[i];
+        int64_t store[4];
+        dp_convert_from_f64((dp_dtype_t)t, in, store, 4);
+        dp_convert_to_f64((dp_dtype_t)t, store, back, 4);
+        CU_ASSERT(memcmp(in, back, sizeof in) == 0);
+    }
+}
+
 static void test_registry(void)
 {
     CU_ASSERT_PTR_NOT_NULL(dp_kernel_find("reduce"));
@@ -646,6 +715,8 @@ int main(void)
         {"generators: closed forms", test_generators_closed_form},
         {"generators: any block, same values", test_generators_any_block},
         {"conversion to float64", test_convert},
+        {"conversion from float64 and back", test_convert_back},
+        {"map: every op and output type", test_map},
         {"kernel registry", test_registry},
         {NULL, NULL},
     };

@@ -83,7 +83,6 @@ static void test_more_ranks_than_elements(void)
     }
     CU_ASSERT_EQUAL(with_data, 1);
     CU_ASSERT(tiles_exactly(&p));
-    CU_ASSERT_EQUAL(dp_plan_max_pieces(&p, 1 << 20, 8), 1);
 }
 
 static void test_grid_choice(void)
@@ -142,12 +141,52 @@ static void test_pieces(void)
     CU_ASSERT_EQUAL(dp_plan_piece_rows(count, 1 << 30, 8), 1342177);
     const int64_t empty[3] = {0, 0, 0};
     CU_ASSERT_EQUAL(dp_plan_piece_rows(empty, 8000, 8), 1);
-    dp_shape_t g = shape(2, 103, 10, 1);
-    dp_plan_t p;
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &g, 2, DP_DECOMP_1D), DP_OK);
-    /* rank 0 has 52 rows of 80 bytes: 7 pieces of 8 rows (640 bytes) */
-    CU_ASSERT_EQUAL(dp_plan_max_pieces(&p, 640, 8), 7);
-    CU_ASSERT_EQUAL(dp_plan_max_block(&p), 520);
+}
+
+/* Expected values worked by hand from the documented buffers: rows of 100 values. */
+static void test_budget(void)
+{
+    const int64_t count[3] = {100, 10, 10};
+    dp_budget_t b;
+    /* float64 read directly, 3 slots: 24 bytes a value; 8000-byte chunks are 10 rows */
+    dp_budget_in_t in = {.chunk = 8000, .in_size = 8, .slots = 3};
+    CU_ASSERT_EQUAL(dp_plan_budget(count, &in, &b), DP_OK);
+    CU_ASSERT_EQUAL(b.piece_rows, 10);
+    CU_ASSERT_EQUAL(b.whole, 0);
+    CU_ASSERT_EQUAL(b.bytes, 10 * 100 * 24);
+    /* memory for 4 rows and a little: 4-row pieces */
+    in.memory = 4 * 100 * 24 + 5;
+    CU_ASSERT_EQUAL(dp_plan_budget(count, &in, &b), DP_OK);
+    CU_ASSERT_EQUAL(b.piece_rows, 4);
+    CU_ASSERT_EQUAL(b.bytes, 4 * 100 * 24);
+    CU_ASSERT(b.bytes <= in.memory);
+    /* not even one row */
+    in.memory = 100 * 24 - 1;
+    CU_ASSERT_EQUAL(dp_plan_budget(count, &in, &b), DP_ERR_USAGE);
+    /* a multi-pass kernel keeps the block when there is no bound: float64 read in place */
+    in.memory = 0;
+    in.multi_pass = 1;
+    CU_ASSERT_EQUAL(dp_plan_budget(count, &in, &b), DP_OK);
+    CU_ASSERT_EQUAL(b.whole, 1);
+    CU_ASSERT_EQUAL(b.bytes, 100 * 100 * 8);
+    /* ... and streams it when the block does not fit */
+    in.memory = 50000;
+    CU_ASSERT_EQUAL(dp_plan_budget(count, &in, &b), DP_OK);
+    CU_ASSERT_EQUAL(b.whole, 0);
+    CU_ASSERT_EQUAL(b.piece_rows, 10);
+    /* int16 through the source (2 + a float64 piece 8) with a float32 output (2 x 4): 18 */
+    dp_budget_in_t conv = {.chunk = 8000, .in_size = 2, .convert = 1, .out_size = 4};
+    CU_ASSERT_EQUAL(dp_plan_budget(count, &conv, &b), DP_OK);
+    CU_ASSERT_EQUAL(b.piece_rows, 40);
+    CU_ASSERT_EQUAL(b.bytes, 40 * 100 * 18);
+    conv.align = 16; /* storage chunks of 16 rows: 32-row pieces */
+    CU_ASSERT_EQUAL(dp_plan_budget(count, &conv, &b), DP_OK);
+    CU_ASSERT_EQUAL(b.piece_rows, 32);
+    /* pieces never exceed an MPI count */
+    const int64_t wide[3] = {(int64_t)1 << 20, 4096, 1};
+    dp_budget_in_t big = {.chunk = (int64_t)1 << 40, .in_size = 1, .convert = 1, .slots = 1};
+    CU_ASSERT_EQUAL(dp_plan_budget(wide, &big, &b), DP_OK);
+    CU_ASSERT_EQUAL(b.piece_rows, 2147483647 / 4096);
 }
 
 int main(void)
@@ -160,6 +199,7 @@ int main(void)
         {"refused shapes and overflow", test_refusals},
         {"2^59 elements split without wrapping", test_large_extents_no_wrap},
         {"pieces", test_pieces},
+        {"buffers within chunk_mb and memory_mb", test_budget},
         {NULL, NULL},
     };
     return dp_test_main("plan", cases);
