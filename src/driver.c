@@ -138,7 +138,8 @@ static dp_status_t budget(run_t *r)
 static dp_status_t make_plan(run_t *r)
 {
     const dp_job_t *job = r->job;
-    dp_status_t st = dp_plan_make(&r->plan, &r->src.shape, r->nranks, job->run.decomposition);
+    dp_status_t st = dp_plan_make(&r->plan, &r->src.shape, r->nranks, job->run.decomposition,
+                                  job->kernel->kind == DP_KERNEL_STENCIL);
     if (st == DP_ERR_USAGE) {
         char why[DP_ERR_MSG_MAX];
         snprintf(why, sizeof why, "%s", dp_err_msg());

@@ -47,11 +47,11 @@ static score_t score(const dp_shape_t *g, const int dims[DP_MAX_DIMS])
     return s;
 }
 
-static int better(const score_t *a, const score_t *b)
+static int better(const score_t *a, const score_t *b, int halos)
 {
     if (a->largest != b->largest)
         return a->largest < b->largest;
-    if (a->surface != b->surface)
+    if (halos && a->surface != b->surface)
         return a->surface < b->surface;
     for (int d = 0; d < DP_MAX_DIMS; d++)
         if (a->dims[d] != b->dims[d])
@@ -59,7 +59,7 @@ static int better(const score_t *a, const score_t *b)
     return 0;
 }
 
-dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int decomp)
+dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int decomp, int halos)
 {
     DP_CHECK(nranks >= 1, DP_ERR_INTERNAL, "plan for %d ranks", nranks);
     DP_CHECK(global->ndim >= 1 && global->ndim <= DP_MAX_DIMS, DP_ERR_DATA,
@@ -90,7 +90,7 @@ dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int
                 continue;
             const int dims[DP_MAX_DIMS] = {a, b, c};
             score_t s = score(&p->global, dims);
-            if (best.largest < 0 || better(&s, &best))
+            if (best.largest < 0 || better(&s, &best, halos))
                 best = s;
         }
     }
