@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 dp_status_t dp_comm_agree(dp_status_t status, MPI_Comm comm)
 {
@@ -69,4 +70,16 @@ dp_status_t dp_comm_check(int mpi_rc, const char *what)
     int len = 0;
     MPI_Error_string(mpi_rc, text, &len);
     return dp_err_set(DP_ERR_MPI, "%s: %s", what, text);
+}
+
+int dp_comm_wait_io(MPI_Request *req, MPI_Status *status)
+{
+    for (;;) {
+        int done = 0;
+        const int rc = MPI_Test(req, &done, status);
+        if (rc != MPI_SUCCESS || done)
+            return rc;
+        const struct timespec pause = {0, 50000};
+        nanosleep(&pause, NULL);
+    }
 }

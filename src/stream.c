@@ -184,7 +184,7 @@ dp_status_t dp_stream_next(dp_stream_t *s, int64_t p, double **data)
     if (s->req[i] != MPI_REQUEST_NULL) {
         MPI_Status status;
         const double t0 = MPI_Wtime();
-        const int rc = MPI_Wait(&s->req[i], &status);
+        const int rc = dp_comm_wait_io(&s->req[i], &status);
         s->wait += MPI_Wtime() - t0;
         if (rc != MPI_SUCCESS && s->err == DP_OK)
             s->err = dp_comm_check(rc, "a streamed read");
@@ -230,7 +230,7 @@ dp_status_t dp_stream_end(dp_stream_t *s)
     for (int i = 0; i < s->nslots; i++)
         if (s->req[i] != MPI_REQUEST_NULL) {
             MPI_Status status;
-            MPI_Wait(&s->req[i], &status);
+            dp_comm_wait_io(&s->req[i], &status);
             completed(s, i, &status);
         }
     s->posted = 0;

@@ -69,7 +69,7 @@ static int finish(dp_writer_t *w, int i, int wait)
     int done = 1, rc;
     if (wait) {
         const double t0 = MPI_Wtime();
-        rc = MPI_Wait(&w->req[i], &status);
+        rc = dp_comm_wait_io(&w->req[i], &status);
         w->wait += MPI_Wtime() - t0;
     } else {
         rc = MPI_Test(&w->req[i], &done, &status);
