@@ -159,7 +159,8 @@ static dp_status_t next_through(dp_stream_t *s, int64_t p, double **data)
 {
     int64_t st[DP_MAX_DIMS], ct[DP_MAX_DIMS], offset;
     dp_stream_box(s, p, st, ct, &offset);
-    double *dest = s->whole ? s->whole + offset : s->work;
+    static double none; /* where a rank without piece p reads its nothing */
+    double *dest = ct[0] == 0 ? &none : s->whole ? s->whole + offset : s->work;
     if (s->err != DP_OK) /* every rank has it: the source agrees on each read */
         return s->err;
     const double t0 = MPI_Wtime();
