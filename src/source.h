@@ -38,7 +38,7 @@ struct dp_source {
     dp_shape_t shape;   /* global extents */
     dp_dtype_t dtype;   /* element type as stored */
     char describe[160]; /* e.g. "HDF5 data.h5:/temp (int32)" */
-    char note[256];     /* a warning for the report, e.g. a read that was not collective */
+    char note[512];     /* warnings for the report, e.g. a read that was not collective */
     int64_t bytes_read; /* by this rank */
     int64_t chunk_rows; /* extent along axis 0 of the storage chunks (chunked HDF5), else 0 */
     void *scratch;      /* conversion buffer, grown on demand */

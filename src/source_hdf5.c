@@ -6,6 +6,7 @@
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Parallel HDF5 input: collective hyperslab reads of each rank's box. Data are read in the
  * file's own type and converted here, since HDF5 1.10 turns a collective read that needs type
@@ -162,9 +163,10 @@ static dp_status_t h5_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
         if (mode == H5D_MPIO_NO_COLLECTIVE && n > 0) {
             uint32_t local = 0, global = 0;
             H5Pget_mpio_no_collective_cause(h->dxpl, &local, &global);
-            snprintf(s->note, sizeof s->note,
-                     "HDF5 read of %s was independent, not collective (cause flags 0x%x)",
-                     s->job->input.dataset, (unsigned)(local | global));
+            const size_t used = strlen(s->note);
+            snprintf(s->note + used, sizeof s->note - used,
+                     "%sHDF5 read of %s was independent, not collective (cause flags 0x%x)",
+                     used ? "; " : "", s->job->input.dataset, (unsigned)(local | global));
             h->warned = 1;
         }
     }
