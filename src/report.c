@@ -153,34 +153,34 @@ void dp_report_verdict(const dp_report_t *r, char *buf, size_t size)
 {
     const double read = r->timing[DP_PHASE_READ_BUSY], compute = r->timing[DP_PHASE_COMPUTE];
     const double hidden = 100 * r->overlap;
-    const dp_job_t *job = r->job;
-    if (read > 1.25 * compute) {
-        if (job->run.overlap && r->overlap < 0.8 && compute > 0.1 * read)
-            snprintf(buf, size,
-                     "I/O-bound: reads %.3g s, compute %.3g s, %.0f%% of the reads hidden; more "
-                     "[run] prefetch and a larger chunk_mb would hide more",
-                     read, compute, hidden);
-        else
-            snprintf(buf, size,
-                     "I/O-bound: reads %.3g s, compute %.3g s (%.0f%% of the reads hidden); the "
-                     "storage's bandwidth is the limit: %s",
-                     read, compute, hidden,
-                     job->run.overlap ? "larger chunk_mb or more ranks reading may help, more "
-                                        "threads will not"
-                                      : "[run] overlap = true would hide the compute");
-    } else if (compute > 1.25 * read) {
+    /* compute can hide at most compute/read of the reads */
+    const double possible = read > 0 ? (compute < read ? compute / read : 1) : 0;
+    const int short_of = r->job->run.overlap && r->overlap < 0.7 * possible;
+    const char *knob =
+        !r->job->run.overlap ? "; [run] overlap = true would run reads and compute together"
+        : short_of ? "; more [run] prefetch and a larger chunk_mb would hide more of the reads"
+                   : "";
+    const double write = r->timing[DP_PHASE_WRITE_BUSY];
+    if (write > 1.25 * compute && write > read)
         snprintf(buf, size,
-                 "compute-bound: compute %.3g s, reads %.3g s (%.0f%% hidden); more threads "
-                 "([run] threads, OMP_NUM_THREADS) or more ranks would help",
-                 compute, read, hidden);
-    } else {
+                 "I/O-bound: writes %.3g s, reads %.3g s, compute %.3g s, %.0f%% of the reads "
+                 "hidden; the storage's write bandwidth is the limit, more threads will not help",
+                 write, read, compute, hidden);
+    else if (read > 1.25 * compute)
         snprintf(buf, size,
-                 "balanced: reads %.3g s and compute %.3g s are of the same order (%.0f%% of the "
-                 "reads hidden)%s",
-                 read, compute, hidden,
-                 job->run.overlap ? "; both more I/O bandwidth and more compute would be needed"
-                                  : "; [run] overlap = true would run them together");
-    }
+                 "I/O-bound: reads %.3g s, compute %.3g s, %.0f%% of the reads hidden; the "
+                 "storage's read bandwidth is the limit, more threads will not help%s",
+                 read, compute, hidden, knob);
+    else if (compute > 1.25 * read)
+        snprintf(buf, size,
+                 "compute-bound: compute %.3g s, reads %.3g s, %.0f%% of the reads hidden; more "
+                 "threads ([run] threads, OMP_NUM_THREADS) or more ranks would help%s",
+                 compute, read, hidden, knob);
+    else
+        snprintf(buf, size,
+                 "balanced: reads %.3g s and compute %.3g s are of the same order, %.0f%% of the "
+                 "reads hidden; faster storage and more threads are both needed to go faster%s",
+                 read, compute, hidden, knob);
 }
 
 void dp_report_print(const dp_report_t *r, FILE *f)
@@ -236,6 +236,9 @@ void dp_report_print(const dp_report_t *r, FILE *f)
                                               : 0,
             r->timing[DP_PHASE_COMPUTE] > 0 ? r->bytes_read / r->timing[DP_PHASE_COMPUTE] / 1e9 : 0,
             r->peak_rss_mb, r->base_rss_mb);
+        if (r->timing[DP_PHASE_WRITE_BUSY] > 0)
+            fprintf(f, "writes (s): %.6f in flight, %.6f waited for\n",
+                    r->timing[DP_PHASE_WRITE_BUSY], r->timing[DP_PHASE_WRITE_WAIT]);
         fprintf(f, "verdict: %s\n", verdict);
     }
     if (r->note && *r->note)
