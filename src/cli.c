@@ -3,6 +3,7 @@
 #include "comm.h"
 #include "dp_version.h"
 #include "driver.h"
+#include "signals.h"
 #include "hdf5_util.h"
 #include "job.h"
 
@@ -33,7 +34,9 @@ static const char usage_text[] =
     "\n"
     "Threads per rank come from OMP_NUM_THREADS unless [run] threads is set.\n"
     "Exit status: 0 success, 1 runtime failure (I/O, data, memory), 2 bad command line or job\n"
-    "file, 3 internal error. See docs/ for the job-file reference and examples in jobs/.\n";
+    "file, 3 internal error, 4 stopped by SIGUSR1 or SIGTERM (a stencil with checkpoint_path\n"
+    "writes a checkpoint first: continue with --restart; no output is written). See docs/ for\n"
+    "the job-file reference and examples in jobs/.\n";
 
 typedef struct {
     dp_driver_opts_t drive;
@@ -138,6 +141,8 @@ static int run(cli_t *c, int rank)
         if (st != DP_OK && rank == 0) {
             if (st == DP_ERR_USAGE) /* already in the JOB.ini:LINE: form */
                 fprintf(stderr, "%s\n", dp_err_msg());
+            else if (st == DP_ERR_STOPPED)
+                fprintf(stderr, "dproc: %s\n", dp_err_msg());
             else
                 fprintf(stderr, "dproc: error: %s\n", dp_err_msg());
             if (c->drive.verbose && dp_err_where()[0])
@@ -151,6 +156,7 @@ static int run(cli_t *c, int rank)
 
 int dp_cli_main(int argc, char **argv)
 {
+    dp_signals_install(); /* first: a signal during MPI_Init is noted, not fatal */
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     int rank;

@@ -47,6 +47,8 @@ int dp_err_exit_status(dp_status_t code)
         return 2;
     case DP_ERR_INTERNAL:
         return 3;
+    case DP_ERR_STOPPED:
+        return 4;
     default:
         return 1;
     }

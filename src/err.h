@@ -13,6 +13,7 @@ typedef enum {
     DP_ERR_NOMEM,    /* an allocation failed: exit 1 */
     DP_ERR_MPI,      /* an MPI call failed: exit 1 */
     DP_ERR_INTERNAL, /* a broken invariant: exit 3 */
+    DP_ERR_STOPPED,  /* stopped by SIGUSR1 or SIGTERM, after a checkpoint where there is one: 4 */
 } dp_status_t;
 
 enum { DP_ERR_MSG_MAX = 1024 };
@@ -32,7 +33,8 @@ const char *dp_err_where(void);
 /* Replaces the recorded message (used when a message arrives from another rank). Local. */
 void dp_err_replace(dp_status_t code, const char *msg);
 
-/* The process exit status for a status code: 0, 1 (runtime failure), 2 (bad job), 3. Local. */
+/* The process exit status for a status code: 0, 1 (runtime failure), 2 (bad job), 3 (internal
+ * error), 4 (stopped by a signal). Local. */
 int dp_err_exit_status(dp_status_t code);
 
 /* Evaluates a call returning dp_status_t and returns its status from the caller on failure. */

@@ -3,6 +3,7 @@
 #include "checkpoint.h"
 #include "comm.h"
 #include "halo.h"
+#include "signals.h"
 #include "snapshot.h"
 
 #include <math.h>
@@ -418,6 +419,30 @@ static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged
     return group_sweeps(L, steps, done, converged, residual);
 }
 
+/* After a group of iterations, where the field is whole: when any rank received SIGUSR1 or
+ * SIGTERM, writes a checkpoint (where the kernel has one) and stops. Collective. */
+static dp_status_t stop_if_signalled(loop_t *L, int64_t done)
+{
+    const dp_iterate_t *it = L->it;
+    const int sig = dp_signal_agree(it->comm);
+    if (!sig)
+        return DP_OK;
+    if (!L->spec.checkpoint_path)
+        return dp_err_set(DP_ERR_STOPPED,
+                          "stopped by %s after iteration %lld of %lld; no checkpoint_path, so "
+                          "nothing to continue from; no output written",
+                          dp_signal_name(sig), (long long)done, (long long)L->spec.iterations);
+    const double t0 = MPI_Wtime();
+    DP_CALL(dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], done, L->spec.signature,
+                                it->info, it->comm));
+    it->t[DP_PHASE_CHECKPOINT] += MPI_Wtime() - t0;
+    return dp_err_set(DP_ERR_STOPPED,
+                      "stopped by %s after iteration %lld of %lld; checkpoint '%s' written: run "
+                      "the same job with --restart to continue; no output written",
+                      dp_signal_name(sig), (long long)done, (long long)L->spec.iterations,
+                      L->spec.checkpoint_path);
+}
+
 /* Copies the own points of the latest field into a new contiguous block. */
 static dp_status_t gather_block(loop_t *L, double **block)
 {
@@ -451,8 +476,11 @@ static dp_status_t iterate(loop_t *L, double **block)
     }
     int converged = 0;
     double residual = NAN;
-    while (done < L->spec.iterations && !converged)
+    while (done < L->spec.iterations && !converged) {
         DP_CALL(group(L, group_length(L, done), &done, &converged, &residual));
+        if (done < L->spec.iterations && !converged)
+            DP_CALL(stop_if_signalled(L, done));
+    }
     dp_results_int(it->results, "iterations_done", done);
     if (it->first > 0)
         dp_results_int(it->results, "restarted_from", it->first);

@@ -122,7 +122,10 @@ static cJSON *report_json(const dp_report_t *r)
     cJSON_AddItemToObject(o, "base_rss_mb", number(r->base_rss_mb));
     if (r->note && *r->note)
         cJSON_AddStringToObject(o, "note", r->note);
-    cJSON_AddStringToObject(o, "status", r->status == DP_OK ? "ok" : "failed");
+    cJSON_AddStringToObject(o, "status",
+                            r->status == DP_OK            ? "ok"
+                            : r->status == DP_ERR_STOPPED ? "stopped"
+                                                          : "failed");
     if (r->status != DP_OK)
         cJSON_AddStringToObject(o, "error", r->error ? r->error : "");
     return o;
