@@ -4,6 +4,7 @@
 #include "dp_version.h"
 #include "driver.h"
 #include "signals.h"
+#include "submit.h"
 #include "hdf5_util.h"
 #include "job.h"
 
@@ -16,6 +17,7 @@
 static const char usage_text[] =
     "usage: dproc [options] JOB.ini\n"
     "       mpirun -np N dproc [options] JOB.ini\n"
+    "       dproc submit [options] JOB.ini   (a Slurm batch script; dproc submit --help)\n"
     "\n"
     "Runs the data-processing job described by JOB.ini over all MPI ranks.\n"
     "\n"
@@ -156,6 +158,8 @@ static int run(cli_t *c, int rank)
 
 int dp_cli_main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "submit"))
+        return dp_submit_main(argc - 1, argv + 1);
     dp_signals_install(); /* first: a signal during MPI_Init is noted, not fatal */
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);

@@ -67,6 +67,9 @@ static void runinfo(run_t *r)
         r->info.host[sizeof r->info.host - 1] = '\0';
     }
     MPI_Bcast(&r->info.threads, 1, MPI_INT, 0, r->comm); /* rank 0's, the same on all */
+    dp_placement_gather(&r->info.place, r->info.threads, r->comm);
+    if (r->rank == 0 && r->info.place.warning[0])
+        fprintf(stderr, "dproc: warning: %s\n", r->info.place.warning);
     MPI_Bcast(r->info.start_time, sizeof r->info.start_time, MPI_CHAR, 0, r->comm);
     MPI_Bcast(r->info.host, sizeof r->info.host, MPI_CHAR, 0, r->comm);
 }
@@ -579,5 +582,6 @@ dp_status_t dp_driver_run(const dp_job_t *job, const dp_driver_opts_t *opts, MPI
     if (r.state && job->kernel->destroy)
         job->kernel->destroy(r.state);
     dp_results_free(&r.results);
+    dp_placement_free(&r.info.place);
     return st;
 }

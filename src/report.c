@@ -88,6 +88,29 @@ static cJSON *report_json(const dp_report_t *r)
     cJSON_AddNumberToObject(o, "threads", r->info->threads);
     cJSON_AddStringToObject(o, "host", r->info->host);
     cJSON_AddStringToObject(o, "start_time", r->info->start_time);
+    const dp_placement_t *pl = &r->info->place;
+    if (pl->job_id[0]) {
+        cJSON *s = cJSON_AddObjectToObject(o, "slurm");
+        cJSON_AddStringToObject(s, "job_id", pl->job_id);
+        if (pl->array_task_id[0])
+            cJSON_AddStringToObject(s, "array_task_id", pl->array_task_id);
+        cJSON_AddStringToObject(s, "nodelist", pl->nodelist);
+    }
+    cJSON_AddNumberToObject(o, "ranks_per_node", pl->ranks_per_node);
+    cJSON_AddNumberToObject(o, "threads_per_rank", r->info->threads);
+    cJSON_AddNumberToObject(o, "cores_per_node", pl->cores_per_node);
+    if (pl->cpus) {
+        cJSON *b = cJSON_AddArrayToObject(o, "binding");
+        for (int q = 0; q < r->info->ranks; q++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "rank", q);
+            cJSON_AddStringToObject(e, "host", pl->hosts[q]);
+            cJSON_AddStringToObject(e, "cpus", pl->cpus[q]);
+            cJSON_AddItemToArray(b, e);
+        }
+    }
+    if (pl->warning[0])
+        cJSON_AddStringToObject(o, "warning", pl->warning);
     cJSON_AddStringToObject(o, "input", r->input ? r->input : "");
     if (r->shape.ndim > 0) {
         cJSON_AddItemToObject(o, "shape", int_array(r->shape.n, r->shape.ndim));

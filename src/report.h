@@ -4,6 +4,7 @@
 
 #include "err.h"
 #include "job.h"
+#include "placement.h"
 #include "results.h"
 
 #include <stdint.h>
@@ -14,8 +15,9 @@ typedef struct {
     const char *version;
     const char *job_text;
     int ranks, threads;
-    char start_time[32]; /* ISO 8601, UTC */
-    char host[256];      /* rank 0's host name */
+    char start_time[32];  /* ISO 8601, UTC */
+    char host[256];       /* rank 0's host name */
+    dp_placement_t place; /* Slurm job, ranks per node, every rank's cores (on rank 0) */
 } dp_runinfo_t;
 
 enum {
