@@ -4,7 +4,6 @@
 #include "signals.h"
 
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,12 +155,11 @@ static void post(dp_stream_t *s, int64_t p)
     s->posted = p + 1;
 }
 
-/* The failure of a pass stopped by a signal before piece p. */
-static dp_status_t stopped(const dp_stream_t *s, int64_t p)
+/* The failure of a pass stopped by signal sig before piece p. */
+static dp_status_t stopped(const dp_stream_t *s, int64_t p, int sig)
 {
     return dp_err_set(DP_ERR_STOPPED, "stopped by %s before piece %lld of %lld; no output written",
-                      dp_signal_name(dp_signal_pending() ? dp_signal_pending() : SIGTERM),
-                      (long long)p + 1, (long long)s->npieces);
+                      dp_signal_name(sig), (long long)p + 1, (long long)s->npieces);
 }
 
 /* The whole pass through the source: one collective read per piece. */
@@ -171,8 +169,9 @@ static dp_status_t next_through(dp_stream_t *s, int64_t p, double **data)
     dp_stream_box(s, p, st, ct, &offset);
     static double none; /* where a rank without piece p reads its nothing */
     double *dest = ct[0] == 0 ? &none : s->whole ? s->whole + offset : s->work;
-    if (s->err == DP_OK && dp_signal_agree(s->comm))
-        s->err = stopped(s, p);
+    const int sig = s->err == DP_OK ? dp_signal_agree(s->comm) : 0;
+    if (sig)
+        s->err = stopped(s, p, sig);
     if (s->err != DP_OK) /* every rank has it: the source agrees on each read */
         return s->err;
     const double t0 = MPI_Wtime();
@@ -190,7 +189,7 @@ dp_status_t dp_stream_next(dp_stream_t *s, int64_t p, double **data)
     if (!s->direct)
         return next_through(s, p, data);
     if (s->err == DP_OK && p < s->npieces && dp_signal_pending())
-        s->err = stopped(s, p);
+        s->err = stopped(s, p, dp_signal_pending());
     if (p >= s->npieces || s->err != DP_OK)
         return s->err;
     for (int64_t q = s->posted; q <= p + s->prefetch; q++)
