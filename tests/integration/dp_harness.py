@@ -219,6 +219,21 @@ def attr_text(v):
     return v if isinstance(v, str) else str(v)
 
 
+def h5_datasets(f, group):
+    """The datasets under group of an open h5py file as a flat {name: value}, or None when
+    there is no such group."""
+    g = f.get(group)
+    if g is None or not hasattr(g, "visititems"):
+        return None
+    out = {}
+
+    def visit(name, obj):
+        if hasattr(obj, "shape"):
+            out[name] = obj[()]
+    g.visititems(visit)
+    return out
+
+
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()

@@ -413,17 +413,7 @@ def read_h5_results(path, group):
     """dproc_complete and the flattened {name: value} of the datasets under group (None
     when there is no such group)."""
     with h5py.File(path, "r") as f:
-        complete = int(f.attrs.get("dproc_complete", 0))
-        g = f.get(group)
-        if not isinstance(g, h5py.Group):
-            return complete, None
-        out = {}
-
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()]
-        g.visititems(visit)
-        return complete, out
+        return int(f.attrs.get("dproc_complete", 0)), dh.h5_datasets(f, group)
 
 
 def json_vs_h5(jflat, hflat):

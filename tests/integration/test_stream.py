@@ -70,16 +70,7 @@ def read_h5(path, group="/results", dataset=None):
     with h5py.File(path, "r") as f:
         d = f.get(dataset) if dataset else None
         data = d[()] if isinstance(d, h5py.Dataset) else None
-        g = f.get(group)
-        if not isinstance(g, h5py.Group):
-            return None, data
-        out = {}
-
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()]
-        g.visititems(visit)
-        return out, data
+        return dh.h5_datasets(f, group), data
 
 
 def same_values(got, want):
