@@ -581,6 +581,8 @@ dp_status_t dp_driver_run(const dp_job_t *job, const dp_driver_opts_t *opts, MPI
     free(r.partial);
     if (r.state && job->kernel->destroy)
         job->kernel->destroy(r.state);
+    if (job->then && r.red_state && job->then->destroy) /* then_reduce's own state */
+        job->then->destroy(r.red_state);
     dp_results_free(&r.results);
     dp_placement_free(&r.info.place);
     return st;
