@@ -95,10 +95,47 @@ void dp_results_int_array(dp_results_t *r, const char *name, const int64_t *v,
 enum { DP_KERNEL_MAX_FILES = 4 };
 
 typedef enum {
-    DP_KERNEL_REDUCE,  /* folds the data into a partial result; partials are combined */
-    DP_KERNEL_MAP,     /* maps each block to an output block of the same shape */
-    DP_KERNEL_STENCIL, /* iterates a neighbourhood map over a block with ghost points */
+    DP_KERNEL_REDUCE,   /* folds the data into a partial result; partials are combined */
+    DP_KERNEL_MAP,      /* maps each block to an output block of the same shape */
+    DP_KERNEL_STENCIL,  /* iterates a neighbourhood map over a block with ghost points */
+    DP_KERNEL_KEYVALUE, /* maps text records to key/value pairs combined by key (MapReduce) */
 } dp_kernel_kind_t;
+
+/* Whole records of text handed to a KEYVALUE kernel: one or more lines (or CSV records) of one
+ * file, never a part of one. */
+typedef struct {
+    const char *data;
+    size_t len;
+    int64_t file;   /* index of the file in the input's list */
+    int64_t line;   /* 1-based line number of data[0] in its file (kernels with kv_csv) */
+    int file_start; /* data[0] is the first byte of its file (its header, when it has one) */
+} dp_text_t;
+
+enum { DP_KV_LISTED = 10, DP_KV_COLUMNS = 8 };
+
+/* What a KEYVALUE kernel counts while mapping, summed over ranks by dproc. */
+typedef struct {
+    int64_t records; /* lines or data rows seen */
+    int64_t total;   /* words counted, rows taken into the groups */
+    int64_t bad;     /* rows refused */
+    int nlisted;     /* the first bad rows in input order: file index and line */
+    int64_t bad_file[DP_KV_LISTED], bad_line[DP_KV_LISTED];
+    char error[200]; /* set when a row must stop the job: why, and where */
+    int64_t error_file, error_line;
+} dp_kv_tally_t;
+
+/* One column of a KEYVALUE kernel's output table after its key. */
+typedef struct {
+    const char *name;
+    int is_int;
+} dp_kv_column_t;
+
+typedef union {
+    int64_t i;
+    double r;
+} dp_kv_cell_t;
+
+typedef struct dp_kvt dp_kvt_t; /* kvtable.h */
 
 /* A rank's block with ghost points around it: count[] points from global index start[], stored
  * row-major in an array of ext[d] = count[d] + 2 halo[d] points per axis. Local index x of the
@@ -199,7 +236,12 @@ typedef struct {
  * of then_reduce over the pieces written), destroy; and for a
  * STENCIL kernel create, iteration(st, &it), then per iteration, with the ghost points of in
  * exchanged between ranks (or filled by fill() on the edges of the array), sweep(st, in, out,
- * box) over boxes that together cover the points to update, and the two fields swapped. */
+ * box) over boxes that together cover the points to update, and the two fields swapped.
+ *
+ * A KEYVALUE kernel reads text: create, kv_header (when the kernel has one), then kv_map for
+ * consecutive runs of whole records of the rank's byte range of the input; dproc merges the
+ * per-thread tables, sends every key to the rank that owns it (a hash of the key), merges equal
+ * keys with kv_merge, orders the keys and writes kv_row of each. */
 typedef struct dp_kernel {
     const char *name;    /* registry name, also the name of its job-file section */
     const char *summary; /* one line for --list-kernels */
@@ -261,6 +303,37 @@ typedef struct dp_kernel {
      * (map, then reduce, without a second read), as job-file text; NULL for none. Its other
      * keys come from the [reduce] section. Optional. */
     const char *(*then_reduce)(const void *cfg);
+    /* KEYVALUE kernels (see the flow above the struct): */
+    int kv_csv;      /* records are CSV: newlines inside quotes do not end them */
+    int kv_by_count; /* output ordered by count, descending, then key; else by key */
+    /* Takes the header (the first record of the first file, identical on all ranks) before any
+     * kv_map; returns NULL, or a message with *key set to the job-file key it concerns.
+     * Optional. */
+    const char *(*kv_header)(void *st, const char *rec, size_t len, const char **key);
+    /* Bytes of a value in the hash table. */
+    size_t (*kv_value_size)(const void *st);
+    /* Maps the records of text into tables[0..ntables-1] (one per OpenMP thread: a thread
+     * inserts into its own), counting into tally. */
+    void (*kv_map)(const void *st, const dp_text_t *text, dp_kvt_t *const *tables, int ntables,
+                   dp_kv_tally_t *tally);
+    /* acc = acc (+) in for two values of one key; the result must not depend on the order. */
+    void (*kv_merge)(const void *st, void *acc, const void *in);
+    /* Serialises a value into out (at least kv_pack_max bytes); returns the bytes written.
+     * Optional (with kv_unpack): default the value's bytes as they are. */
+    size_t (*kv_pack)(const void *st, const void *v, unsigned char *out);
+    size_t (*kv_pack_max)(const void *st);
+    /* Sets a zeroed value from its serialised form; returns the bytes read. */
+    size_t (*kv_unpack)(const void *st, const unsigned char *in, void *v);
+    /* Frees what a value points to. Optional. */
+    void (*kv_free_value)(const void *st, void *v);
+    /* The output columns: cols[0] names the key, then up to DP_KV_COLUMNS values; returns the
+     * number of value columns. */
+    int (*kv_columns)(const void *st, dp_kv_column_t *cols);
+    /* The value columns of one key, and its count (for the report's top list). */
+    void (*kv_row)(const void *st, const void *v, dp_kv_cell_t *cells);
+    int64_t (*kv_count)(const void *st, const void *v);
+    /* Rows listed in the report's top list. */
+    int64_t (*kv_top_k)(const void *st);
     /* Frees the state. Optional. */
     void (*destroy)(void *st);
 } dp_kernel_t;

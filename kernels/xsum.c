@@ -170,3 +170,34 @@ void dp_xsum_round2(const dp_xsum_t *a, double *hi, double *lo)
     dp_xsum_add(&c, -*hi);
     *lo = round_signed(&c);
 }
+
+size_t dp_xsum_pack(const dp_xsum_t *a, unsigned char *out)
+{
+    dp_xsum_t c = *a;
+    normalise(&c);
+    int lo = 0, hi = DP_XSUM_DIGITS;
+    while (lo < hi && c.d[lo] == 0)
+        lo++;
+    while (hi > lo && c.d[hi - 1] == 0)
+        hi--;
+    const uint16_t head[2] = {(uint16_t)lo, (uint16_t)(hi - lo)};
+    const int64_t counts[3] = {c.pinf, c.ninf, c.nan};
+    memcpy(out, head, sizeof head);
+    memcpy(out + sizeof head, counts, sizeof counts);
+    memcpy(out + sizeof head + sizeof counts, c.d + lo, (size_t)(hi - lo) * sizeof *c.d);
+    return sizeof head + sizeof counts + (size_t)(hi - lo) * sizeof *c.d;
+}
+
+size_t dp_xsum_unpack(dp_xsum_t *a, const unsigned char *in)
+{
+    uint16_t head[2];
+    int64_t counts[3];
+    memcpy(head, in, sizeof head);
+    memcpy(counts, in + sizeof head, sizeof counts);
+    dp_xsum_init(a);
+    memcpy(a->d + head[0], in + sizeof head + sizeof counts, (size_t)head[1] * sizeof *a->d);
+    a->pinf = counts[0];
+    a->ninf = counts[1];
+    a->nan = counts[2];
+    return sizeof head + sizeof counts + (size_t)head[1] * sizeof *a->d;
+}

@@ -6,6 +6,7 @@
 #ifndef DP_XSUM_H
 #define DP_XSUM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum {
@@ -39,5 +40,14 @@ double dp_xsum_round(const dp_xsum_t *a);
 /* The sum as an unevaluated pair hi + lo, hi = round(sum), lo = round(sum - hi): about 106
  * correct bits, for formulas that need more than a double. Local. */
 void dp_xsum_round2(const dp_xsum_t *a, double *hi, double *lo);
+
+enum { DP_XSUM_PACK_MAX = 4 + 3 * 8 + DP_XSUM_DIGITS * 8 };
+
+/* Writes a into out (at most DP_XSUM_PACK_MAX bytes) as its non-zero digits only; returns the
+ * bytes written. Local. */
+size_t dp_xsum_pack(const dp_xsum_t *a, unsigned char *out);
+
+/* Sets a from what dp_xsum_pack wrote; returns the bytes read. Local. */
+size_t dp_xsum_unpack(dp_xsum_t *a, const unsigned char *in);
 
 #endif

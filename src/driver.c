@@ -4,6 +4,7 @@
 #include "comm.h"
 #include "dp_version.h"
 #include "iterate.h"
+#include "kv_driver.h"
 #include "opts.h"
 #include "plan.h"
 #include "report.h"
@@ -74,17 +75,6 @@ static void runinfo(run_t *r)
     MPI_Bcast(r->info.host, sizeof r->info.host, MPI_CHAR, 0, r->comm);
 }
 
-/* A job setting that only the data show to be wrong, said in the job-file form. */
-static dp_status_t usage_at(const dp_job_t *job, const char *section, const char *key,
-                            const char *why)
-{
-    dp_diag_t d = {0};
-    dp_diag_add(&d, dp_opts_where(&job->ini, section, key), section, key, "%s", why);
-    dp_status_t st = dp_err_set(DP_ERR_USAGE, "%s", d.msg[0]);
-    dp_diag_free(&d);
-    return st;
-}
-
 /* How the block is read: in pieces within [run] chunk_mb and memory_mb, kept whole when a
  * reduction needs more passes and it fits (a stencil always keeps it). */
 static dp_status_t budget(run_t *r)
@@ -116,7 +106,7 @@ static dp_status_t budget(run_t *r)
     if (st == DP_ERR_USAGE) {
         char msg[DP_ERR_MSG_MAX];
         snprintf(msg, sizeof msg, "%s", dp_err_msg());
-        return usage_at(job, "run", "memory_mb", msg);
+        return dp_job_usage_error(job, "run", "memory_mb", msg);
     }
     r->piece_rows = b.piece_rows;
     r->whole = b.whole;
@@ -132,7 +122,7 @@ static dp_status_t budget(run_t *r)
                      "is too small for this stencil: each rank keeps two copies of its block with "
                      "ghost points, %.1f MiB; raise it or use more ranks",
                      (double)r->mem / (1 << 20));
-            return usage_at(job, "run", "memory_mb", msg);
+            return dp_job_usage_error(job, "run", "memory_mb", msg);
         }
     }
     return DP_OK;
@@ -146,19 +136,19 @@ static dp_status_t make_plan(run_t *r)
     if (st == DP_ERR_USAGE) {
         char why[DP_ERR_MSG_MAX];
         snprintf(why, sizeof why, "%s", dp_err_msg());
-        st = usage_at(job, "run", "decomposition", why);
+        st = dp_job_usage_error(job, "run", "decomposition", why);
     }
     if (st == DP_OK && job->kernel->check_data) {
         const char *key = NULL;
         const char *why = job->kernel->check_data(job->kcfg, &r->src.shape, &key);
         if (why)
-            st = usage_at(job, job->kernel->name, key, why);
+            st = dp_job_usage_error(job, job->kernel->name, key, why);
     }
     if (st == DP_OK && job->then && job->then->check_data) {
         const char *key = NULL;
         const char *why = job->then->check_data(job->then_cfg, &r->src.shape, &key);
         if (why)
-            st = usage_at(job, job->then->name, key, why);
+            st = dp_job_usage_error(job, job->then->name, key, why);
     }
     if (st == DP_OK && job->kernel->create && !r->state)
         r->state = job->kernel->create(job->kcfg, &r->src.shape);
@@ -171,7 +161,7 @@ static dp_status_t make_plan(run_t *r)
         const char *key = NULL;
         const char *why = dp_iterate_check(job, r->state, &r->plan, &key);
         if (why)
-            st = usage_at(job, job->kernel->name, key, why);
+            st = dp_job_usage_error(job, job->kernel->name, key, why);
     }
     DP_CALL(dp_comm_agree(st, r->comm));
     int periods[DP_MAX_DIMS] = {0, 0, 0};
@@ -392,8 +382,8 @@ static dp_status_t open_checkpoint(run_t *r)
     dp_iteration_t spec;
     job->kernel->iteration(r->state, &spec);
     if (!spec.checkpoint_path)
-        return usage_at(job, job->kernel->name, "checkpoint_path",
-                        "--restart needs the checkpoint to restart from");
+        return dp_job_usage_error(job, job->kernel->name, "checkpoint_path",
+                                  "--restart needs the checkpoint to restart from");
     DP_CALL(dp_checkpoint_inspect(spec.checkpoint_path, &r->ckpt, r->comm));
     r->restart_job = *job;
     r->restart_job.input.source = DP_SRC_HDF5;
@@ -413,14 +403,14 @@ static dp_status_t check_checkpoint(run_t *r)
         snprintf(why, sizeof why,
                  "the checkpoint '%s' is of another computation (%s) than this job (%s)",
                  spec.checkpoint_path, r->ckpt.signature, spec.signature);
-        return usage_at(job, job->kernel->name, "checkpoint_path", why);
+        return dp_job_usage_error(job, job->kernel->name, "checkpoint_path", why);
     }
     if (r->ckpt.iteration > spec.iterations) {
         char why[DP_ERR_MSG_MAX];
         snprintf(why, sizeof why,
                  "the checkpoint '%s' is at iteration %lld, beyond the %lld this job asks for",
                  spec.checkpoint_path, (long long)r->ckpt.iteration, (long long)spec.iterations);
-        return usage_at(job, job->kernel->name, "iterations", why);
+        return dp_job_usage_error(job, job->kernel->name, "iterations", why);
     }
     return DP_OK;
 }
@@ -444,9 +434,24 @@ static dp_status_t iterate(run_t *r)
     return dp_iterate_run(&it, &r->buf);
 }
 
+/* A key-value job: its own flow (text in, a table out), reported as the others. */
+static dp_status_t run_kv(run_t *r)
+{
+    dp_kv_run_t kv = {0};
+    const dp_status_t st = dp_kv_run(r->job, &r->info, r->opts->dry_run, r->comm, &kv);
+    for (int p = 0; p < DP_NPHASES; p++)
+        r->t[p] += kv.t[p];
+    snprintf(r->src.describe, sizeof r->src.describe, "%s", kv.describe);
+    r->src.bytes_read = kv.bytes_read;
+    r->results = kv.results;
+    return st;
+}
+
 static dp_status_t run_job(run_t *r)
 {
     const dp_job_t *job = r->job;
+    if (job->kernel->kind == DP_KERNEL_KEYVALUE)
+        return run_kv(r);
     double t0 = MPI_Wtime();
     if (r->opts->restart) {
         if (job->kernel->create) /* the kernel says where its checkpoint is */
@@ -535,8 +540,9 @@ static void report(run_t *r, dp_status_t st)
         .status = st,
         .error = st == DP_OK ? NULL : dp_err_msg(),
     };
-    rep.streamed = job->kernel->kind != DP_KERNEL_STENCIL && job->input.source != DP_SRC_GENERATE &&
-                   r->stream_open;
+    rep.streamed = (job->kernel->kind != DP_KERNEL_STENCIL &&
+                    job->input.source != DP_SRC_GENERATE && r->stream_open) ||
+                   job->kernel->kind == DP_KERNEL_KEYVALUE;
     rep.overlap = wsum[1] > 0 ? 1 - wsum[0] / wsum[1] : 0;
     rep.overlap = rep.overlap < 0 ? 0 : rep.overlap;
     rep.peak_rss_mb = rss_max[0];

@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "opts.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -35,7 +36,8 @@ static const dp_opt_t input_opts[] = {
     {.key = "path",
      .type = DP_OPT_STRING,
      .offset = OFF(dp_input_t, path),
-     .help = "input file (hdf5, raw; required there)"},
+     .help = "input file (hdf5, raw; required there); text: a file, a directory (its regular "
+             "files, sorted by name) or a glob pattern such as logs/*.txt"},
     {.key = "dataset",
      .type = DP_OPT_STRING,
      .offset = OFF(dp_input_t, dataset),
@@ -83,7 +85,8 @@ static const dp_opt_t output_opts[] = {
      .type = DP_OPT_STRING,
      .offset = OFF(dp_output_t, dataset),
      .help = "array kernels: the output dataset (default /data); reduce: the group that gets one "
-             "dataset per result (default /results)"},
+             "dataset per result (default /results); key-value kernels with format = hdf5: the "
+             "table (default /wordcount, /groupby)"},
     {.key = "report",
      .type = DP_OPT_STRING,
      .offset = OFF(dp_output_t, report),
@@ -93,6 +96,13 @@ static const dp_opt_t output_opts[] = {
      .def = "false",
      .offset = OFF(dp_output_t, overwrite),
      .help = "replace an existing output file"},
+    {.key = "format",
+     .type = DP_OPT_CHOICE,
+     .def = "tsv",
+     .allowed = "tsv|hdf5",
+     .offset = OFF(dp_output_t, format),
+     .help = "key-value kernels (wordcount, groupby): tsv, one key per line with a header line; "
+             "or hdf5, a compound dataset (key, then the value columns)"},
     {0},
 };
 
@@ -141,7 +151,15 @@ static const dp_opt_t run_opts[] = {
      .max = 64,
      .offset = OFF(dp_run_t, prefetch),
      .help = "reads in flight per rank while it computes on the piece that arrived (with "
-             "overlap; reads of raw files and of contiguous HDF5 datasets)"},
+             "overlap; reads of raw files, contiguous HDF5 datasets and text)"},
+    {.key = "shuffle_mb",
+     .type = DP_OPT_INT,
+     .def = "64",
+     .min = 1,
+     .max = 1024,
+     .offset = OFF(dp_run_t, shuffle_mb),
+     .help = "key-value kernels: bound on what a rank sends (and receives) per shuffle round, "
+             "in MiB; more keys take more rounds"},
     {0},
 };
 
@@ -285,7 +303,7 @@ static void require_key(dp_job_t *job, const char *key, const char *source, dp_d
 
 static void check_input(dp_job_t *job, dp_diag_t *diag)
 {
-    static const char *const src_names[] = {"hdf5", "raw", "generate"};
+    static const char *const src_names[] = {"hdf5", "raw", "generate", "text"};
     const char *src = src_names[job->input.source];
     switch ((dp_source_kind_t)job->input.source) {
     case DP_SRC_HDF5:
@@ -315,7 +333,28 @@ static void check_input(dp_job_t *job, dp_diag_t *diag)
             dp_diag_add(diag, dp_opts_where(&job->ini, "input", "seed"), "input", "seed",
                         "used only by generator = random");
         break;
+    case DP_SRC_TEXT:
+        require_key(job, "path", src, diag);
+        refuse_key(job, "dataset", "text", diag);
+        refuse_key(job, "dtype", "text", diag);
+        refuse_key(job, "shape", "text", diag);
+        refuse_key(job, "offset", "text", diag);
+        refuse_key(job, "generator", "text", diag);
+        refuse_key(job, "seed", "text", diag);
+        break;
     }
+    const int kv = job->kernel && job->kernel->kind == DP_KERNEL_KEYVALUE;
+    if (job->kernel && kv != (job->input.source == DP_SRC_TEXT))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "input", "source"), "input", "source",
+                    kv ? "kernel %s reads text: source = text"
+                       : "text is read by the key-value kernels (wordcount, groupby), not by %s",
+                    job->kernel->name);
+    if (!kv && dp_opts_given(&job->ini, "output", "format"))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "format"), "output", "format",
+                    "used only by the key-value kernels (wordcount, groupby)");
+    if (!kv && dp_opts_given(&job->ini, "run", "shuffle_mb"))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "run", "shuffle_mb"), "run", "shuffle_mb",
+                    "used only by the key-value kernels (wordcount, groupby)");
     if (dp_opts_given(&job->ini, "input", "shape") && job->input.shape.ndim > 0) {
         int64_t n = 1;
         int over = 0;
@@ -343,10 +382,19 @@ static void check_output(dp_job_t *job, dp_diag_t *diag)
     if (job->kernel && job->kernel->kind == DP_KERNEL_MAP && !job->output.path)
         dp_diag_add(diag, dp_opts_where(&job->ini, "output", NULL), "output", "path",
                     "missing (kernel %s writes an array)", job->kernel->name);
-    if (!job->output.dataset)
+    const int kv = job->kernel && job->kernel->kind == DP_KERNEL_KEYVALUE;
+    if (kv && job->output.dataset && job->output.format != 1)
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "dataset"), "output", "dataset",
+                    "used only with format = hdf5");
+    if (kv && job->output.format == 1 && !job->output.path)
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "format"), "output", "path",
+                    "missing (format = hdf5 names the format of [output] path)");
+    if (!job->output.dataset) {
+        char def[80];
+        snprintf(def, sizeof def, "/%s", kv ? job->kernel->name : "data");
         job->output.dataset =
-            dp_xstrdup(job->kernel && job->kernel->kind == DP_KERNEL_REDUCE ? "/results" : "/data");
-    else if (job->output.dataset[0] != '/')
+            dp_xstrdup(job->kernel && job->kernel->kind == DP_KERNEL_REDUCE ? "/results" : def);
+    } else if (job->output.dataset[0] != '/')
         dp_diag_add(diag, dp_opts_where(&job->ini, "output", "dataset"), "output", "dataset",
                     "'%.64s' must be an absolute path inside the file, e.g. /data",
                     job->output.dataset);
@@ -486,6 +534,16 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
     return diag->n == before ? DP_OK : DP_ERR_USAGE;
 }
 
+dp_status_t dp_job_usage_error(const dp_job_t *job, const char *section, const char *key,
+                               const char *why)
+{
+    dp_diag_t d = {0};
+    dp_diag_add(&d, dp_opts_where(&job->ini, section, key), section, key, "%s", why);
+    dp_status_t st = dp_err_set(DP_ERR_USAGE, "%s", d.msg[0]);
+    dp_diag_free(&d);
+    return st;
+}
+
 /* Resolves path to an absolute, canonical name even when the file does not exist yet (its
  * directory must). Returns 0 when the directory cannot be resolved. */
 static int canonical(const char *path, char *out)
@@ -513,8 +571,8 @@ static int canonical(const char *path, char *out)
 }
 
 static void check_output_file(const dp_job_t *job, const char *section, const char *key,
-                              const char *path, int refuse_existing, const char *input,
-                              dp_diag_t *diag)
+                              const char *path, int refuse_existing, char *const *inputs,
+                              int ninputs, dp_diag_t *diag)
 {
     dp_where_t w = dp_opts_where(&job->ini, section, key);
     char out[PATH_MAX];
@@ -522,11 +580,12 @@ static void check_output_file(const dp_job_t *job, const char *section, const ch
         dp_diag_add(diag, w, section, key, "the directory of '%.200s' does not exist", path);
         return;
     }
-    if (input && !strcmp(out, input)) {
-        dp_diag_add(diag, w, section, key,
-                    "'%.200s' is the input file: dproc never writes onto its input", path);
-        return;
-    }
+    for (int i = 0; i < ninputs; i++)
+        if (!strcmp(out, inputs[i])) {
+            dp_diag_add(diag, w, section, key, "'%.200s' is %s: dproc never writes onto its input",
+                        path, ninputs > 1 ? "one of the input files" : "the input file");
+            return;
+        }
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", out);
     *strrchr(dir, '/') = '\0';
@@ -545,13 +604,23 @@ enum { MAX_WRITTEN = 2 + DP_KERNEL_MAX_FILES };
 void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
 {
     char in[PATH_MAX];
-    const char *input = NULL;
-    if (job->input.path) {
+    char **inputs = NULL;
+    int ninputs = 0;
+    dp_text_files_t files = {0};
+    if (job->input.path && job->input.source == DP_SRC_TEXT) {
+        if (dp_text_files_expand(&files, job->input.path) != DP_OK)
+            dp_diag_add(diag, dp_opts_where(&job->ini, "input", "path"), "input", "path", "%s",
+                        dp_err_msg());
+        inputs = dp_xcalloc((size_t)files.n + 1, sizeof *inputs);
+        for (int i = 0; i < files.n; i++)
+            if (realpath(files.path[i], in))
+                inputs[ninputs++] = dp_xstrdup(in);
+    } else if (job->input.path) {
         if (!realpath(job->input.path, in) || access(in, R_OK) != 0)
             dp_diag_add(diag, dp_opts_where(&job->ini, "input", "path"), "input", "path",
                         "cannot read '%.200s': %s", job->input.path, strerror(errno));
         else
-            input = in;
+            inputs = dp_xcalloc(1, sizeof *inputs), inputs[ninputs++] = dp_xstrdup(in);
     }
     /* every file the job writes: [output] path and report, and the kernel's own */
     const char *sec[MAX_WRITTEN], *key[MAX_WRITTEN], *path[MAX_WRITTEN];
@@ -569,13 +638,17 @@ void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
     for (int q = 0; q < n; q++) {
         const int refuse = q == 0 && job->output.path && !job->output.overwrite;
         const size_t before = diag->n;
-        check_output_file(job, sec[q], key[q], path[q], refuse, input, diag);
+        check_output_file(job, sec[q], key[q], path[q], refuse, inputs, ninputs, diag);
         char a[PATH_MAX], b[PATH_MAX];
         for (int p = 0; p < q && diag->n == before; p++)
             if (canonical(path[q], a) && canonical(path[p], b) && !strcmp(a, b))
                 dp_diag_add(diag, dp_opts_where(&job->ini, sec[q], key[q]), sec[q], key[q],
                             "'%.200s' is the same file as [%s] %s", path[q], sec[p], key[p]);
     }
+    for (int i = 0; i < ninputs; i++)
+        free(inputs[i]);
+    free(inputs);
+    dp_text_files_free(&files);
 }
 
 int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, MPI_Comm comm)

@@ -3,14 +3,15 @@
 #define DP_JOB_H
 
 #include "diag.h"
+#include "err.h"
 #include "ini.h"
 #include "kernel.h"
 
 #include <mpi.h>
 #include <stdint.h>
 
-typedef enum { DP_SRC_HDF5, DP_SRC_RAW, DP_SRC_GENERATE } dp_source_kind_t;
-#define DP_SOURCE_NAMES "hdf5|raw|generate"
+typedef enum { DP_SRC_HDF5, DP_SRC_RAW, DP_SRC_GENERATE, DP_SRC_TEXT } dp_source_kind_t;
+#define DP_SOURCE_NAMES "hdf5|raw|generate|text"
 
 typedef enum { DP_DECOMP_AUTO, DP_DECOMP_1D, DP_DECOMP_2D, DP_DECOMP_3D } dp_decomp_t;
 #define DP_DECOMP_NAMES "auto|1d|2d|3d"
@@ -36,15 +37,17 @@ typedef struct {
     char *dataset;
     char *report;
     int overwrite;
+    int format; /* key-value kernels: dp_kv_format_t */
 } dp_output_t;
 
 typedef struct {
     int64_t threads;
     int64_t chunk_mb;
-    int decomposition; /* dp_decomp_t */
-    int overlap;       /* hide reads and communication behind computation */
-    int64_t memory_mb; /* bound on the data buffers per rank; 0: none */
-    int64_t prefetch;  /* reads in flight while computing */
+    int decomposition;  /* dp_decomp_t */
+    int overlap;        /* hide reads and communication behind computation */
+    int64_t memory_mb;  /* bound on the data buffers per rank; 0: none */
+    int64_t prefetch;   /* reads in flight while computing */
+    int64_t shuffle_mb; /* bound on a rank's shuffle send buffer per round */
 } dp_run_t;
 
 typedef struct {
@@ -76,6 +79,11 @@ void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag);
  * checks files on rank 0. On failure rank 0 prints every diagnostic to stderr and all ranks
  * return DP_ERR_USAGE together. Collective over comm; file and sets must match on all ranks. */
 int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, MPI_Comm comm);
+
+/* Records a job setting that only the data show to be wrong, in the job-file form
+ * ("JOB.ini:LINE: [section] key: why"), and returns DP_ERR_USAGE. Local. */
+dp_status_t dp_job_usage_error(const dp_job_t *job, const char *section, const char *key,
+                               const char *why);
 
 /* Prints the job-file reference (every section and key) as Markdown. Local. */
 void dp_job_print_reference(FILE *f);

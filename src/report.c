@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 static const char *const phase_names[DP_NPHASES] = {
-    "read",      "compute",   "communicate", "write",      "checkpoint", "halo",
-    "halo_wait", "read_wait", "read_busy",   "write_wait", "write_busy", "total"};
+    "read",      "compute",   "communicate", "write",      "checkpoint", "halo", "halo_wait",
+    "read_wait", "read_busy", "write_wait",  "write_busy", "shuffle",    "total"};
 
 /* The object for a nested name's parent, created on the way ("hist/counts" -> hist). */
 static cJSON *parent_of(cJSON *root, const char *name, const char **leaf)
@@ -60,8 +60,18 @@ static cJSON *results_json(const dp_results_t *r)
             v = x->is_int ? integer(x->i[0]) : number(x->r[0]);
         } else {
             v = cJSON_CreateArray();
-            for (size_t j = 0; j < x->n; j++)
-                cJSON_AddItemToArray(v, x->is_int ? integer(x->i[j]) : number(x->r[j]));
+            for (size_t j = 0; j < x->n; j++) {
+                cJSON *e = x->s ? cJSON_CreateString(x->s[j]) : NULL;
+                if (x->s && x->is_int) {
+                    cJSON *pair = cJSON_CreateArray();
+                    cJSON_AddItemToArray(pair, e);
+                    cJSON_AddItemToArray(pair, integer(x->i[j]));
+                    e = pair;
+                } else if (!x->s) {
+                    e = x->is_int ? integer(x->i[j]) : number(x->r[j]);
+                }
+                cJSON_AddItemToArray(v, e);
+            }
         }
         cJSON_AddItemToObject(obj, leaf, v);
     }
@@ -221,14 +231,21 @@ void dp_report_print(const dp_report_t *r, FILE *f)
     fprintf(f, "dproc %s: job '%s', kernel %s, %d rank%s x %d thread%s\n", r->info->version,
             job->job.name, job->kernel->name, r->info->ranks, r->info->ranks == 1 ? "" : "s",
             r->info->threads, r->info->threads == 1 ? "" : "s");
-    fprintf(f, "input: %s, %lld elements, grid %s\n", r->input, (long long)r->elements, grid);
+    if (r->shape.ndim > 0)
+        fprintf(f, "input: %s, %lld elements, grid %s\n", r->input, (long long)r->elements, grid);
+    else
+        fprintf(f, "input: %s\n", r->input);
     if (r->results && r->results->n) {
         fprintf(f, "results:\n");
         for (size_t k = 0; k < r->results->n; k++) {
             const dp_result_t *x = &r->results->v[k];
             fprintf(f, "  %-10s =", x->name);
             for (size_t j = 0; j < x->n && j < 16; j++) {
-                if (x->is_int)
+                if (x->s && x->is_int)
+                    fprintf(f, " %s:%lld", x->s[j], (long long)x->i[j]);
+                else if (x->s)
+                    fprintf(f, " %s", x->s[j]);
+                else if (x->is_int)
                     fprintf(f, " %lld", (long long)x->i[j]);
                 else
                     fprintf(f, " %.17g", x->r[j]);
@@ -243,6 +260,8 @@ void dp_report_print(const dp_report_t *r, FILE *f)
             "  write %.6f\n",
             r->timing[DP_PHASE_TOTAL], r->timing[DP_PHASE_READ], r->timing[DP_PHASE_COMPUTE],
             r->timing[DP_PHASE_COMMUNICATE], r->timing[DP_PHASE_WRITE]);
+    if (r->timing[DP_PHASE_SHUFFLE] > 0)
+        fprintf(f, "shuffle (s): %.6f\n", r->timing[DP_PHASE_SHUFFLE]);
     if (r->timing[DP_PHASE_HALO] > 0)
         fprintf(f,
                 "halo exchange (s): %.6f in flight, %.6f waited for after the interior (%.0f%% "

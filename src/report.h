@@ -32,6 +32,7 @@ enum {
     DP_PHASE_READ_BUSY,  /* reads in flight, overlapping compute */
     DP_PHASE_WRITE_WAIT, /* blocked waiting for streamed writes (part of write) */
     DP_PHASE_WRITE_BUSY, /* streamed writes in flight */
+    DP_PHASE_SHUFFLE,    /* key-value kernels: sending keys to their owners and merging them */
     DP_PHASE_TOTAL,
     DP_NPHASES
 };

@@ -63,9 +63,35 @@ void dp_results_int_array(dp_results_t *r, const char *name, const int64_t *v,
     x->shape = *shape;
 }
 
+static char **copy_strings(char *const *s, size_t n)
+{
+    char **c = dp_xcalloc(n ? n : 1, sizeof *c);
+    for (size_t j = 0; j < n; j++)
+        c[j] = dp_xstrdup(s[j]);
+    return c;
+}
+
+void dp_results_strings(dp_results_t *r, const char *name, char *const *s, size_t n)
+{
+    dp_result_t *x = add(r, name, 0, 0, n);
+    free(x->r);
+    x->r = NULL;
+    x->s = copy_strings(s, n);
+}
+
+void dp_results_pairs(dp_results_t *r, const char *name, char *const *s, const int64_t *v, size_t n)
+{
+    dp_result_t *x = add(r, name, 1, 0, n);
+    memcpy(x->i, v, n * sizeof *v);
+    x->s = copy_strings(s, n);
+}
+
 void dp_results_free(dp_results_t *r)
 {
     for (size_t k = 0; k < r->n; k++) {
+        for (size_t j = 0; r->v[k].s && j < r->v[k].n; j++)
+            free(r->v[k].s[j]);
+        free(r->v[k].s);
         free(r->v[k].name);
         free(r->v[k].r);
         free(r->v[k].i);

@@ -15,12 +15,20 @@ typedef struct {
     dp_shape_t shape; /* of an array result; ndim 0 for scalars and plain lists */
     double *r;
     int64_t *i;
+    char **s; /* strings: a list of them, or with i a list of [string, integer] pairs */
 } dp_result_t;
 
 struct dp_results {
     dp_result_t *v;
     size_t n, cap;
 };
+
+/* A list of strings. Local. */
+void dp_results_strings(dp_results_t *r, const char *name, char *const *s, size_t n);
+
+/* A list of [string, integer] pairs, e.g. the most frequent words and their counts. Local. */
+void dp_results_pairs(dp_results_t *r, const char *name, char *const *s, const int64_t *v,
+                      size_t n);
 
 /* Frees all results and leaves the list empty. Local. */
 void dp_results_free(dp_results_t *r);

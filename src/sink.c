@@ -17,10 +17,7 @@ dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Co
     long long pid = (long long)getpid();
     MPI_Bcast(&pid, 1, MPI_LONG_LONG, 0, comm);
     snprintf(s->final, sizeof s->final, "%s", path);
-    const char *slash = strrchr(path, '/');
-    int dirlen = slash ? (int)(slash - path + 1) : 0;
-    snprintf(s->tmp, sizeof s->tmp, "%.*s.%s.dproc-tmp-%lld", dirlen, path,
-             slash ? slash + 1 : path, pid);
+    dp_sink_tmp_name(path, pid, s->tmp, sizeof s->tmp);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
     H5Pset_coll_metadata_write(fapl, 1);
@@ -155,6 +152,8 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
     dp_status_t st = DP_OK;
     for (size_t k = 0; k < r->n && st == DP_OK; k++) {
         const dp_result_t *x = &r->v[k];
+        if (x->s) /* string lists belong to key-value jobs, whose table is their output */
+            continue;
         char name[512];
         snprintf(name, sizeof name, "%s/%s", strcmp(group, "/") ? group : "", x->name);
         hsize_t dims[DP_MAX_DIMS] = {x->n, 1, 1};
@@ -227,20 +226,27 @@ dp_status_t dp_sink_attr_string(dp_sink_t *s, const char *name, const char *valu
 
 /* Puts the finished file under its final name. Without overwrite, a file that appeared there
  * since the job was checked is not replaced: link() fails where rename() would clobber it. */
-static dp_status_t publish(dp_sink_t *s)
+dp_status_t dp_sink_publish(const char *tmp, const char *final, int overwrite)
 {
-    if (s->overwrite) {
-        if (rename(s->tmp, s->final) != 0)
-            return dp_err_set(DP_ERR_IO, "cannot rename '%s' to '%s': %s", s->tmp, s->final,
+    if (overwrite) {
+        if (rename(tmp, final) != 0)
+            return dp_err_set(DP_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, final,
                               strerror(errno));
         return DP_OK;
     }
-    if (link(s->tmp, s->final) != 0)
-        return dp_err_set(
-            DP_ERR_IO, "cannot put the output at '%s': %s%s", s->final, strerror(errno),
-            errno == EEXIST ? " (it appeared while the job ran; overwrite = false)" : "");
-    unlink(s->tmp);
+    if (link(tmp, final) != 0)
+        return dp_err_set(DP_ERR_IO, "cannot put the output at '%s': %s%s", final, strerror(errno),
+                          errno == EEXIST ? " (it appeared while the job ran; overwrite = false)"
+                                          : "");
+    unlink(tmp);
     return DP_OK;
+}
+
+void dp_sink_tmp_name(const char *path, long long pid, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    snprintf(out, size, "%.*s.%s.dproc-tmp-%lld", dirlen, path, slash ? slash + 1 : path, pid);
 }
 
 dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info)
@@ -269,7 +275,7 @@ dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info)
     int rank;
     MPI_Comm_rank(s->comm, &rank);
     if (rank == 0)
-        st = publish(s);
+        st = dp_sink_publish(s->tmp, s->final, s->overwrite);
     st = dp_comm_agree(st, s->comm);
     if (st == DP_OK)
         s->tmp[0] = '\0';

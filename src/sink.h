@@ -55,6 +55,14 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
  * and renames the file into place. Collective. */
 dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info);
 
+/* The temporary name of an output being written to path by process pid: a hidden file in the
+ * same directory. Local. */
+void dp_sink_tmp_name(const char *path, long long pid, char *out, size_t size);
+
+/* Puts the finished file tmp under its final name; without overwrite, a file that appeared
+ * there since the job was checked is not replaced. Local. */
+dp_status_t dp_sink_publish(const char *tmp, const char *final, int overwrite);
+
 /* Closes what is open and removes the temporary file; safe after any failure. Collective. */
 void dp_sink_abort(dp_sink_t *s);
 

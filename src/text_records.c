@@ -1,0 +1,216 @@
+#define _GNU_SOURCE /* memrchr */
+
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Bytes of a record that continues into the next piece. */
+typedef struct {
+    char *data;
+    int64_t len, cap;
+    int64_t at; /* file position of data[0] */
+} carry_t;
+
+static dp_status_t carry_add(carry_t *c, const char *p, int64_t n, int64_t at)
+{
+    if (c->len == 0)
+        c->at = at;
+    if (c->len + n > c->cap) {
+        const int64_t cap = 2 * (c->len + n) + 4096;
+        char *d = realloc(c->data, (size_t)cap);
+        DP_CHECK(d, DP_ERR_NOMEM, "out of memory holding a record of %lld bytes",
+                 (long long)(c->len + n));
+        c->data = d;
+        c->cap = cap;
+    }
+    memcpy(c->data + c->len, p, (size_t)n);
+    c->len += n;
+    return DP_OK;
+}
+
+static int64_t newlines(const char *p, int64_t n)
+{
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++)
+        k += p[i] == '\n';
+    return k;
+}
+
+typedef struct {
+    dp_text_reader_t *r;
+    int64_t file, line;
+} hand_t;
+
+/* Hands p[0..n), whole records from file position at, to the kernel. */
+static void hand(hand_t *h, const char *p, int64_t n, int64_t at)
+{
+    if (n <= 0)
+        return;
+    const dp_text_t t = {
+        .data = p, .len = (size_t)n, .file = h->file, .line = h->line, .file_start = at == 0};
+    h->r->records(h->r->ctx, &t);
+    if (h->r->csv)
+        h->line += newlines(p, n);
+}
+
+/* The boundaries in p[i..n) (piece at file position at) with quote parity *q at p[i]: *first
+ * the end of the first record, *last the end of the last record that starts before b (or the
+ * end of the first one starting at or after b, then *stop is set); -1 when there is none. */
+static void boundaries(const dp_text_reader_t *r, const char *p, int64_t i, int64_t n, int64_t at,
+                       int64_t b, int *q, int64_t *first, int64_t *last, int *stop)
+{
+    *first = *last = -1;
+    *stop = 0;
+    if (r->csv) {
+        int quoted = *q;
+        for (int64_t j = i; j < n; j++) {
+            if (p[j] == '"')
+                quoted ^= 1;
+            else if (p[j] == '\n' && !quoted) {
+                if (*first < 0)
+                    *first = j + 1;
+                *last = j + 1;
+                if (at + j + 1 >= b) {
+                    *stop = 1;
+                    break;
+                }
+            }
+        }
+        *q = quoted;
+        return;
+    }
+    const char *nl = memchr(p + i, '\n', (size_t)(n - i));
+    if (!nl)
+        return;
+    *first = nl - p + 1;
+    const int64_t lim = b - 1 - at; /* a newline at or after p[lim] ends the segment */
+    if (lim < n) {
+        const int64_t from = lim > i ? lim : i;
+        const char *s = memchr(p + from, '\n', (size_t)(n - from));
+        if (s) {
+            *last = s - p + 1;
+            *stop = 1;
+            return;
+        }
+    }
+    *last = (const char *)memrchr(p + i, '\n', (size_t)(n - i)) - p + 1;
+}
+
+/* Skips to the first record start at or after the piece's p[i]: its index, or -1. */
+static int64_t skip_to_record(const dp_text_reader_t *r, const char *p, int64_t i, int64_t n,
+                              int *q, int64_t *line)
+{
+    for (int64_t j = i; j < n; j++) {
+        if (r->csv && p[j] == '"')
+            *q ^= 1;
+        else if (p[j] == '\n') {
+            ++*line;
+            if (!*q)
+                return j + 1;
+        }
+    }
+    return -1;
+}
+
+dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, int64_t quotes,
+                         int64_t line)
+{
+    const int64_t size = r->files->size[f];
+    if (a >= b || a >= size)
+        return DP_OK;
+    dp_ring_t ring;
+    dp_status_t st = dp_ring_open(&ring, r->files->path[f], size, a > 0 ? a - 1 : 0, b, r->chunk,
+                                  r->prefetch, r->overlap);
+    carry_t c = {0};
+    hand_t h = {.r = r, .file = f, .line = line};
+    int q = (int)(quotes & 1), skip = a > 0, done = 0;
+    while (st == DP_OK && !done) {
+        const char *p;
+        int64_t n, at;
+        st = dp_ring_next(&ring, &p, &n, &at);
+        if (st != DP_OK)
+            break;
+        if (n == 0) {
+            if (ring.end < size) { /* the last record runs on past b */
+                dp_ring_extend(&ring, ring.end + r->chunk);
+                continue;
+            }
+            break;
+        }
+        int64_t i = 0;
+        if (at == a - 1) { /* the byte before a: a record starts at a after a newline */
+            i = 1;
+            skip = !(p[0] == '\n' && !q);
+        }
+        if (skip) {
+            const int64_t k = skip_to_record(r, p, i, n, &q, &h.line);
+            if (k < 0)
+                continue;
+            skip = 0;
+            i = k;
+            if (at + i >= b)
+                break; /* no record starts in [a, b) */
+        }
+        int64_t first, last;
+        int stop;
+        boundaries(r, p, i, n, at, b, &q, &first, &last, &stop);
+        if (c.len > 0) {
+            if (first < 0) {
+                st = carry_add(&c, p + i, n - i, at + i);
+                continue;
+            }
+            st = carry_add(&c, p + i, first - i, at + i);
+            if (st != DP_OK)
+                break;
+            hand(&h, c.data, c.len, c.at);
+            c.len = 0;
+            i = first;
+        }
+        if (last > i) {
+            hand(&h, p + i, last - i, at + i);
+            i = last;
+        }
+        done = stop;
+        if (!done && i < n)
+            st = carry_add(&c, p + i, n - i, at + i);
+    }
+    if (st == DP_OK && !done && c.len > 0)
+        hand(&h, c.data, c.len, c.at); /* the file's last record, without a newline */
+    r->wait += ring.wait;
+    r->busy += ring.busy;
+    r->bytes += ring.bytes;
+    dp_ring_close(&ring);
+    free(c.data);
+    return st;
+}
+
+dp_status_t dp_text_count(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, int64_t *quotes,
+                          int64_t *nl)
+{
+    *quotes = *nl = 0;
+    if (a >= b)
+        return DP_OK;
+    dp_ring_t ring;
+    dp_status_t st = dp_ring_open(&ring, r->files->path[f], r->files->size[f], a, b, r->chunk,
+                                  r->prefetch, r->overlap);
+    while (st == DP_OK) {
+        const char *p;
+        int64_t n, at;
+        st = dp_ring_next(&ring, &p, &n, &at);
+        if (st != DP_OK || n == 0)
+            break;
+        int64_t qs = 0, ns = 0;
+        for (int64_t i = 0; i < n; i++) {
+            qs += p[i] == '"';
+            ns += p[i] == '\n';
+        }
+        *quotes += qs;
+        *nl += ns;
+    }
+    r->wait += ring.wait;
+    r->busy += ring.busy;
+    r->bytes += ring.bytes;
+    dp_ring_close(&ring);
+    return st;
+}

@@ -1,0 +1,97 @@
+#include "text.h"
+
+#include "comm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Posts reads into free slots while fewer than want are in flight. */
+static dp_status_t post(dp_ring_t *r, int want)
+{
+    while (r->inflight < want && r->next < r->end) {
+        const int s = (r->head + r->inflight) % r->nslots;
+        const int64_t n = r->end - r->next < r->chunk ? r->end - r->next : r->chunk;
+        if (!r->buf[s]) {
+            r->buf[s] = malloc((size_t)r->chunk);
+            DP_CHECK(r->buf[s], DP_ERR_NOMEM, "out of memory for a read buffer of %lld bytes",
+                     (long long)r->chunk);
+        }
+        DP_CALL(dp_comm_check(
+            MPI_File_iread_at(r->fh, (MPI_Offset)r->next, r->buf[s], (int)n, MPI_BYTE, &r->req[s]),
+            "posting a read of the input"));
+        if (r->inflight == 0)
+            r->since = MPI_Wtime();
+        r->at[s] = r->next;
+        r->len[s] = n;
+        r->next += n;
+        r->inflight++;
+    }
+    return DP_OK;
+}
+
+dp_status_t dp_ring_open(dp_ring_t *r, const char *path, int64_t size, int64_t pos, int64_t end,
+                         int64_t chunk, int prefetch, int overlap)
+{
+    *r = (dp_ring_t){.fh = MPI_FILE_NULL,
+                     .chunk = chunk,
+                     .next = pos,
+                     .size = size,
+                     .end = end < size ? end : size,
+                     .overlap = overlap};
+    r->nslots = overlap ? prefetch + 1 : 1;
+    if (r->nslots > DP_RING_MAX)
+        r->nslots = DP_RING_MAX;
+    char what[600];
+    snprintf(what, sizeof what, "opening input '%.500s'", path);
+    return dp_comm_check(MPI_File_open(MPI_COMM_SELF, path, MPI_MODE_RDONLY, MPI_INFO_NULL, &r->fh),
+                         what);
+}
+
+dp_status_t dp_ring_next(dp_ring_t *r, const char **data, int64_t *len, int64_t *at)
+{
+    DP_CALL(post(r, r->nslots));
+    *len = 0;
+    if (r->inflight == 0)
+        return DP_OK;
+    const int s = r->head;
+    MPI_Status status;
+    const double t0 = MPI_Wtime();
+    const int rc = dp_comm_wait_io(&r->req[s], &status);
+    const double t1 = MPI_Wtime();
+    r->wait += t1 - t0;
+    r->head = (r->head + 1) % r->nslots;
+    r->inflight--;
+    if (r->inflight == 0)
+        r->busy += t1 - r->since;
+    DP_CALL(dp_comm_check(rc, "reading the input"));
+    int got = 0;
+    MPI_Get_count(&status, MPI_BYTE, &got);
+    DP_CHECK(got == r->len[s], DP_ERR_IO,
+             "short read of the input: %d of %lld bytes at offset %lld (did the file shrink?)", got,
+             (long long)r->len[s], (long long)r->at[s]);
+    r->bytes += got;
+    *data = r->buf[s];
+    *len = r->len[s];
+    *at = r->at[s];
+    /* keep prefetch reads in flight while the caller works on this piece */
+    return r->overlap ? post(r, r->nslots - 1) : DP_OK;
+}
+
+void dp_ring_extend(dp_ring_t *r, int64_t end)
+{
+    r->end = end < r->size ? end : r->size;
+}
+
+void dp_ring_close(dp_ring_t *r)
+{
+    for (; r->inflight > 0; r->inflight--) {
+        dp_comm_wait_io(&r->req[r->head], MPI_STATUS_IGNORE);
+        r->head = (r->head + 1) % r->nslots;
+    }
+    if (r->fh != MPI_FILE_NULL)
+        MPI_File_close(&r->fh);
+    for (int s = 0; s < r->nslots; s++)
+        free(r->buf[s]);
+    memset(r->buf, 0, sizeof r->buf);
+}
