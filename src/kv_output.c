@@ -185,12 +185,15 @@ static dp_status_t h5_open(writer_t *w, const dp_runinfo_t *info)
     H5Tclose(str);
     hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = HDF5_ROWS;
     hid_t space = H5Screate_simple(1, &dims, &maxdims);
+    hid_t ftype = H5Tcopy(w->mtype); /* in the file without the row struct's padding */
+    H5Tpack(ftype);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 1, &chunk);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     w->dset =
-        H5Dcreate2(w->sink.file, w->job->output.dataset, w->mtype, space, lcpl, dcpl, H5P_DEFAULT);
+        H5Dcreate2(w->sink.file, w->job->output.dataset, ftype, space, lcpl, dcpl, H5P_DEFAULT);
+    H5Tclose(ftype);
     H5Pclose(lcpl);
     H5Pclose(dcpl);
     H5Sclose(space);

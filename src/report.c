@@ -219,6 +219,19 @@ void dp_report_verdict(const dp_report_t *r, char *buf, size_t size)
                  read, compute, hidden, knob);
 }
 
+/* A string result on one line: control characters and backslashes as C escapes. */
+static void print_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '\n' || *s == '\t' || *s == '\r')
+            fprintf(f, "\\%c", *s == '\n' ? 'n' : *s == '\t' ? 't' : *s == '\r' ? 'r' : '\\');
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\x%02x", (unsigned char)*s);
+        else
+            fputc(*s, f);
+    }
+}
+
 void dp_report_print(const dp_report_t *r, FILE *f)
 {
     const dp_job_t *job = r->job;
@@ -241,11 +254,12 @@ void dp_report_print(const dp_report_t *r, FILE *f)
             const dp_result_t *x = &r->results->v[k];
             fprintf(f, "  %-10s =", x->name);
             for (size_t j = 0; j < x->n && j < 16; j++) {
-                if (x->s && x->is_int)
-                    fprintf(f, " %s:%lld", x->s[j], (long long)x->i[j]);
-                else if (x->s)
-                    fprintf(f, " %s", x->s[j]);
-                else if (x->is_int)
+                if (x->s) {
+                    fputc(' ', f);
+                    print_escaped(f, x->s[j]);
+                    if (x->is_int)
+                        fprintf(f, ":%lld", (long long)x->i[j]);
+                } else if (x->is_int)
                     fprintf(f, " %lld", (long long)x->i[j]);
                 else
                     fprintf(f, " %.17g", x->r[j]);

@@ -19,8 +19,11 @@ dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Co
     snprintf(s->final, sizeof s->final, "%s", path);
     dp_sink_tmp_name(path, pid, s->tmp, sizeof s->tmp);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-    H5Pset_coll_metadata_write(fapl, 1);
+    if (comm != MPI_COMM_SELF) { /* a file of one process uses plain POSIX I/O: with MPI-IO, HDF5
+                                    cannot write variable-length strings */
+        H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+        H5Pset_coll_metadata_write(fapl, 1);
+    }
     s->file = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     dp_status_t st = DP_OK;
     if (s->file < 0) /* before another HDF5 call clears the error stack */

@@ -22,7 +22,8 @@ typedef struct {
 } dp_sink_t;
 
 /* Creates the temporary file beside path; overwrite says whether dp_sink_commit may replace an
- * existing file there. Collective; path and overwrite must match on all ranks. */
+ * existing file there. With MPI_COMM_SELF the file is written by this process alone through
+ * POSIX I/O. Collective; path and overwrite must match on all ranks. */
 dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Comm comm);
 
 /* Creates the float64 dataset of the given global shape that dp_sink_write fills.

@@ -689,6 +689,10 @@ static void test_registry(void)
         CU_ASSERT_PTR_NOT_NULL((*k)->summary);
         if ((*k)->kind == DP_KERNEL_STENCIL) {
             CU_ASSERT((*k)->iteration && (*k)->sweep && (*k)->fill && (*k)->create);
+        } else if ((*k)->kind == DP_KERNEL_KEYVALUE) {
+            CU_ASSERT((*k)->create && (*k)->kv_value_size && (*k)->kv_map && (*k)->kv_merge &&
+                      (*k)->kv_columns && (*k)->kv_row && (*k)->kv_count && (*k)->kv_top_k);
+            CU_ASSERT(!(*k)->kv_pack == !(*k)->kv_unpack && !(*k)->kv_pack == !(*k)->kv_pack_max);
         } else {
             CU_ASSERT_PTR_NOT_NULL((*k)->process);
         }
