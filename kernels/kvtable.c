@@ -15,99 +15,75 @@ static void *grow(void *p, size_t bytes)
     return q;
 }
 
-static inline uint64_t mix(uint64_t x)
-{
-    x ^= x >> 32;
-    x *= UINT64_C(0xd6e8feb86659fd93);
-    x ^= x >> 32;
-    x *= UINT64_C(0xd6e8feb86659fd93);
-    return x ^ (x >> 32);
-}
-
-uint64_t dp_kv_hash(const void *key, size_t len)
+uint64_t dp_kv_hash_long(const void *key, size_t len)
 {
     const unsigned char *p = key;
-    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ (len * UINT64_C(0xff51afd7ed558ccd));
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) * (len + 1);
     size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = mix(h ^ w) + UINT64_C(0x9e3779b97f4a7c15);
-    }
-    if (i < len) {
-        uint64_t w = 0;
-        memcpy(&w, p + i, len - i);
-        h = mix(h ^ w ^ ((uint64_t)(len - i) << 59));
-    }
-    return mix(h);
+    for (; i + 8 < len; i += 8)
+        h = dp_kv_mix(h ^ dp_kv_load64(p + i)) + UINT64_C(0x9e3779b97f4a7c15);
+    return dp_kv_mix(h ^ dp_kv_load64(p + len - 8)); /* the last 8 bytes, maybe overlapping */
 }
 
 void dp_kvt_init(dp_kvt_t *t, size_t vsize)
 {
-    *t = (dp_kvt_t){.vsize = vsize};
+    *t = (dp_kvt_t){.vsize = vsize, .stride = sizeof(dp_kv_entry_t) + (vsize + 7) / 8 * 8};
 }
 
 void dp_kvt_free(dp_kvt_t *t)
 {
-    free(t->slot);
     free(t->e);
-    free(t->values);
     free(t->arena);
     dp_kvt_init(t, t->vsize);
 }
 
+/* Moves the entries into a table of nslots slots. */
 static void rehash(dp_kvt_t *t, size_t nslots)
 {
-    free(t->slot);
-    t->slot = calloc(nslots, sizeof *t->slot);
-    if (!t->slot) {
+    unsigned char *e = calloc(nslots, t->stride);
+    if (!e) {
         fprintf(stderr, "dproc: out of memory for a hash table of %zu slots\n", nslots);
         abort();
     }
-    t->nslots = nslots;
-    for (size_t i = 0; i < t->n; i++) {
-        size_t s = t->e[i].hash & (nslots - 1);
-        while (t->slot[s])
-            s = (s + 1) & (nslots - 1);
-        t->slot[s] = (uint32_t)(i + 1);
+    for (size_t s = 0; s < t->nslots; s++) {
+        const dp_kv_entry_t *x = dp_kvt_entry(t, s);
+        if (!x->full)
+            continue;
+        size_t d = x->hash & (nslots - 1);
+        while (((const dp_kv_entry_t *)(e + d * t->stride))->full)
+            d = (d + 1) & (nslots - 1);
+        memcpy(e + d * t->stride, x, t->stride);
     }
+    free(t->e);
+    t->e = e;
+    t->nslots = nslots;
 }
 
-void *dp_kvt_get(dp_kvt_t *t, const void *key, size_t len, uint64_t h, int *created)
+void *dp_kvt_insert(dp_kvt_t *t, size_t s, const void *key, size_t len, uint64_t h, int *created)
 {
-    if (t->nslots == 0)
-        rehash(t, 1024);
-    size_t mask = t->nslots - 1, s = h & mask;
-    for (uint32_t i; (i = t->slot[s]) != 0; s = (s + 1) & mask) {
-        const dp_kv_entry_t *e = &t->e[i - 1];
-        if (e->hash == h && e->klen == len && !memcmp(t->arena + e->koff, key, len)) {
-            *created = 0;
-            return t->values + (size_t)(i - 1) * t->vsize;
-        }
-    }
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 1024;
-        t->e = grow(t->e, t->cap * sizeof *t->e);
-        t->values = grow(t->values, t->cap * t->vsize);
+    *created = 1;
+    if (8 * (t->n + 1) > 5 * t->nslots) { /* grow first, then find the key's empty slot */
+        rehash(t, t->nslots ? 2 * t->nslots : 1024);
+        for (s = h & (t->nslots - 1); dp_kvt_full(t, s); s = (s + 1) & (t->nslots - 1))
+            ;
     }
     if (t->used + len > t->size) {
         t->size = (t->used + len) * 2 + 65536;
         t->arena = grow(t->arena, t->size);
     }
     memcpy(t->arena + t->used, key, len);
-    t->e[t->n] = (dp_kv_entry_t){.hash = h, .koff = t->used, .klen = (uint32_t)len};
+    dp_kv_entry_t *e = dp_kvt_entry(t, s);
+    *e = (dp_kv_entry_t){.hash = h,
+                         .prefix = dp_kv_prefix(key, len),
+                         .koff = t->used,
+                         .klen = (uint32_t)len,
+                         .full = 1};
     t->used += len;
-    void *v = t->values + t->n * t->vsize;
-    memset(v, 0, t->vsize);
     t->n++;
-    t->slot[s] = (uint32_t)t->n;
-    if (4 * t->n > 3 * t->nslots)
-        rehash(t, 2 * t->nslots);
-    *created = 1;
-    return v;
+    return (unsigned char *)e + sizeof *e; /* zero: the slot was empty */
 }
 
 size_t dp_kvt_bytes(const dp_kvt_t *t)
 {
-    return t->nslots * sizeof *t->slot + t->cap * (sizeof *t->e + t->vsize) + t->size;
+    return t->nslots * t->stride + t->size;
 }

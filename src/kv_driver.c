@@ -152,9 +152,11 @@ static void merge_threads(kv_t *kv)
         if (x->n && !scratch)
             scratch = dp_xmalloc(kv->k->kv_pack_max ? kv->k->kv_pack_max(kv->st)
                                                     : kv->k->kv_value_size(kv->st));
-        for (size_t i = 0; i < x->n; i++)
-            dp_kv_merge_into(kv->k, kv->st, &kv->tables[0], dp_kvt_key(x, i), x->e[i].klen,
-                             x->e[i].hash, dp_kvt_value(x, i), scratch);
+        for (size_t i = 0; i < x->nslots; i++)
+            if (dp_kvt_full(x, i))
+                dp_kv_merge_into(kv->k, kv->st, &kv->tables[0], dp_kvt_key(x, i),
+                                 dp_kvt_entry(x, i)->klen, dp_kvt_entry(x, i)->hash,
+                                 dp_kvt_value(x, i), scratch);
     }
     free(scratch);
 }
@@ -162,8 +164,9 @@ static void merge_threads(kv_t *kv)
 static void free_table(const kv_t *kv, dp_kvt_t *t)
 {
     if (kv->k->kv_free_value)
-        for (size_t i = 0; i < t->n; i++)
-            kv->k->kv_free_value(kv->st, dp_kvt_value(t, i));
+        for (size_t i = 0; i < t->nslots; i++)
+            if (dp_kvt_full(t, i))
+                kv->k->kv_free_value(kv->st, dp_kvt_value(t, i));
     dp_kvt_free(t);
 }
 

@@ -48,7 +48,7 @@ typedef struct {
 static void row_of(const order_t *o, size_t i, row_t *r)
 {
     r->key = dp_kvt_key(o->t, i);
-    r->klen = o->t->e[i].klen;
+    r->klen = dp_kvt_entry(o->t, i)->klen;
     const void *v = dp_kvt_value(o->t, i);
     r->count = o->k->kv_count(o->st, v);
     o->k->kv_row(o->st, v, r->cell);
@@ -392,8 +392,9 @@ dp_status_t dp_kv_output(const dp_job_t *job, const dp_runinfo_t *info, const vo
 
     order_t o = {.k = k, .st = st, .t = owned};
     size_t *idx = dp_xmalloc((owned->n ? owned->n : 1) * sizeof *idx);
-    for (size_t i = 0; i < owned->n; i++)
-        idx[i] = i;
+    for (size_t i = 0, j = 0; i < owned->nslots; i++)
+        if (dp_kvt_full(owned, i))
+            idx[j++] = i;
     qsort_r(idx, owned->n, sizeof *idx, index_cmp, &o);
     /* without an output file only the top rows are needed: no rank sends more */
     const size_t limit = job->output.path ? SIZE_MAX : (size_t)k->kv_top_k(st);

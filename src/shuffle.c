@@ -100,7 +100,7 @@ static dp_status_t fill(const dp_kernel_t *k, const void *st, const dp_kvt_t *lo
         p->sdispl[d] = (int)used;
         size_t mine = 0;
         while (d != me && p->next[d] < p->first[d + 1]) {
-            const dp_kv_entry_t *e = &local->e[p->order[p->next[d]]];
+            const dp_kv_entry_t *e = dp_kvt_entry(local, p->order[p->next[d]]);
             const size_t need = sizeof(wire_t) + e->klen + vmax;
             if (mine > 0 && mine + need > cap)
                 break;
@@ -135,16 +135,18 @@ static void group_by_owner(const dp_kernel_t *k, const void *st, const dp_kvt_t 
                            dp_kvt_t *owned, plan_t *p, int nranks, int me)
 {
     unsigned char *scratch = dp_xmalloc(pack_max(k, st));
-    for (size_t i = 0; i < local->n; i++)
-        p->first[dp_shuffle_owner(local->e[i].hash, nranks) + 1]++;
+    for (size_t i = 0; i < local->nslots; i++)
+        if (dp_kvt_full(local, i))
+            p->first[dp_shuffle_owner(dp_kvt_entry(local, i)->hash, nranks) + 1]++;
     for (int d = 0; d < nranks; d++)
         p->first[d + 1] += p->first[d];
     memcpy(p->next, p->first, (size_t)nranks * sizeof *p->next);
-    for (size_t i = 0; i < local->n; i++)
-        p->order[p->next[dp_shuffle_owner(local->e[i].hash, nranks)]++] = i;
+    for (size_t i = 0; i < local->nslots; i++)
+        if (dp_kvt_full(local, i))
+            p->order[p->next[dp_shuffle_owner(dp_kvt_entry(local, i)->hash, nranks)]++] = i;
     memcpy(p->next, p->first, (size_t)nranks * sizeof *p->next);
     for (size_t j = p->first[me]; j < p->first[me + 1]; j++) {
-        const dp_kv_entry_t *e = &local->e[p->order[j]];
+        const dp_kv_entry_t *e = dp_kvt_entry(local, p->order[j]);
         dp_kv_merge_into(k, st, owned, local->arena + e->koff, e->klen, e->hash,
                          dp_kvt_value(local, p->order[j]), scratch);
     }

@@ -31,10 +31,12 @@ static void test_table_counts(void)
     }
     CU_ASSERT_EQUAL(t.n, DISTINCT);
     int wrong = 0;
-    for (size_t i = 0; i < t.n; i++) {
+    for (size_t i = 0; i < t.nslots; i++) {
+        if (!dp_kvt_full(&t, i))
+            continue;
         char k[32];
-        memcpy(k, dp_kvt_key(&t, i), t.e[i].klen);
-        k[t.e[i].klen] = '\0';
+        memcpy(k, dp_kvt_key(&t, i), dp_kvt_entry(&t, i)->klen);
+        k[dp_kvt_entry(&t, i)->klen] = '\0';
         wrong += *(int64_t *)dp_kvt_value(&t, i) != want[atoi(k + 1)];
     }
     CU_ASSERT_EQUAL(wrong, 0);
@@ -170,8 +172,9 @@ typedef struct {
 /* The count of word w in t, found by walking the entries (not through the hash). */
 static int64_t count_of(const dp_kvt_t *t, const char *w)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (t->e[i].klen == strlen(w) && !memcmp(dp_kvt_key(t, i), w, strlen(w)))
+    for (size_t i = 0; i < t->nslots; i++)
+        if (dp_kvt_full(t, i) && dp_kvt_entry(t, i)->klen == strlen(w) &&
+            !memcmp(dp_kvt_key(t, i), w, strlen(w)))
             return *(const int64_t *)dp_kvt_value(t, i);
     return 0;
 }
