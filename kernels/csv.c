@@ -11,22 +11,53 @@ static void *grow(void *p, size_t bytes)
     return q;
 }
 
-/* The end of the record that starts at p[s]: the index after its terminating newline (outside
- * quotes), or n; counts its newlines. */
-static size_t record_end(const char *p, size_t n, size_t s, int64_t *newlines)
+void dp_csv_machine(dp_csv_machine_t *m, char delim)
 {
-    int quoted = 0;
+    static const unsigned char rep[5] = {'"', 0, '\n', '\r', 'x'};
+    m->delim = delim;
+    for (int c = 0; c < 256; c++)
+        m->cls[c] = c == '"'                    ? 0
+                    : c == (unsigned char)delim ? 1
+                    : c == '\n'                 ? 2
+                    : c == '\r'                 ? 3
+                                                : 4;
+    for (int k = 0; k < 5; k++)
+        for (int v = 0; v < 256; v++) {
+            const unsigned char c = k == 1 ? (unsigned char)delim : rep[k];
+            int out = 0;
+            for (int s = 0; s < 4; s++)
+                out |= dp_csv_step(dp_csv_apply((uint8_t)v, s), c, delim) << (2 * s);
+            m->next[k][v] = (uint8_t)out;
+        }
+}
+
+uint8_t dp_csv_run(const dp_csv_machine_t *m, const char *p, size_t n, uint8_t v, int64_t *newlines)
+{
+    int64_t nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t k = m->cls[(unsigned char)p[i]];
+        nl += k == 2;
+        v = m->next[k][v];
+    }
+    *newlines += nl;
+    return v;
+}
+
+/* The end of the record that starts at p[s]: the index after its terminating newline, or n;
+ * counts its newlines. */
+static size_t record_end(const char *p, size_t n, size_t s, char delim, int64_t *newlines)
+{
+    int state = DP_CSV_FIELD;
     int64_t nl = 0;
     for (size_t i = s; i < n; i++) {
-        if (p[i] == '"')
-            quoted ^= 1;
-        else if (p[i] == '\n') {
+        if (p[i] == '\n') {
             nl++;
-            if (!quoted) {
+            if (state != DP_CSV_QUOTED) {
                 *newlines = nl;
                 return i + 1;
             }
         }
+        state = dp_csv_step(state, (unsigned char)p[i], delim);
     }
     *newlines = nl;
     return n;
@@ -47,7 +78,7 @@ static void add_field(dp_csv_t *c, const char *f, size_t len)
 dp_csv_kind_t dp_csv_record(dp_csv_t *c, const char *p, size_t n, size_t *pos, char delim)
 {
     const size_t s = *pos;
-    size_t e = record_end(p, n, s, &c->newlines);
+    size_t e = record_end(p, n, s, delim, &c->newlines);
     *pos = e;
     if (e > s && p[e - 1] == '\n')
         e--;

@@ -460,6 +460,11 @@ static int64_t gb_count(const void *st, const void *v)
     return ((const gb_value_t *)v)->count;
 }
 
+static char gb_csv(const void *st)
+{
+    return ((const gb_state_t *)st)->delim;
+}
+
 static int64_t gb_top_k(const void *st)
 {
     return ((const gb_state_t *)st)->cfg.top_k;
@@ -473,7 +478,7 @@ const dp_kernel_t dp_kernel_groupby = {
     .config_size = sizeof(gb_cfg_t),
     .check = gb_check,
     .create = gb_create,
-    .kv_csv = 1,
+    .kv_csv = gb_csv,
     .kv_header = gb_header,
     .kv_value_size = gb_value_size,
     .kv_map = gb_map,

@@ -304,11 +304,13 @@ typedef struct dp_kernel {
      * keys come from the [reduce] section. Optional. */
     const char *(*then_reduce)(const void *cfg);
     /* KEYVALUE kernels (see the flow above the struct): */
-    int kv_csv;      /* records are CSV: newlines inside quotes do not end them */
     int kv_by_count; /* output ordered by count, descending, then key; else by key */
-    /* Takes the header (the first record of the first file, identical on all ranks) before any
-     * kv_map; returns NULL, or a message with *key set to the job-file key it concerns.
-     * Optional. */
+    /* Records are CSV with the delimiter this returns: a newline inside a quoted field does not
+     * end one. Optional: default lines. */
+    char (*kv_csv)(const void *st);
+    /* Takes the header (the first CSV record of the first file, identical on all ranks; kernels
+     * with kv_csv) before any kv_map; returns NULL, or a message with *key set to the job-file
+     * key it concerns. Optional. */
     const char *(*kv_header)(void *st, const char *rec, size_t len, const char **key);
     /* Bytes of a value in the hash table. */
     size_t (*kv_value_size)(const void *st);

@@ -14,7 +14,8 @@
 /* One file's part of this rank's byte range: records starting in [a, b) of file f. */
 typedef struct {
     int64_t f, a, b;
-    int64_t quotes, line; /* '"' before a in the file, line number of byte a */
+    int state;    /* of the CSV automaton at byte a */
+    int64_t line; /* line number of byte a */
 } segment_t;
 
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
     dp_kvt_t **tp;
     dp_kv_tally_t tally;
     dp_text_reader_t reader;
+    dp_csv_machine_t machine;
     dp_kv_run_t *run;
 } kv_t;
 
@@ -48,18 +50,22 @@ static void make_segments(kv_t *kv, int64_t lo, int64_t hi)
     }
 }
 
-/* CSV records may hold newlines inside quotes: a newline ends a record only after an even
- * number of quotes since the file began, and line numbers count from the file's start. Every
- * rank counts the quotes and newlines of its segments; each segment then adds those of the
- * segments of lower ranks in the same file. */
-static dp_status_t quote_prefix(kv_t *kv)
+/* CSV records may hold newlines inside quoted fields, and whether a byte lies inside one
+ * depends on everything before it in the file. Every rank runs the CSV automaton over its
+ * segments from all four states at once (a state vector) and counts their newlines; each
+ * segment then composes the vectors of the segments of lower ranks in the same file, from the
+ * file's start, to learn its own start state, and adds their newlines to learn its first line
+ * number. Exact, and one cheap pass instead of a guess. */
+static dp_status_t csv_prefix(kv_t *kv)
 {
     int64_t *mine = dp_xcalloc((size_t)kv->nseg * 3 + 1, sizeof *mine);
     dp_status_t st = DP_OK;
     for (int s = 0; s < kv->nseg && st == DP_OK; s++) {
+        uint8_t v;
         mine[3 * s] = kv->seg[s].f;
-        st = dp_text_count(&kv->reader, kv->seg[s].f, kv->seg[s].a, kv->seg[s].b, &mine[3 * s + 1],
-                           &mine[3 * s + 2]);
+        st = dp_text_scan(&kv->reader, kv->seg[s].f, kv->seg[s].a, kv->seg[s].b, &v,
+                          &mine[3 * s + 2]);
+        mine[3 * s + 1] = v;
     }
     st = dp_comm_agree(st, kv->comm);
     if (st != DP_OK) {
@@ -76,7 +82,7 @@ static dp_status_t quote_prefix(kv_t *kv)
     for (int s = 0; s < kv->nseg; s++)
         for (int j = 0; j < displs[kv->rank]; j += 3)
             if (all[j] == kv->seg[s].f) { /* a part of the same file before this one */
-                kv->seg[s].quotes += all[j + 1];
+                kv->seg[s].state = dp_csv_apply((uint8_t)all[j + 1], kv->seg[s].state);
                 kv->seg[s].line += all[j + 2];
             }
     free(all);
@@ -109,7 +115,7 @@ static dp_status_t header(kv_t *kv)
             dp_ring_t ring;
             st = dp_ring_open(&ring, kv->files.path[f], kv->files.size[f], 0, kv->files.size[f],
                               1 << 20, 1, 0);
-            int quoted = 0;
+            int state = DP_CSV_FIELD;
             for (int done = 0; st == DP_OK && !done;) {
                 const char *p;
                 int64_t n, at;
@@ -118,8 +124,8 @@ static dp_status_t header(kv_t *kv)
                     break;
                 int64_t i = 0;
                 for (; i < n && !done; i++) {
-                    quoted ^= p[i] == '"';
-                    done = p[i] == '\n' && !quoted;
+                    done = p[i] == '\n' && state != DP_CSV_QUOTED;
+                    state = dp_csv_step(state, (unsigned char)p[i], kv->reader.csv->delim);
                 }
                 rec = dp_xrealloc(rec, (size_t)(len + i));
                 memcpy(rec + len, p, (size_t)i);
@@ -199,7 +205,7 @@ static void results(kv_t *kv, const dp_shuffle_stats_t *sh, const dp_kv_out_t *o
         dp_results_int(r, "total", sum[1]);
         dp_results_int(r, "distinct", out->distinct);
         dp_results_pairs(r, "top", out->top_key, out->top_count, (size_t)out->ntop);
-        if (kv->k->kv_csv) {
+        if (kv->reader.csv) {
             dp_results_int(r, "bad_rows", sum[2]);
             char *lines[DP_KV_LISTED];
             int n = 0;
@@ -230,7 +236,9 @@ static void print_plan(const kv_t *kv)
                (long long)(total * q / kv->nranks), (long long)(total * (q + 1) / kv->nranks));
     printf("reads: MPI_File_iread_at in pieces of %lld MiB, %lld in flight%s\n",
            (long long)kv->job->run.chunk_mb, (long long)kv->job->run.prefetch,
-           kv->k->kv_csv ? "; a first pass counts quotes so that ranks cut between records" : "");
+           kv->reader.csv
+               ? "; a first pass runs the CSV automaton so that ranks cut between records"
+               : "");
     printf("shuffle: MPI_Alltoallv in rounds of at most %lld MiB per rank\n",
            (long long)kv->job->run.shuffle_mb);
 }
@@ -239,13 +247,13 @@ static dp_status_t map_phase(kv_t *kv)
 {
     const int64_t total = kv->files.total;
     make_segments(kv, total * kv->rank / kv->nranks, total * (kv->rank + 1) / kv->nranks);
-    if (kv->k->kv_csv)
-        DP_CALL(quote_prefix(kv));
+    if (kv->reader.csv)
+        DP_CALL(csv_prefix(kv));
     if (kv->k->kv_header)
         DP_CALL(header(kv));
     dp_status_t st = DP_OK;
     for (int s = 0; s < kv->nseg && st == DP_OK; s++)
-        st = dp_text_read(&kv->reader, kv->seg[s].f, kv->seg[s].a, kv->seg[s].b, kv->seg[s].quotes,
+        st = dp_text_read(&kv->reader, kv->seg[s].f, kv->seg[s].a, kv->seg[s].b, kv->seg[s].state,
                           kv->seg[s].line);
     DP_CALL(dp_comm_agree(st, kv->comm));
     DP_CALL(tally_error(kv));
@@ -270,6 +278,10 @@ static dp_status_t run(kv_t *kv, const dp_runinfo_t *info, int dry_run)
     }
     kv->st = kv->k->create(kv->job->kcfg, NULL);
     DP_CALL(dp_comm_agree(kv->st ? DP_OK : dp_err_set(DP_ERR_NOMEM, "out of memory"), kv->comm));
+    if (kv->k->kv_csv) {
+        dp_csv_machine(&kv->machine, kv->k->kv_csv(kv->st));
+        kv->reader.csv = &kv->machine;
+    }
     kv->tables = dp_xcalloc((size_t)kv->nthreads, sizeof *kv->tables);
     kv->tp = dp_xcalloc((size_t)kv->nthreads, sizeof *kv->tp);
     for (int t = 0; t < kv->nthreads; t++) {
@@ -315,7 +327,7 @@ dp_status_t dp_kv_run(const dp_job_t *job, const dp_runinfo_t *info, int dry_run
         .chunk = job->run.chunk_mb << 20,
         .prefetch = (int)job->run.prefetch,
         .overlap = job->run.overlap,
-        .csv = kv.k->kv_csv,
+        .csv = NULL,
         .records = on_records,
         .ctx = &kv,
     };

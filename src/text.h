@@ -4,6 +4,7 @@
 #define DP_TEXT_H
 
 #include "err.h"
+#include "csv.h"
 #include "kernel.h"
 
 #include <mpi.h>
@@ -66,21 +67,23 @@ typedef struct {
     const dp_text_files_t *files;
     int64_t chunk;
     int prefetch, overlap;
-    int csv; /* newlines between an odd number of quotes do not end a record */
+    const dp_csv_machine_t *csv; /* CSV records (a newline in quotes does not end one); NULL:
+                                    lines */
     void (*records)(void *ctx, const dp_text_t *text);
     void *ctx;
     double wait, busy; /* summed over segments */
     int64_t bytes;
 } dp_text_reader_t;
 
-/* Hands every record of file f that starts in [a, b) to r->records, in order; quotes is the
- * number of '"' in [0, a) of the file (csv), line the 1-based line number of byte a. Reads past
- * b to the end of the last record. Local. */
-dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, int64_t quotes,
+/* Hands every record of file f that starts in [a, b) to r->records, in order; state is the CSV
+ * automaton's state at byte a (csv), line the 1-based line number of byte a. Reads past b to
+ * the end of the last record. Local. */
+dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, int state,
                          int64_t line);
 
-/* Counts the '"' and '\n' bytes of [a, b) of file f. Local. */
-dp_status_t dp_text_count(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, int64_t *quotes,
-                          int64_t *newlines);
+/* Runs the CSV automaton over [a, b) of file f from all its states at once: *vector says where
+ * each start state leads; counts the newlines into *newlines. Local. */
+dp_status_t dp_text_scan(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, uint8_t *vector,
+                         int64_t *newlines);
 
 #endif

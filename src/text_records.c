@@ -54,20 +54,21 @@ static void hand(hand_t *h, const char *p, int64_t n, int64_t at)
         h->line += newlines(p, n);
 }
 
-/* The boundaries in p[i..n) (piece at file position at) with quote parity *q at p[i]: *first
- * the end of the first record, *last the end of the last record that starts before b (or the
- * end of the first one starting at or after b, then *stop is set); -1 when there is none. */
+/* The boundaries in p[i..n) (piece at file position at) with the CSV automaton in state *q at
+ * p[i]: *first the end of the first record, *last the end of the last record that starts before
+ * b (or the end of the first one starting at or after b, then *stop is set); -1 when there is
+ * none. */
 static void boundaries(const dp_text_reader_t *r, const char *p, int64_t i, int64_t n, int64_t at,
                        int64_t b, int *q, int64_t *first, int64_t *last, int *stop)
 {
     *first = *last = -1;
     *stop = 0;
     if (r->csv) {
-        int quoted = *q;
+        int state = *q;
         for (int64_t j = i; j < n; j++) {
-            if (p[j] == '"')
-                quoted ^= 1;
-            else if (p[j] == '\n' && !quoted) {
+            const int ends = p[j] == '\n' && state != DP_CSV_QUOTED;
+            state = dp_csv_step(state, (unsigned char)p[j], r->csv->delim);
+            if (ends) {
                 if (*first < 0)
                     *first = j + 1;
                 *last = j + 1;
@@ -77,7 +78,7 @@ static void boundaries(const dp_text_reader_t *r, const char *p, int64_t i, int6
                 }
             }
         }
-        *q = quoted;
+        *q = state;
         return;
     }
     const char *nl = memchr(p + i, '\n', (size_t)(n - i));
@@ -102,18 +103,17 @@ static int64_t skip_to_record(const dp_text_reader_t *r, const char *p, int64_t 
                               int *q, int64_t *line)
 {
     for (int64_t j = i; j < n; j++) {
-        if (r->csv && p[j] == '"')
-            *q ^= 1;
-        else if (p[j] == '\n') {
-            ++*line;
-            if (!*q)
-                return j + 1;
-        }
+        const int ends = p[j] == '\n' && (!r->csv || *q != DP_CSV_QUOTED);
+        if (r->csv)
+            *q = dp_csv_step(*q, (unsigned char)p[j], r->csv->delim);
+        *line += p[j] == '\n';
+        if (ends)
+            return j + 1;
     }
     return -1;
 }
 
-dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, int64_t quotes,
+dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, int state,
                          int64_t line)
 {
     const int64_t size = r->files->size[f];
@@ -124,7 +124,7 @@ dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, i
                                   r->prefetch, r->overlap);
     carry_t c = {0};
     hand_t h = {.r = r, .file = f, .line = line};
-    int q = (int)(quotes & 1), skip = a > 0, done = 0;
+    int q = state, skip = a > 0, done = 0;
     while (st == DP_OK && !done) {
         const char *p;
         int64_t n, at;
@@ -141,7 +141,7 @@ dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, i
         int64_t i = 0;
         if (at == a - 1) { /* the byte before a: a record starts at a after a newline */
             i = 1;
-            skip = !(p[0] == '\n' && !q);
+            skip = !(p[0] == '\n' && (!r->csv || q != DP_CSV_QUOTED));
         }
         if (skip) {
             const int64_t k = skip_to_record(r, p, i, n, &q, &h.line);
@@ -185,10 +185,11 @@ dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, i
     return st;
 }
 
-dp_status_t dp_text_count(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, int64_t *quotes,
-                          int64_t *nl)
+dp_status_t dp_text_scan(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, uint8_t *vector,
+                         int64_t *nl)
 {
-    *quotes = *nl = 0;
+    *vector = DP_CSV_IDENTITY;
+    *nl = 0;
     if (a >= b)
         return DP_OK;
     dp_ring_t ring;
@@ -200,13 +201,7 @@ dp_status_t dp_text_count(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, 
         st = dp_ring_next(&ring, &p, &n, &at);
         if (st != DP_OK || n == 0)
             break;
-        int64_t qs = 0, ns = 0;
-        for (int64_t i = 0; i < n; i++) {
-            qs += p[i] == '"';
-            ns += p[i] == '\n';
-        }
-        *quotes += qs;
-        *nl += ns;
+        *vector = dp_csv_run(r->csv, p, (size_t)n, *vector, nl);
     }
     r->wait += ring.wait;
     r->busy += ring.busy;

@@ -114,6 +114,40 @@ class Harness:
     def note(self, text):
         print(f"NOTE: {text}", flush=True)
 
+    def guard_inputs(self, paths):
+        """Records the SHA-256 of input files (directories: everything under them) the first
+        time they are seen; returns the files, for check_inputs."""
+        if not hasattr(self, "input_sums"):
+            self.input_sums = {}
+        files = []
+        for p in paths:
+            if os.path.isdir(p):
+                for root, _, names in os.walk(p):
+                    files += [os.path.join(root, f) for f in names]
+            else:
+                files.append(p)
+        for f in files:
+            self.input_sums.setdefault(f, sha256(f))
+        return files
+
+    def check_inputs(self, what, files=None):
+        """Checks that the guarded files (or all of them) are byte-identical."""
+        sums = getattr(self, "input_sums", {})
+        files = list(sums) if files is None else files
+        changed = [f for f in files if not os.path.exists(f) or sha256(f) != sums[f]]
+        self.check(not changed, f"{what}: input files byte-identical after the run", changed)
+
+    def run_writing(self, what, job, out, files, np=None):
+        """Runs a job that should write out (a name in the test directory) from the input files:
+        checks that it succeeded, left no temporary file, changed no input and wrote out."""
+        all_files = self.guard_inputs(files)
+        res = self.dproc(job, np=np)
+        self.check_no_leftovers(what)
+        self.check_inputs(what, all_files)
+        if not self.expect_ok(res, what):
+            return False
+        return self.check(os.path.exists(self.path(out)), f"{what}: output {out} exists")
+
     def check_no_leftovers(self, what):
         left = self.temp_leftovers()
         self.check(not left, f"{what}: no temporary .dproc-tmp file left", left)
@@ -232,6 +266,32 @@ def h5_datasets(f, group):
             out[name] = obj[()]
     g.visititems(visit)
     return out
+
+
+def kv_table(h, what, path, dataset, names):
+    """Reads the HDF5 table of a key-value job: checks that dataset exists in path as a compound
+    of exactly the members names with a variable-length UTF-8 key; returns the rows (a numpy
+    structured array) and the keys as bytes, or None when a check failed."""
+    import h5py
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        h.check(False, f"{what}: output is an HDF5 file", e)
+        return None
+    with f:
+        d = f.get(dataset)
+        if not h.check(isinstance(d, h5py.Dataset), f"{what}: dataset {dataset} exists",
+                       list(f.keys())):
+            return None
+        got = d.dtype.names or ()
+        if not h.check(set(got) == set(names), f"{what}: compound members {sorted(names)}", got):
+            return None
+        si = h5py.check_string_dtype(d.dtype["key"])
+        h.check(si is not None and si.encoding == "utf-8" and si.length is None,
+                f"{what}: key is a variable-length UTF-8 string", d.dtype)
+        a = d[()]
+    keys = [k if isinstance(k, bytes) else str(k).encode() for k in a["key"]]
+    return a, keys
 
 
 def sha256(path):

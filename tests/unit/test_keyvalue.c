@@ -111,6 +111,11 @@ static void test_csv_records(void)
     /* an unclosed quote runs to the end of the text */
     const int m = parse_all("\"open,1\nnext,2\n", ',', rows, kinds);
     CU_ASSERT(m == 1 && kinds[0] == DP_CSV_BAD);
+    /* a stray quote spoils its row only: the row still ends at its newline */
+    const int q = parse_all("Os\"lo,1\nOslo,2\n\"x\"y,3\nz,4\n", ',', rows, kinds);
+    CU_ASSERT_EQUAL_FATAL(q, 4);
+    CU_ASSERT(kinds[0] == DP_CSV_BAD && kinds[1] == DP_CSV_ROW && !strcmp(rows[1], "Oslo|2"));
+    CU_ASSERT(kinds[2] == DP_CSV_BAD && kinds[3] == DP_CSV_ROW && !strcmp(rows[3], "z|4"));
     const int t = parse_all("k\tv w\n", '\t', rows, kinds);
     CU_ASSERT(t == 1 && !strcmp(rows[0], "k|v w"));
 }
@@ -126,6 +131,43 @@ static void test_csv_newlines(void)
     CU_ASSERT_EQUAL(c.newlines, 1);
     CU_ASSERT_EQUAL(pos, strlen(text));
     dp_csv_free(&c);
+}
+
+/* The automaton run from all states at once equals four runs of one state each, on text made
+ * of the bytes that matter; and the record ends it finds are those of the parser. */
+static void test_csv_machine(void)
+{
+    static const char alphabet[] = "\"\",;\n\rab";
+    dp_csv_machine_t m;
+    dp_csv_machine(&m, ',');
+    uint64_t x = 88172645463325252u;
+    int wrong = 0;
+    for (int trial = 0; trial < 2000; trial++) {
+        char text[64];
+        const size_t n = (size_t)(trial % 60);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            text[i] = alphabet[x % (sizeof alphabet - 1)];
+        }
+        int64_t nl = 0, want_nl = 0;
+        const uint8_t v = dp_csv_run(&m, text, n, DP_CSV_IDENTITY, &nl);
+        for (int s = 0; s < 4; s++) {
+            int state = s;
+            for (size_t i = 0; i < n; i++)
+                state = dp_csv_step(state, (unsigned char)text[i], ',');
+            wrong += dp_csv_apply(v, s) != state;
+        }
+        for (size_t i = 0; i < n; i++)
+            want_nl += text[i] == '\n';
+        wrong += nl != want_nl;
+        /* composing the runs of two halves gives the run of the whole */
+        int64_t ignore = 0;
+        const uint8_t a = dp_csv_run(&m, text, n / 2, DP_CSV_IDENTITY, &ignore);
+        const uint8_t b = dp_csv_run(&m, text + n / 2, n - n / 2, DP_CSV_IDENTITY, &ignore);
+        for (int s = 0; s < 4; s++)
+            wrong += dp_csv_apply(b, dp_csv_apply(a, s)) != dp_csv_apply(v, s);
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
 }
 
 static void test_xsum_pack(void)
@@ -207,13 +249,10 @@ static void test_wordcount_map(void)
 int main(void)
 {
     static const dp_test_case_t cases[] = {
-        {"hash table counts", test_table_counts},
-        {"hash spreads owners", test_hash_spreads},
-        {"csv records", test_csv_records},
-        {"csv newlines", test_csv_newlines},
-        {"xsum pack", test_xsum_pack},
-        {"wordcount map", test_wordcount_map},
-        {NULL, NULL},
+        {"hash table counts", test_table_counts}, {"hash spreads owners", test_hash_spreads},
+        {"csv records", test_csv_records},        {"csv newlines", test_csv_newlines},
+        {"csv automaton", test_csv_machine},      {"xsum pack", test_xsum_pack},
+        {"wordcount map", test_wordcount_map},    {NULL, NULL},
     };
     return dp_test_main("keyvalue", cases);
 }
