@@ -42,7 +42,11 @@ typedef struct {
     char *buf[DP_RING_MAX];
     int64_t at[DP_RING_MAX], len[DP_RING_MAX];
     MPI_Request req[DP_RING_MAX];
-    double since;      /* when reads in flight became more than none */
+    int done[DP_RING_MAX]; /* the read's completion was seen */
+    int rc[DP_RING_MAX];
+    MPI_Status status[DP_RING_MAX];
+    int pending;       /* reads posted whose completion was not seen yet */
+    double since;      /* when pending became more than none */
     double wait, busy; /* seconds blocked, seconds with reads in flight */
     int64_t bytes;     /* read */
 } dp_ring_t;
@@ -54,6 +58,10 @@ dp_status_t dp_ring_open(dp_ring_t *r, const char *path, int64_t size, int64_t p
 /* The next piece: its bytes, length and file position; *len = 0 at the end. The piece stays
  * valid until the next call. Local. */
 dp_status_t dp_ring_next(dp_ring_t *r, const char **data, int64_t *len, int64_t *at);
+
+/* Tests the reads in flight, so that a completion is noted (and its busy time ends) while the
+ * caller computes. Local. */
+void dp_ring_poke(dp_ring_t *r);
 
 /* Moves the end of the reads to end (at most the file's size). Local. */
 void dp_ring_extend(dp_ring_t *r, int64_t end);

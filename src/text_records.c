@@ -37,16 +37,22 @@ static int64_t newlines(const char *p, int64_t n)
     return k;
 }
 
+/* Records are handed to the kernel in slices of about this many bytes, and the reads in flight
+ * are tested between slices, so that a read's completion is seen (and its busy time ends) close
+ * to when it happened rather than at the end of the piece. */
+enum { SLICE = 4 << 20 };
+
 typedef struct {
     dp_text_reader_t *r;
+    dp_ring_t *ring;
     int64_t file, line;
+    int64_t *cut; /* CSV: file positions of record ends about SLICE apart, seen while scanning */
+    int ncut, cutcap;
+    int64_t last_cut;
 } hand_t;
 
-/* Hands p[0..n), whole records from file position at, to the kernel. */
-static void hand(hand_t *h, const char *p, int64_t n, int64_t at)
+static void deliver(hand_t *h, const char *p, int64_t n, int64_t at)
 {
-    if (n <= 0)
-        return;
     const dp_text_t t = {
         .data = p, .len = (size_t)n, .file = h->file, .line = h->line, .file_start = at == 0};
     h->r->records(h->r->ctx, &t);
@@ -54,12 +60,51 @@ static void hand(hand_t *h, const char *p, int64_t n, int64_t at)
         h->line += newlines(p, n);
 }
 
+/* The end of the first slice of p[s..n) (piece at file position at): a record end about SLICE
+ * bytes on, or n. */
+static int64_t slice_end(const hand_t *h, const char *p, int64_t s, int64_t n, int64_t at)
+{
+    if (n - s <= SLICE)
+        return n;
+    if (!h->r->csv) {
+        const char *nl = memchr(p + s + SLICE - 1, '\n', (size_t)(n - s - SLICE + 1));
+        return nl && nl - p + 1 < n ? nl - p + 1 : n;
+    }
+    for (int k = 0; k < h->ncut; k++)
+        if (h->cut[k] > at + s && h->cut[k] < at + n)
+            return h->cut[k] - at;
+    return n;
+}
+
+/* Hands p[0..n), whole records from file position at, to the kernel, slice by slice. */
+static void hand(hand_t *h, const char *p, int64_t n, int64_t at)
+{
+    for (int64_t s = 0; s < n;) {
+        const int64_t e = slice_end(h, p, s, n, at);
+        deliver(h, p + s, e - s, at + s);
+        s = e;
+        dp_ring_poke(h->ring);
+    }
+}
+
+/* Notes a CSV record end at file position x as a place to cut slices. */
+static void note_cut(hand_t *h, int64_t x)
+{
+    if (x - h->last_cut < SLICE)
+        return;
+    if (h->ncut == h->cutcap) {
+        h->cutcap = h->cutcap ? 2 * h->cutcap : 64;
+        h->cut = dp_xrealloc(h->cut, (size_t)h->cutcap * sizeof *h->cut);
+    }
+    h->cut[h->ncut++] = h->last_cut = x;
+}
+
 /* The boundaries in p[i..n) (piece at file position at) with the CSV automaton in state *q at
  * p[i]: *first the end of the first record, *last the end of the last record that starts before
  * b (or the end of the first one starting at or after b, then *stop is set); -1 when there is
  * none. */
-static void boundaries(const dp_text_reader_t *r, const char *p, int64_t i, int64_t n, int64_t at,
-                       int64_t b, int *q, int64_t *first, int64_t *last, int *stop)
+static void boundaries(const dp_text_reader_t *r, hand_t *h, const char *p, int64_t i, int64_t n,
+                       int64_t at, int64_t b, int *q, int64_t *first, int64_t *last, int *stop)
 {
     *first = *last = -1;
     *stop = 0;
@@ -72,6 +117,7 @@ static void boundaries(const dp_text_reader_t *r, const char *p, int64_t i, int6
                 if (*first < 0)
                     *first = j + 1;
                 *last = j + 1;
+                note_cut(h, at + j + 1);
                 if (at + j + 1 >= b) {
                     *stop = 1;
                     break;
@@ -123,8 +169,9 @@ dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, i
     dp_status_t st = dp_ring_open(&ring, r->files->path[f], size, a > 0 ? a - 1 : 0, b, r->chunk,
                                   r->prefetch, r->overlap);
     carry_t c = {0};
-    hand_t h = {.r = r, .file = f, .line = line};
+    hand_t h = {.r = r, .ring = &ring, .file = f, .line = line};
     int q = state, skip = a > 0, done = 0;
+    int64_t tail = 65536; /* reads past b to finish the last record: small, then growing */
     while (st == DP_OK && !done) {
         const char *p;
         int64_t n, at;
@@ -133,7 +180,8 @@ dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, i
             break;
         if (n == 0) {
             if (ring.end < size) { /* the last record runs on past b */
-                dp_ring_extend(&ring, ring.end + r->chunk);
+                dp_ring_extend(&ring, ring.end + tail);
+                tail = tail < r->chunk / 2 ? 2 * tail : r->chunk;
                 continue;
             }
             break;
@@ -154,7 +202,8 @@ dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, i
         }
         int64_t first, last;
         int stop;
-        boundaries(r, p, i, n, at, b, &q, &first, &last, &stop);
+        h.ncut = 0;
+        boundaries(r, &h, p, i, n, at, b, &q, &first, &last, &stop);
         if (c.len > 0) {
             if (first < 0) {
                 st = carry_add(&c, p + i, n - i, at + i);
@@ -182,6 +231,7 @@ dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, i
     r->bytes += ring.bytes;
     dp_ring_close(&ring);
     free(c.data);
+    free(h.cut);
     return st;
 }
 

@@ -20,10 +20,11 @@ static dp_status_t post(dp_ring_t *r, int want)
         DP_CALL(dp_comm_check(
             MPI_File_iread_at(r->fh, (MPI_Offset)r->next, r->buf[s], (int)n, MPI_BYTE, &r->req[s]),
             "posting a read of the input"));
-        if (r->inflight == 0)
+        if (r->pending++ == 0)
             r->since = MPI_Wtime();
         r->at[s] = r->next;
         r->len[s] = n;
+        r->done[s] = 0;
         r->next += n;
         r->inflight++;
     }
@@ -48,6 +49,28 @@ dp_status_t dp_ring_open(dp_ring_t *r, const char *path, int64_t size, int64_t p
                          what);
 }
 
+/* Notes that the read in slot s completed (now). */
+static void completed(dp_ring_t *r, int s, int rc)
+{
+    r->done[s] = 1;
+    r->rc[s] = rc;
+    if (--r->pending == 0)
+        r->busy += MPI_Wtime() - r->since;
+}
+
+void dp_ring_poke(dp_ring_t *r)
+{
+    for (int k = 0; k < r->inflight; k++) {
+        const int s = (r->head + k) % r->nslots;
+        int flag = 0;
+        if (r->done[s])
+            continue;
+        const int rc = MPI_Test(&r->req[s], &flag, &r->status[s]);
+        if (flag || rc != MPI_SUCCESS)
+            completed(r, s, rc);
+    }
+}
+
 dp_status_t dp_ring_next(dp_ring_t *r, const char **data, int64_t *len, int64_t *at)
 {
     DP_CALL(post(r, r->nslots));
@@ -55,18 +78,17 @@ dp_status_t dp_ring_next(dp_ring_t *r, const char **data, int64_t *len, int64_t 
     if (r->inflight == 0)
         return DP_OK;
     const int s = r->head;
-    MPI_Status status;
-    const double t0 = MPI_Wtime();
-    const int rc = dp_comm_wait_io(&r->req[s], &status);
-    const double t1 = MPI_Wtime();
-    r->wait += t1 - t0;
+    if (!r->done[s]) {
+        const double t0 = MPI_Wtime();
+        const int rc = dp_comm_wait_io(&r->req[s], &r->status[s]);
+        r->wait += MPI_Wtime() - t0;
+        completed(r, s, rc);
+    }
     r->head = (r->head + 1) % r->nslots;
     r->inflight--;
-    if (r->inflight == 0)
-        r->busy += t1 - r->since;
-    DP_CALL(dp_comm_check(rc, "reading the input"));
+    DP_CALL(dp_comm_check(r->rc[s], "reading the input"));
     int got = 0;
-    MPI_Get_count(&status, MPI_BYTE, &got);
+    MPI_Get_count(&r->status[s], MPI_BYTE, &got);
     DP_CHECK(got == r->len[s], DP_ERR_IO,
              "short read of the input: %d of %lld bytes at offset %lld (did the file shrink?)", got,
              (long long)r->len[s], (long long)r->at[s]);
@@ -86,7 +108,8 @@ void dp_ring_extend(dp_ring_t *r, int64_t end)
 void dp_ring_close(dp_ring_t *r)
 {
     for (; r->inflight > 0; r->inflight--) {
-        dp_comm_wait_io(&r->req[r->head], MPI_STATUS_IGNORE);
+        if (!r->done[r->head])
+            completed(r, r->head, dp_comm_wait_io(&r->req[r->head], MPI_STATUS_IGNORE));
         r->head = (r->head + 1) % r->nslots;
     }
     if (r->fh != MPI_FILE_NULL)
