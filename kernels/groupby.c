@@ -4,14 +4,17 @@
 #include "xsum.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* groupby: aggregates a numeric column of CSV records by the value of a key column: count,
- * exact sum (so identical for any number of ranks), mean, min, max. Rows with a missing or
- * non-numeric value are counted as bad (and listed), or stop the job with bad_rows = error. */
+ * exact sum (so identical for any number of ranks and threads), mean, min, max. Rows with a
+ * missing or non-numeric value are counted as bad (and listed), or stop the job with bad_rows =
+ * error. With several threads, each run of records is cut at record ends (found with the CSV
+ * automaton) into one part per thread, parsed into the thread's own table. */
 
 enum { AGG_COUNT, AGG_SUM, AGG_MEAN, AGG_MIN, AGG_MAX, NAGGS };
 #define AGG_NAMES "count|sum|mean|min|max"
@@ -281,11 +284,9 @@ static void add_value(const gb_state_t *st, gb_value_t *v, double x)
     v->count++;
 }
 
-static void gb_map(const void *p, const dp_text_t *t, dp_kvt_t *const *tables, int ntables,
-                   dp_kv_tally_t *tally)
+/* Parses the records of t into table, counting into tally. */
+static void parse(const gb_state_t *st, const dp_text_t *t, dp_kvt_t *table, dp_kv_tally_t *tally)
 {
-    (void)ntables; /* records are parsed in order by one thread: quotes decide where they end */
-    const gb_state_t *st = p;
     dp_csv_t c = {0};
     size_t pos = 0;
     int64_t line = t->line;
@@ -295,7 +296,7 @@ static void gb_map(const void *p, const dp_text_t *t, dp_kvt_t *const *tables, i
         const dp_csv_kind_t kind = dp_csv_record(&c, t->data, t->len, &pos, st->delim);
         line += c.newlines;
         if (first && st->cfg.header) {
-            if (kind != DP_CSV_ROW || !same_header(st, &c)) {
+            if ((kind != DP_CSV_ROW || !same_header(st, &c)) && !tally->error[0]) {
                 snprintf(tally->error, sizeof tally->error,
                          "the first line is not the header of the first file (header = true: "
                          "every file starts with the same header)");
@@ -323,7 +324,7 @@ static void gb_map(const void *p, const dp_text_t *t, dp_kvt_t *const *tables, i
         const char *k = c.field[st->key_col];
         const size_t klen = c.len[st->key_col];
         int created;
-        gb_value_t *v = dp_kvt_get(tables[0], k, klen, dp_kv_hash(k, klen), &created);
+        gb_value_t *v = dp_kvt_get(table, k, klen, dp_kv_hash(k, klen), &created);
         if (st->val_col >= 0)
             add_value(st, v, x);
         else
@@ -331,6 +332,75 @@ static void gb_map(const void *p, const dp_text_t *t, dp_kvt_t *const *tables, i
         tally->total++;
     }
     dp_csv_free(&c);
+}
+
+/* to += from, where from counted the records after those of to. */
+static void add_tally(dp_kv_tally_t *to, const dp_kv_tally_t *from)
+{
+    to->records += from->records;
+    to->total += from->total;
+    to->bad += from->bad;
+    for (int i = 0; i < from->nlisted && to->nlisted < DP_KV_LISTED; i++, to->nlisted++) {
+        to->bad_file[to->nlisted] = from->bad_file[i];
+        to->bad_line[to->nlisted] = from->bad_line[i];
+    }
+    if (!to->error[0] && from->error[0]) {
+        memcpy(to->error, from->error, sizeof to->error);
+        to->error_file = from->error_file;
+        to->error_line = from->error_line;
+    }
+}
+
+enum { MAX_PARTS = 64 };
+
+/* Cuts t into nparts runs of whole records of about equal size: the automaton finds the first
+ * record end after each equal share, and the newlines before it give the part's first line. */
+static int cut_parts(const gb_state_t *st, const dp_text_t *t, int nparts, dp_text_t *part)
+{
+    int n = 0, state = DP_CSV_FIELD;
+    size_t from = 0;
+    int64_t line = t->line, from_line = t->line;
+    for (size_t i = 0; i < t->len && n < nparts - 1; i++) {
+        const unsigned char c = (unsigned char)t->data[i];
+        const int ends = c == '\n' && state != DP_CSV_QUOTED;
+        state = dp_csv_step(state, c, st->delim);
+        line += c == '\n';
+        if (ends && i + 1 >= t->len * (size_t)(n + 1) / (size_t)nparts && i + 1 < t->len) {
+            part[n++] = (dp_text_t){.data = t->data + from,
+                                    .len = i + 1 - from,
+                                    .file = t->file,
+                                    .line = from_line,
+                                    .file_start = t->file_start && !from};
+            from = i + 1;
+            from_line = line;
+        }
+    }
+    part[n++] = (dp_text_t){.data = t->data + from,
+                            .len = t->len - from,
+                            .file = t->file,
+                            .line = from_line,
+                            .file_start = t->file_start && !from};
+    return n;
+}
+
+static void gb_map(const void *p, const dp_text_t *t, dp_kvt_t *const *tables, int ntables,
+                   dp_kv_tally_t *tally)
+{
+    const gb_state_t *st = p;
+    if (ntables == 1 || t->len < ((size_t)1 << 20)) {
+        parse(st, t, tables[0], tally);
+        return;
+    }
+    dp_text_t part[MAX_PARTS];
+    dp_kv_tally_t sub[MAX_PARTS];
+    const int nparts = cut_parts(st, t, ntables < MAX_PARTS ? ntables : MAX_PARTS, part);
+#pragma omp parallel for num_threads(nparts) schedule(static, 1)
+    for (int k = 0; k < nparts; k++) {
+        sub[k] = (dp_kv_tally_t){0};
+        parse(st, &part[k], tables[omp_get_thread_num()], &sub[k]);
+    }
+    for (int k = 0; k < nparts; k++)
+        add_tally(tally, &sub[k]);
 }
 
 static size_t gb_value_size(const void *st)
