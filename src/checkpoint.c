@@ -1,6 +1,7 @@
 #include "checkpoint.h"
 
 #include "comm.h"
+#include "fault.h"
 #include "hdf5_util.h"
 #include "sink.h"
 
@@ -14,6 +15,17 @@ dp_status_t dp_checkpoint_write(const char *path, const dp_field_t *f, int64_t i
     dp_status_t st = dp_sink_create(&s, path, 1, comm);
     if (st != DP_OK)
         return st;
+    st = dp_comm_agree(dp_fault_hit(DP_FAULT_CHECKPOINT)
+                           ? dp_err_set(DP_ERR_IO,
+                                        "writing checkpoint '%s': injected fault "
+                                        "(DPROC_FAULT)",
+                                        path)
+                           : DP_OK,
+                       comm);
+    if (st != DP_OK) {
+        dp_sink_abort(&s);
+        return st;
+    }
     st = dp_sink_array(&s, DP_CHECKPOINT_DATASET, &f->global);
     if (st == DP_OK)
         st = dp_sink_write_field(&s, f);

@@ -3,6 +3,7 @@
 #include "comm.h"
 #include "dp_version.h"
 #include "driver.h"
+#include "fault.h"
 #include "signals.h"
 #include "submit.h"
 #include "hdf5_util.h"
@@ -165,6 +166,7 @@ int dp_cli_main(int argc, char **argv)
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    dp_fault_init(rank);
     dp_h5_quiet();
     cli_t c = {0};
     int status = parse_args(&c, argc, argv, rank);

@@ -3,6 +3,7 @@
 #include "checkpoint.h"
 #include "comm.h"
 #include "dp_version.h"
+#include "fault.h"
 #include "iterate.h"
 #include "kv_driver.h"
 #include "opts.h"
@@ -228,7 +229,7 @@ static dp_status_t allocate(run_t *r)
         return DP_OK;
     const int64_t n = r->count[0] * r->count[1] * r->count[2];
     dp_status_t st = DP_OK;
-    r->buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    r->buf = dp_fault_hit(DP_FAULT_ALLOC) ? NULL : malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     if (!r->buf)
         st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the data block",
                         (double)n * 8 / (1 << 20));

@@ -1,6 +1,7 @@
 #include "sink.h"
 
 #include "comm.h"
+#include "fault.h"
 #include "hdf5_util.h"
 
 #include <errno.h>
@@ -231,6 +232,8 @@ dp_status_t dp_sink_attr_string(dp_sink_t *s, const char *name, const char *valu
  * since the job was checked is not replaced: link() fails where rename() would clobber it. */
 dp_status_t dp_sink_publish(const char *tmp, const char *final, int overwrite)
 {
+    DP_CHECK(!dp_fault_hit(DP_FAULT_RENAME), DP_ERR_IO,
+             "cannot put the output at '%s': injected fault (DPROC_FAULT)", final);
     if (overwrite) {
         if (rename(tmp, final) != 0)
             return dp_err_set(DP_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, final,

@@ -1,6 +1,7 @@
 #include "source.h"
 
 #include "comm.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -89,5 +90,7 @@ dp_status_t dp_source_check_readable(const char *path, MPI_Comm comm)
     dp_status_t st = DP_OK;
     if (access(path, R_OK) != 0)
         st = dp_err_set(DP_ERR_IO, "cannot read input '%s': %s", path, strerror(errno));
+    else if (dp_fault_hit(DP_FAULT_OPEN))
+        st = dp_err_set(DP_ERR_IO, "cannot read input '%s': injected fault (DPROC_FAULT)", path);
     return dp_comm_agree(st, comm);
 }

@@ -1,6 +1,7 @@
 #include "stream.h"
 
 #include "comm.h"
+#include "fault.h"
 #include "signals.h"
 
 #include <limits.h>
@@ -202,6 +203,11 @@ dp_status_t dp_stream_next(dp_stream_t *s, int64_t p, double **data)
         s->wait += MPI_Wtime() - t0;
         if (rc != MPI_SUCCESS && s->err == DP_OK)
             s->err = dp_comm_check(rc, "a streamed read");
+        if (s->err == DP_OK && dp_fault_hit(DP_FAULT_READ))
+            s->err = dp_err_set(DP_ERR_IO,
+                                "reading piece %lld of the input: injected fault "
+                                "(DPROC_FAULT)",
+                                (long long)p);
         completed(s, i, &status);
     }
     if (s->err != DP_OK)

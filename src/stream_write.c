@@ -2,6 +2,7 @@
 
 #include "comm.h"
 #include "convert.h"
+#include "fault.h"
 #include "job.h"
 #include "source.h"
 
@@ -96,6 +97,8 @@ void dp_writer_put(dp_writer_t *w, int64_t offset, const double *data, int64_t n
     const int slot = w->turn;
     w->turn ^= 1;
     finish(w, slot, 1); /* the write before last used this buffer */
+    if (w->err == DP_OK && dp_fault_hit(DP_FAULT_WRITE))
+        w->err = dp_err_set(DP_ERR_IO, "writing the output: injected fault (DPROC_FAULT)");
     if (w->err != DP_OK)
         return;
     dp_convert_from_f64(w->dtype, data, w->slot[slot], n);

@@ -1,6 +1,7 @@
 #include "text.h"
 
 #include "comm.h"
+#include "fault.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -113,6 +114,9 @@ dp_status_t dp_text_files_open(dp_text_files_t *f, const char *pattern, MPI_Comm
     for (int i = 0; i < f->n && st == DP_OK; i++)
         if (access(f->path[i], R_OK) != 0)
             st = dp_err_set(DP_ERR_IO, "cannot read input '%s': %s", f->path[i], strerror(errno));
+        else if (dp_fault_hit(DP_FAULT_OPEN))
+            st = dp_err_set(DP_ERR_IO, "cannot read input '%s': injected fault (DPROC_FAULT)",
+                            f->path[i]);
     return dp_comm_agree(st, comm);
 }
 

@@ -1,6 +1,7 @@
 #include "text.h"
 
 #include "comm.h"
+#include "fault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,8 @@ dp_status_t dp_ring_next(dp_ring_t *r, const char **data, int64_t *len, int64_t 
     r->head = (r->head + 1) % r->nslots;
     r->inflight--;
     DP_CALL(dp_comm_check(r->rc[s], "reading the input"));
+    DP_CHECK(!dp_fault_hit(DP_FAULT_READ), DP_ERR_IO,
+             "reading the input at offset %lld: injected fault (DPROC_FAULT)", (long long)r->at[s]);
     int got = 0;
     MPI_Get_count(&r->status[s], MPI_BYTE, &got);
     DP_CHECK(got == r->len[s], DP_ERR_IO,
