@@ -13,20 +13,21 @@ static void *grow(void *p, size_t bytes)
 
 void dp_csv_machine(dp_csv_machine_t *m, char delim)
 {
-    static const unsigned char rep[5] = {'"', 0, '\n', '\r', 'x'};
+    unsigned char rep[5] = {0}; /* a byte of each class: the automaton treats a class alike */
     m->delim = delim;
-    for (int c = 0; c < 256; c++)
+    for (int c = 255; c >= 0; c--) {
         m->cls[c] = c == '"'                    ? 0
                     : c == (unsigned char)delim ? 1
                     : c == '\n'                 ? 2
                     : c == '\r'                 ? 3
                                                 : 4;
+        rep[m->cls[c]] = (unsigned char)c;
+    }
     for (int k = 0; k < 5; k++)
         for (int v = 0; v < 256; v++) {
-            const unsigned char c = k == 1 ? (unsigned char)delim : rep[k];
             int out = 0;
             for (int s = 0; s < 4; s++)
-                out |= dp_csv_step(dp_csv_apply((uint8_t)v, s), c, delim) << (2 * s);
+                out |= dp_csv_step(dp_csv_apply((uint8_t)v, s), rep[k], delim) << (2 * s);
             m->next[k][v] = (uint8_t)out;
         }
 }

@@ -191,6 +191,8 @@ static const char *gb_header(void *p, const char *rec, size_t len, const char **
         for (int i = 0; i < c.nfields; i++)
             n += c.len[i] + 1;
         st->header = malloc(n ? n : 1);
+        if (!st->header)
+            abort(); /* a copy of the header line, once */
         for (int i = 0; i < c.nfields; i++) {
             memcpy(st->header + st->header_len, c.field[i], c.len[i]);
             st->header_len += c.len[i];
@@ -235,18 +237,29 @@ static int same_header(const gb_state_t *st, const dp_csv_t *c)
 /* The number in a field: all of it, spaces around allowed, as strtod reads it. */
 static int parse_value(const char *f, size_t len, double *x)
 {
-    char buf[128];
-    if (len == 0 || len >= sizeof buf)
+    char small[128];
+    if (len == 0 || memchr(f, '\0', len))
         return 0;
+    char *buf = len < sizeof small ? small : malloc(len + 1);
+    if (!buf)
+        abort(); /* a field's copy: out of memory here is not recoverable mid-pass */
     memcpy(buf, f, len);
     buf[len] = '\0';
     char *end;
     *x = strtod(buf, &end);
-    if (end == buf)
-        return 0;
+    int ok = end != buf;
     while (*end == ' ' || *end == '\t')
         end++;
-    return *end == '\0';
+    ok = ok && *end == '\0';
+    if (buf != small)
+        free(buf);
+    return ok;
+}
+
+/* a < b for min, with -0 below +0 so that the result does not depend on the order. */
+static int below(double a, double b)
+{
+    return a < b || (a == b && signbit(a) && !signbit(b));
 }
 
 static void bad_row(const gb_state_t *st, const dp_text_t *t, int64_t line, const char *why,
@@ -267,9 +280,9 @@ static void bad_row(const gb_state_t *st, const dp_text_t *t, int64_t line, cons
 
 static void add_value(const gb_state_t *st, gb_value_t *v, double x)
 {
-    if (v->count == 0 || x < v->min)
+    if (v->count == 0 || below(x, v->min))
         v->min = x;
-    if (v->count == 0 || x > v->max)
+    if (v->count == 0 || below(v->max, x))
         v->max = x;
     v->nan += isnan(x);
     if (st->cfg.aggs & ((1u << AGG_SUM) | (1u << AGG_MEAN))) {
@@ -414,9 +427,9 @@ static void gb_merge(const void *p, void *acc, const void *in)
     (void)p;
     gb_value_t *a = acc;
     const gb_value_t *b = in;
-    if (b->count && (a->count == 0 || b->min < a->min))
+    if (b->count && (a->count == 0 || below(b->min, a->min)))
         a->min = b->min;
-    if (b->count && (a->count == 0 || b->max > a->max))
+    if (b->count && (a->count == 0 || below(a->max, b->max)))
         a->max = b->max;
     a->count += b->count;
     a->nan += b->nan;

@@ -20,10 +20,13 @@ void dp_diag_add(dp_diag_t *d, dp_where_t where, const char *section, const char
         snprintf(place, sizeof place, "%s:%d", where.file, where.line);
     else
         snprintf(place, sizeof place, "%s", where.file);
+    /* names are cut to 64 bytes (with "...") so that the form "[section] key:" survives */
+    const char *sdots = section && strlen(section) > 64 ? "..." : "";
+    const char *kdots = key && strlen(key) > 64 ? "..." : "";
     if (section && key)
-        snprintf(head, sizeof head, " [%s] %s:", section, key);
+        snprintf(head, sizeof head, " [%.64s%s] %.64s%s:", section, sdots, key, kdots);
     else if (section)
-        snprintf(head, sizeof head, " [%s]:", section);
+        snprintf(head, sizeof head, " [%.64s%s]:", section, sdots);
     else
         head[0] = '\0';
     if (d->n == d->cap) {

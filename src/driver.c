@@ -229,10 +229,11 @@ static dp_status_t allocate(run_t *r)
         return DP_OK;
     const int64_t n = r->count[0] * r->count[1] * r->count[2];
     dp_status_t st = DP_OK;
-    r->buf = dp_fault_hit(DP_FAULT_ALLOC) ? NULL : malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    const int fault = dp_fault_hit(DP_FAULT_ALLOC);
+    r->buf = fault ? NULL : malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     if (!r->buf)
-        st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.1f MiB for the data block",
-                        (double)n * 8 / (1 << 20));
+        st = dp_err_set(DP_ERR_NOMEM, "cannot allocate %.2f MiB for the data block%s",
+                        (double)n * 8 / (1 << 20), fault ? ": injected fault (DPROC_FAULT)" : "");
     return dp_comm_agree(st, r->comm);
 }
 

@@ -17,22 +17,43 @@ static struct {
     int action;
 } fault;
 
+/* The next ':'-separated field at *p as a whole number >= lo (digits only), or -1. */
+static long long number(const char **p, long long lo)
+{
+    if (**p < '0' || **p > '9')
+        return -1;
+    char *end;
+    const long long v = strtoll(*p, &end, 10);
+    if ((*end && *end != ':') || v < lo)
+        return -1;
+    *p = *end ? end + 1 : end;
+    return v;
+}
+
 void dp_fault_init(int rank)
 {
     const char *spec = getenv("DPROC_FAULT");
     if (!spec || !*spec)
         return;
-    char site[32] = "", action[16] = "fail";
-    long long at_rank = -1, nth = 1;
-    const int got = sscanf(spec, "%31[a-z]:%lld:%lld:%15s", site, &at_rank, &nth, action);
+    const char *p = spec, *colon = strchr(p, ':');
     int s = 0;
-    while (s < DP_NFAULTS && strcmp(names[s], site))
+    while (colon && s < DP_NFAULTS &&
+           !(strlen(names[s]) == (size_t)(colon - p) && !strncmp(names[s], p, (size_t)(colon - p))))
         s++;
-    const int act = !strcmp(action, "fail")    ? ACT_FAIL
-                    : !strcmp(action, "exit")  ? ACT_EXIT
-                    : !strcmp(action, "abort") ? ACT_ABORT
-                                               : -1;
-    if (got < 2 || s == DP_NFAULTS || at_rank < 0 || nth < 1 || act < 0) {
+    long long at_rank = -1, nth = 1;
+    int act = ACT_FAIL;
+    if (colon && s < DP_NFAULTS) {
+        p = colon + 1;
+        at_rank = number(&p, 0);
+        if (at_rank >= 0 && *p)
+            nth = number(&p, 1);
+        if (at_rank >= 0 && nth >= 1 && *p)
+            act = !strcmp(p, "fail")    ? ACT_FAIL
+                  : !strcmp(p, "exit")  ? ACT_EXIT
+                  : !strcmp(p, "abort") ? ACT_ABORT
+                                        : -1;
+    }
+    if (!colon || s == DP_NFAULTS || at_rank < 0 || nth < 1 || act < 0) {
         if (rank == 0)
             fprintf(stderr,
                     "dproc: warning: DPROC_FAULT='%.64s' ignored: expected site:rank[:n[:action]] "

@@ -204,7 +204,9 @@ void dp_ini_parse(dp_ini_t *ini, const char *file, const char *text, size_t len,
         const char *e = nl ? nl : end;
         line++;
         dp_where_t where = {.file = file, .line = line, .set = NULL};
+        const size_t before = diag->n;
         parse_line(ini, p, e, where, &cur, diag);
+        ini->bad_lines += diag->n > before;
         p = nl ? nl + 1 : end;
     }
 }

@@ -25,6 +25,7 @@ typedef struct {
     size_t n, cap;
     dp_ini_section_t *sec;
     size_t nsec, capsec;
+    size_t bad_lines; /* lines refused by the parser: a key on one of them is not "missing" */
 } dp_ini_t;
 
 /* Parses len bytes of INI text (named file in diagnostics) into ini. Syntax errors are added

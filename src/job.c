@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define OFF(type, field) offsetof(type, field)
@@ -296,14 +297,23 @@ static void refuse_key(dp_job_t *job, const char *key, const char *why, dp_diag_
 
 static void require_key(dp_job_t *job, const char *key, const char *source, dp_diag_t *diag)
 {
-    if (!dp_opts_given(&job->ini, "input", key))
+    if (!dp_opts_given(&job->ini, "input", key) && !job->ini.bad_lines)
         dp_diag_add(diag, dp_opts_where(&job->ini, "input", NULL), "input", key,
                     "missing (required with source = %s)", source);
+}
+
+/* Whether [input] source names a source: the keys that depend on it are checked only then. */
+static int source_named(const dp_job_t *job)
+{
+    const dp_ini_entry_t *e = dp_ini_find(&job->ini, "input", "source");
+    return e && dp_opts_word_index(DP_SOURCE_NAMES, e->value, strlen(e->value)) >= 0;
 }
 
 static void check_input(dp_job_t *job, dp_diag_t *diag)
 {
     static const char *const src_names[] = {"hdf5", "raw", "generate", "text"};
+    if (!source_named(job))
+        return; /* its own message says why */
     const char *src = src_names[job->input.source];
     switch ((dp_source_kind_t)job->input.source) {
     case DP_SRC_HDF5:
@@ -520,6 +530,16 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
             dp_diag_add(diag, dp_opts_where(&job->ini, job->kernel->name, key), job->kernel->name,
                         key, "%s", why);
     }
+    const int shape_known = job->input.source == DP_SRC_RAW || job->input.source == DP_SRC_GENERATE;
+    if (job->kernel && job->kernel->check_data && shape_known && job->input.shape.ndim > 0 &&
+        diag->n == before) { /* the data's extents are in the job: check them now, not after
+                                the run has started */
+        const char *key = NULL;
+        const char *why = job->kernel->check_data(job->kcfg, &job->input.shape, &key);
+        if (why)
+            dp_diag_add(diag, dp_opts_where(&job->ini, job->kernel->name, key), job->kernel->name,
+                        key, "%s", why);
+    }
     if (job->then && job->then->check && diag->n == before) {
         const char *key = NULL;
         const char *why = job->then->check(job->then_cfg, &key);
@@ -578,6 +598,16 @@ static void check_output_file(const dp_job_t *job, const char *section, const ch
     char out[PATH_MAX];
     if (!canonical(path, out)) {
         dp_diag_add(diag, w, section, key, "the directory of '%.200s' does not exist", path);
+        return;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        dp_diag_add(diag, w, section, key, "'%.200s' is a directory", path);
+        return;
+    }
+    char jobfile[PATH_MAX];
+    if (realpath(job->file, jobfile) && !strcmp(out, jobfile)) {
+        dp_diag_add(diag, w, section, key, "'%.200s' is the job file", path);
         return;
     }
     for (int i = 0; i < ninputs; i++)

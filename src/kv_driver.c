@@ -6,6 +6,7 @@
 #include "shuffle.h"
 #include "text.h"
 
+#include <limits.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,9 @@ static dp_status_t header(kv_t *kv)
             dp_ring_close(&ring);
         }
     }
+    if (st == DP_OK && len > INT_MAX / 2)
+        st = dp_err_set(DP_ERR_DATA, "the first line of '%s' (the header) is over 1 GiB",
+                        kv->files.path[0]);
     st = dp_comm_agree(st, kv->comm);
     if (st == DP_OK) {
         MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, kv->comm);
@@ -152,19 +156,14 @@ static dp_status_t header(kv_t *kv)
 /* Folds the per-thread tables into the first. */
 static void merge_threads(kv_t *kv)
 {
-    unsigned char *scratch = NULL;
     for (int t = 1; t < kv->nthreads; t++) {
-        const dp_kvt_t *x = &kv->tables[t];
-        if (x->n && !scratch)
-            scratch = dp_xmalloc(kv->k->kv_pack_max ? kv->k->kv_pack_max(kv->st)
-                                                    : kv->k->kv_value_size(kv->st));
+        dp_kvt_t *x = &kv->tables[t];
         for (size_t i = 0; i < x->nslots; i++)
             if (dp_kvt_full(x, i))
-                dp_kv_merge_into(kv->k, kv->st, &kv->tables[0], dp_kvt_key(x, i),
-                                 dp_kvt_entry(x, i)->klen, dp_kvt_entry(x, i)->hash,
-                                 dp_kvt_value(x, i), scratch);
+                dp_kv_move_into(kv->k, kv->st, &kv->tables[0], dp_kvt_key(x, i),
+                                dp_kvt_entry(x, i)->klen, dp_kvt_entry(x, i)->hash,
+                                dp_kvt_value(x, i));
     }
-    free(scratch);
 }
 
 static void free_table(const kv_t *kv, dp_kvt_t *t)

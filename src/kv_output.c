@@ -54,12 +54,17 @@ static void row_of(const order_t *o, size_t i, row_t *r)
     o->k->kv_row(o->st, v, r->cell);
 }
 
+/* The order of two slots: their keys (and counts), without computing their columns. */
 static int index_cmp(const void *a, const void *b, void *ctx)
 {
     const order_t *o = ctx;
-    row_t x, y;
-    row_of(o, *(const size_t *)a, &x);
-    row_of(o, *(const size_t *)b, &y);
+    const size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    row_t x = {.key = dp_kvt_key(o->t, i), .klen = dp_kvt_entry(o->t, i)->klen};
+    row_t y = {.key = dp_kvt_key(o->t, j), .klen = dp_kvt_entry(o->t, j)->klen};
+    if (o->k->kv_by_count) {
+        x.count = o->k->kv_count(o->st, dp_kvt_value(o->t, i));
+        y.count = o->k->kv_count(o->st, dp_kvt_value(o->t, j));
+    }
     return row_cmp(&x, &y, o->k->kv_by_count);
 }
 

@@ -11,7 +11,7 @@
 #include <strings.h>
 
 /* Index of word in a '|'-separated list, or -1. Compares [b, e) of word. */
-static int word_index(const char *list, const char *b, size_t len)
+int dp_opts_word_index(const char *list, const char *b, size_t len)
 {
     int i = 0;
     for (const char *p = list;; i++) {
@@ -257,7 +257,7 @@ static int parse_value(const dp_opt_t *o, const char *section, const char *v, dp
         }
         return 1;
     case DP_OPT_CHOICE: {
-        int i = word_index(o->allowed, v, strlen(v));
+        int i = dp_opts_word_index(o->allowed, v, strlen(v));
         if (i < 0) {
             const char *s = dp_opts_suggest(v, o->allowed);
             list_commas(o->allowed, allowed, sizeof allowed);
@@ -280,7 +280,7 @@ static int parse_value(const dp_opt_t *o, const char *section, const char *v, dp
             const char *we = e;
             while (we > p && isspace((unsigned char)we[-1]))
                 we--;
-            int i = word_index(o->allowed, p, (size_t)(we - p));
+            int i = dp_opts_word_index(o->allowed, p, (size_t)(we - p));
             if (i < 0) {
                 char word[64];
                 snprintf(word, sizeof word, "%.*s", (int)(we - p), p);
@@ -327,7 +327,7 @@ int dp_opts_parse(const dp_opt_t *table, const char *section, dp_ini_t *ini, voi
         if (e) {
             e->used = 1;
             parse_value(o, section, e->value, e->where, dst, diag);
-        } else if (o->required) {
+        } else if (o->required && !ini->bad_lines) { /* else it may be on a refused line */
             dp_diag_add(diag, dp_opts_where(ini, section, NULL), section, o->key,
                         "missing (required: %s)", o->help);
         } else if (o->def) {

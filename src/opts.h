@@ -49,4 +49,7 @@ const char *dp_opts_suggest(const char *word, const char *candidates);
 /* Prints the table as Markdown rows: key, type, default, allowed values, meaning. Local. */
 void dp_opts_print_markdown(const dp_opt_t *table, FILE *f);
 
+/* The index of the word b[0..len) in list ("a|b|c"), or -1. Local. */
+int dp_opts_word_index(const char *list, const char *b, size_t len);
+
 #endif

@@ -53,11 +53,19 @@ static size_t merge_packed(const dp_kernel_t *k, const void *st, dp_kvt_t *t, co
     return n;
 }
 
-void dp_kv_merge_into(const dp_kernel_t *k, const void *st, dp_kvt_t *t, const char *key,
-                      size_t klen, uint64_t h, const void *v, unsigned char *scratch)
+void dp_kv_move_into(const dp_kernel_t *k, const void *st, dp_kvt_t *t, const char *key,
+                     size_t klen, uint64_t h, void *v)
 {
-    pack(k, st, v, scratch);
-    merge_packed(k, st, t, key, klen, h, scratch);
+    int created;
+    void *to = dp_kvt_get(t, key, klen, h, &created);
+    if (created) {
+        memcpy(to, v, k->kv_value_size(st));
+    } else {
+        k->kv_merge(st, to, v);
+        if (k->kv_free_value)
+            k->kv_free_value(st, v);
+    }
+    memset(v, 0, k->kv_value_size(st));
 }
 
 /* One entry on the wire: key length, hash, key, packed value. */
@@ -111,7 +119,7 @@ static dp_status_t fill(const dp_kernel_t *k, const void *st, const dp_kvt_t *lo
                          p->send_cap);
                 p->send = b;
             }
-            DP_CHECK(mine + need < INT_MAX / 2, DP_ERR_DATA,
+            DP_CHECK(used + need < INT_MAX / 2, DP_ERR_DATA,
                      "a key of %u bytes is too large to send between ranks", e->klen);
             unsigned char *o = p->send + used;
             const wire_t w = {.klen = e->klen, .hash = e->hash};
@@ -130,11 +138,10 @@ static dp_status_t fill(const dp_kernel_t *k, const void *st, const dp_kvt_t *lo
     return DP_OK;
 }
 
-/* Sorts local's entries by owner (counting sort) and merges this rank's own into owned. */
-static void group_by_owner(const dp_kernel_t *k, const void *st, const dp_kvt_t *local,
-                           dp_kvt_t *owned, plan_t *p, int nranks, int me)
+/* Sorts local's entries by owner (counting sort) and moves this rank's own into owned. */
+static void group_by_owner(const dp_kernel_t *k, const void *st, dp_kvt_t *local, dp_kvt_t *owned,
+                           plan_t *p, int nranks, int me)
 {
-    unsigned char *scratch = dp_xmalloc(pack_max(k, st));
     for (size_t i = 0; i < local->nslots; i++)
         if (dp_kvt_full(local, i))
             p->first[dp_shuffle_owner(dp_kvt_entry(local, i)->hash, nranks) + 1]++;
@@ -147,10 +154,9 @@ static void group_by_owner(const dp_kernel_t *k, const void *st, const dp_kvt_t 
     memcpy(p->next, p->first, (size_t)nranks * sizeof *p->next);
     for (size_t j = p->first[me]; j < p->first[me + 1]; j++) {
         const dp_kv_entry_t *e = dp_kvt_entry(local, p->order[j]);
-        dp_kv_merge_into(k, st, owned, local->arena + e->koff, e->klen, e->hash,
-                         dp_kvt_value(local, p->order[j]), scratch);
+        dp_kv_move_into(k, st, owned, local->arena + e->koff, e->klen, e->hash,
+                        dp_kvt_value(local, p->order[j]));
     }
-    free(scratch);
 }
 
 static void receive(const dp_kernel_t *k, const void *st, dp_kvt_t *owned, const plan_t *p,
@@ -165,7 +171,7 @@ static void receive(const dp_kernel_t *k, const void *st, dp_kvt_t *owned, const
     }
 }
 
-dp_status_t dp_shuffle(const dp_kernel_t *k, const void *st, const dp_kvt_t *local, dp_kvt_t *owned,
+dp_status_t dp_shuffle(const dp_kernel_t *k, const void *st, dp_kvt_t *local, dp_kvt_t *owned,
                        int64_t bound, MPI_Comm comm, dp_shuffle_stats_t *stats)
 {
     const double t0 = MPI_Wtime();
@@ -218,9 +224,14 @@ dp_status_t dp_shuffle(const dp_kernel_t *k, const void *st, const dp_kvt_t *loc
                 MPI_Abort(comm, 1);
             }
         }
-        DP_CALL(dp_comm_check(MPI_Alltoallv(p.send, p.scount, p.sdispl, MPI_BYTE, p.recv, p.rcount,
-                                            p.rdispl, MPI_BYTE, comm),
-                              "the shuffle's exchange"));
+        const dp_status_t x =
+            dp_comm_check(MPI_Alltoallv(p.send, p.scount, p.sdispl, MPI_BYTE, p.recv, p.rcount,
+                                        p.rdispl, MPI_BYTE, comm),
+                          "the shuffle's exchange");
+        if (x != DP_OK) {
+            plan_free(&p);
+            return x;
+        }
         stats->rounds++;
         if (status == DP_OK)
             receive(k, st, owned, &p, total);

@@ -22,14 +22,15 @@ int dp_shuffle_owner(uint64_t h, int nranks);
 
 /* Moves every entry of local to its owner and merges it into owned there (with the kernel's
  * kv_merge), in rounds in which this rank sends at most bound bytes (bound / nranks to each
- * rank, at least one entry) and so receives at most bound bytes. local keeps its entries (the
- * caller frees it). Collective; bound must match on all ranks. */
-dp_status_t dp_shuffle(const dp_kernel_t *k, const void *st, const dp_kvt_t *local, dp_kvt_t *owned,
+ * rank, at least one entry) and so receives at most bound bytes. The entries this rank owns are
+ * moved (their values left zeroed); local keeps the others (the caller frees it). Collective;
+ * bound must match on all ranks. */
+dp_status_t dp_shuffle(const dp_kernel_t *k, const void *st, dp_kvt_t *local, dp_kvt_t *owned,
                        int64_t bound, MPI_Comm comm, dp_shuffle_stats_t *stats);
 
-/* Merges value v of a key into table t (a new entry takes a copy through kv_pack/kv_unpack, so
- * that t owns what it points to). Local. */
-void dp_kv_merge_into(const dp_kernel_t *k, const void *st, dp_kvt_t *t, const char *key,
-                      size_t klen, uint64_t h, const void *v, unsigned char *scratch);
+/* Moves value v of a key into table t: a new entry takes v as it is, an existing one merges it;
+ * either way v is left zeroed (owning nothing), for kv_free_value to skip. Local. */
+void dp_kv_move_into(const dp_kernel_t *k, const void *st, dp_kvt_t *t, const char *key,
+                     size_t klen, uint64_t h, void *v);
 
 #endif

@@ -203,13 +203,12 @@ dp_status_t dp_stream_next(dp_stream_t *s, int64_t p, double **data)
         s->wait += MPI_Wtime() - t0;
         if (rc != MPI_SUCCESS && s->err == DP_OK)
             s->err = dp_comm_check(rc, "a streamed read");
-        if (s->err == DP_OK && dp_fault_hit(DP_FAULT_READ))
-            s->err = dp_err_set(DP_ERR_IO,
-                                "reading piece %lld of the input: injected fault "
-                                "(DPROC_FAULT)",
-                                (long long)p);
         completed(s, i, &status);
     }
+    if (s->err == DP_OK && dp_fault_hit(DP_FAULT_READ)) /* once per piece, however it arrived */
+        s->err =
+            dp_err_set(DP_ERR_IO, "reading piece %lld of the input: injected fault (DPROC_FAULT)",
+                       (long long)p);
     if (s->err != DP_OK)
         return s->err;
     int64_t st[DP_MAX_DIMS], ct[DP_MAX_DIMS], offset;

@@ -70,12 +70,13 @@ dp_status_t dp_text_files_expand(dp_text_files_t *f, const char *pattern)
     }
     glob_t g;
     const int rc = glob(pattern, GLOB_ERR, NULL, &g);
-    DP_CHECK(rc != GLOB_NOSPACE, DP_ERR_NOMEM, "out of memory expanding '%s'", pattern);
     for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++)
         if (stat(g.gl_pathv[i], &s) == 0 && S_ISREG(s.st_mode))
             add(f, g.gl_pathv[i], (int64_t)s.st_size);
-    if (rc == 0)
-        globfree(&g);
+    globfree(&g); /* glibc's frees what there is, also after a failure */
+    DP_CHECK(rc != GLOB_NOSPACE, DP_ERR_NOMEM, "out of memory expanding '%s'", pattern);
+    DP_CHECK(rc != GLOB_ABORTED, DP_ERR_IO,
+             "a directory on the way to '%s' cannot be read (every match must be seen)", pattern);
     DP_CHECK(f->n > 0, DP_ERR_IO, "no file matches '%s'", pattern);
     return DP_OK;
 }

@@ -193,6 +193,8 @@ dp_status_t dp_text_read(dp_text_reader_t *r, int64_t f, int64_t a, int64_t b, i
         }
         if (skip) {
             const int64_t k = skip_to_record(r, p, i, n, &q, &h.line);
+            if (k < 0 && at + n >= b)
+                break; /* a record end from here on starts a record at or after b */
             if (k < 0)
                 continue;
             skip = 0;

@@ -35,6 +35,8 @@ static dp_status_t post(dp_ring_t *r, int want)
 dp_status_t dp_ring_open(dp_ring_t *r, const char *path, int64_t size, int64_t pos, int64_t end,
                          int64_t chunk, int prefetch, int overlap)
 {
+    if (chunk > (int64_t)1 << 30) /* MPI counts are ints: read at most 1 GiB at a time */
+        chunk = (int64_t)1 << 30;
     *r = (dp_ring_t){.fh = MPI_FILE_NULL,
                      .chunk = chunk,
                      .next = pos,

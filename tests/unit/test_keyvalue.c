@@ -134,38 +134,41 @@ static void test_csv_newlines(void)
 }
 
 /* The automaton run from all states at once equals four runs of one state each, on text made
- * of the bytes that matter; and the record ends it finds are those of the parser. */
+ * of the bytes that matter, for delimiters that are punctuation, a letter or a tab. */
 static void test_csv_machine(void)
 {
-    static const char alphabet[] = "\"\",;\n\rab";
-    dp_csv_machine_t m;
-    dp_csv_machine(&m, ',');
+    static const char alphabet[] = "\"\",;\n\rabx\t";
+    static const char delims[] = ",;x\ta";
     uint64_t x = 88172645463325252u;
     int wrong = 0;
-    for (int trial = 0; trial < 2000; trial++) {
-        char text[64];
-        const size_t n = (size_t)(trial % 60);
-        for (size_t i = 0; i < n; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            text[i] = alphabet[x % (sizeof alphabet - 1)];
-        }
-        int64_t nl = 0, want_nl = 0;
-        const uint8_t v = dp_csv_run(&m, text, n, DP_CSV_IDENTITY, &nl);
-        for (int s = 0; s < 4; s++) {
-            int state = s;
+    for (size_t d = 0; d < sizeof delims - 1; d++) {
+        dp_csv_machine_t m;
+        dp_csv_machine(&m, delims[d]);
+        for (int trial = 0; trial < 1000; trial++) {
+            char text[64];
+            const size_t n = (size_t)(trial % 60);
+            for (size_t i = 0; i < n; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                text[i] = alphabet[x % (sizeof alphabet - 1)];
+            }
+            int64_t nl = 0, want_nl = 0;
+            const uint8_t v = dp_csv_run(&m, text, n, DP_CSV_IDENTITY, &nl);
+            for (int s = 0; s < 4; s++) {
+                int state = s;
+                for (size_t i = 0; i < n; i++)
+                    state = dp_csv_step(state, (unsigned char)text[i], delims[d]);
+                wrong += dp_csv_apply(v, s) != state;
+            }
             for (size_t i = 0; i < n; i++)
-                state = dp_csv_step(state, (unsigned char)text[i], ',');
-            wrong += dp_csv_apply(v, s) != state;
+                want_nl += text[i] == '\n';
+            wrong += nl != want_nl;
+            /* composing the runs of two halves gives the run of the whole */
+            int64_t ignore = 0;
+            const uint8_t a = dp_csv_run(&m, text, n / 2, DP_CSV_IDENTITY, &ignore);
+            const uint8_t b = dp_csv_run(&m, text + n / 2, n - n / 2, DP_CSV_IDENTITY, &ignore);
+            for (int s = 0; s < 4; s++)
+                wrong += dp_csv_apply(b, dp_csv_apply(a, s)) != dp_csv_apply(v, s);
         }
-        for (size_t i = 0; i < n; i++)
-            want_nl += text[i] == '\n';
-        wrong += nl != want_nl;
-        /* composing the runs of two halves gives the run of the whole */
-        int64_t ignore = 0;
-        const uint8_t a = dp_csv_run(&m, text, n / 2, DP_CSV_IDENTITY, &ignore);
-        const uint8_t b = dp_csv_run(&m, text + n / 2, n - n / 2, DP_CSV_IDENTITY, &ignore);
-        for (int s = 0; s < 4; s++)
-            wrong += dp_csv_apply(b, dp_csv_apply(a, s)) != dp_csv_apply(v, s);
     }
     CU_ASSERT_EQUAL(wrong, 0);
 }
