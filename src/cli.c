@@ -4,6 +4,7 @@
 #include "dp_version.h"
 #include "driver.h"
 #include "fault.h"
+#include "selftest.h"
 #include "signals.h"
 #include "submit.h"
 #include "hdf5_util.h"
@@ -19,6 +20,7 @@ static const char usage_text[] =
     "usage: dproc [options] JOB.ini\n"
     "       mpirun -np N dproc [options] JOB.ini\n"
     "       dproc submit [options] JOB.ini   (a Slurm batch script; dproc submit --help)\n"
+    "       mpirun -np N dproc selftest [DIR]  (every kernel on inputs with known answers)\n"
     "\n"
     "Runs the data-processing job described by JOB.ini over all MPI ranks.\n"
     "\n"
@@ -168,6 +170,11 @@ int dp_cli_main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     dp_fault_init(rank);
     dp_h5_quiet();
+    if (argc > 1 && !strcmp(argv[1], "selftest")) {
+        const int st = dp_selftest(argc > 2 ? argv[2] : ".", MPI_COMM_WORLD);
+        MPI_Finalize();
+        return st;
+    }
     cli_t c = {0};
     int status = parse_args(&c, argc, argv, rank);
     if (status == 0)
