@@ -3,6 +3,7 @@
 #include "comm.h"
 #include "dp_version.h"
 #include "driver.h"
+#include "explain.h"
 #include "fault.h"
 #include "selftest.h"
 #include "signals.h"
@@ -21,6 +22,7 @@ static const char usage_text[] =
     "       mpirun -np N dproc [options] JOB.ini\n"
     "       dproc submit [options] JOB.ini   (a Slurm batch script; dproc submit --help)\n"
     "       mpirun -np N dproc selftest [DIR]  (every kernel on inputs with known answers)\n"
+    "       dproc explain OUTPUT.h5          (the job and layout that made an output)\n"
     "\n"
     "Runs the data-processing job described by JOB.ini over all MPI ranks.\n"
     "\n"
@@ -170,6 +172,19 @@ int dp_cli_main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     dp_fault_init(rank);
     dp_h5_quiet();
+    if (argc > 1 && !strcmp(argv[1], "explain")) {
+        int st = 0;
+        if (argc != 3) {
+            if (rank == 0)
+                fprintf(stderr, "usage: dproc explain OUTPUT.h5\n");
+            st = 2;
+        } else if (rank == 0) {
+            st = dp_explain(argv[2]);
+        }
+        MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Finalize();
+        return st;
+    }
     if (argc > 1 && !strcmp(argv[1], "selftest")) {
         const int st = dp_selftest(argc > 2 ? argv[2] : ".", MPI_COMM_WORLD);
         MPI_Finalize();
