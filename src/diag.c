@@ -2,6 +2,7 @@
 
 #include "err.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +33,35 @@ void dp_diag_add(dp_diag_t *d, dp_where_t where, const char *section, const char
     if (d->n == d->cap) {
         d->cap = d->cap ? 2 * d->cap : 8;
         d->msg = dp_xrealloc(d->msg, d->cap * sizeof *d->msg);
+        d->line = dp_xrealloc(d->line, d->cap * sizeof *d->line);
     }
+    d->line[d->n] = where.set ? 0 : where.line;
     size_t len = strlen(place) + strlen(head) + strlen(what) + 4;
     d->msg[d->n] = dp_xmalloc(len);
     snprintf(d->msg[d->n], len, "%s:%s %s", place, head, what);
     d->n++;
 }
 
+/* Messages of job-file lines by line, then the others; equal keys in the order found. */
+static int by_line(const void *a, const void *b)
+{
+    const long long *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
 void dp_diag_print(const dp_diag_t *d, FILE *f)
 {
+    long long(*key)[2] = dp_xmalloc((d->n ? d->n : 1) * sizeof *key);
+    for (size_t i = 0; i < d->n; i++) {
+        key[i][0] = d->line[i] > 0 ? d->line[i] : LLONG_MAX;
+        key[i][1] = (long long)i;
+    }
+    qsort(key, d->n, sizeof *key, by_line);
     for (size_t i = 0; i < d->n; i++)
-        fprintf(f, "%s\n", d->msg[i]);
+        fprintf(f, "%s\n", d->msg[key[i][1]]);
+    free(key);
 }
 
 void dp_diag_free(dp_diag_t *d)
@@ -50,6 +69,8 @@ void dp_diag_free(dp_diag_t *d)
     for (size_t i = 0; i < d->n; i++)
         free(d->msg[i]);
     free(d->msg);
+    free(d->line);
     d->msg = NULL;
+    d->line = NULL;
     d->n = d->cap = 0;
 }

@@ -8,6 +8,7 @@
 
 typedef struct {
     char **msg;
+    int *line; /* the job-file line of each message; 0: none (an override, the whole file) */
     size_t n, cap;
 } dp_diag_t;
 
@@ -23,7 +24,8 @@ typedef struct {
 void dp_diag_add(dp_diag_t *d, dp_where_t where, const char *section, const char *key,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Prints every diagnostic, one per line, to f. Local. */
+/* Prints every diagnostic, one per line, to f: those of job-file lines in line order first,
+ * then the others in the order they were found. Local. */
 void dp_diag_print(const dp_diag_t *d, FILE *f);
 
 /* Frees the list and leaves it empty. Local. */
