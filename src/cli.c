@@ -5,6 +5,8 @@
 #include "driver.h"
 #include "explain.h"
 #include "fault.h"
+#include "plot_cli.h"
+#include "progress.h"
 #include "selftest.h"
 #include "signals.h"
 #include "submit.h"
@@ -23,6 +25,8 @@ static const char usage_text[] =
     "       dproc submit [options] JOB.ini   (a Slurm batch script; dproc submit --help)\n"
     "       mpirun -np N dproc selftest [DIR]  (every kernel on inputs with known answers)\n"
     "       dproc explain OUTPUT.h5          (the job and layout that made an output)\n"
+    "       dproc plot trace|heatmap ...     (pictures of a trace or of an output; dproc plot "
+    "--help)\n"
     "\n"
     "Runs the data-processing job described by JOB.ini over all MPI ranks.\n"
     "\n"
@@ -36,7 +40,11 @@ static const char usage_text[] =
     "  -s, --set SEC.KEY=VAL   override a job-file key (repeatable), e.g. --set run.threads=4\n"
     "      --restart           continue an iterative job (stencil) from its checkpoint_path,\n"
     "                          at any rank count; the result is the uninterrupted run's\n"
-    "  -q, --quiet             no summary on stdout\n"
+    "  -q, --quiet             no summary on stdout, no progress\n"
+    "      --progress=WHEN     how far along the run is, on rank 0's stderr: auto (default: for\n"
+    "                          runs past 2 s, a line updated in place on a terminal, else a\n"
+    "                          plain line at every tenth of a phase), line, plain (either from\n"
+    "                          the start), none\n"
     "  -v, --verbose           more detail (every rank in --dry-run, error locations)\n"
     "\n"
     "Threads per rank come from OMP_NUM_THREADS unless [run] threads is set.\n"
@@ -56,7 +64,7 @@ typedef struct {
 /* Parses argv; returns 0 or an exit status (2) after printing why on rank 0. */
 static int parse_args(cli_t *c, int argc, char **argv, int rank)
 {
-    enum { OPT_LIST = 256, OPT_HELP_JOB, OPT_RESTART };
+    enum { OPT_LIST = 256, OPT_HELP_JOB, OPT_RESTART, OPT_PROGRESS };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -65,12 +73,14 @@ static int parse_args(cli_t *c, int argc, char **argv, int rank)
         {"dry-run", no_argument, NULL, 'n'},
         {"set", required_argument, NULL, 's'},
         {"restart", no_argument, NULL, OPT_RESTART},
+        {"progress", required_argument, NULL, OPT_PROGRESS},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
     c->sets = calloc((size_t)argc, sizeof *c->sets);
     opterr = 0;
+    int progress = -1; /* not given */
     int ch;
     while ((ch = getopt_long(argc, argv, "hVns:qv", longopts, NULL)) != -1) {
         switch (ch) {
@@ -95,6 +105,20 @@ static int parse_args(cli_t *c, int argc, char **argv, int rank)
         case 's':
             c->sets[c->nsets++] = optarg;
             break;
+        case OPT_PROGRESS: {
+            static const char *const modes[] = {"auto", "line", "plain", "none"};
+            progress = -1;
+            for (int m = 0; m < 4; m++)
+                if (!strcmp(optarg, modes[m]))
+                    progress = m;
+            if (progress < 0) {
+                if (rank == 0)
+                    fprintf(stderr, "dproc: --progress=%s: expected auto, line, plain or none\n",
+                            optarg);
+                return 2;
+            }
+            break;
+        }
         case 'q':
             c->drive.quiet = 1;
             break;
@@ -108,6 +132,9 @@ static int parse_args(cli_t *c, int argc, char **argv, int rank)
             return 2;
         }
     }
+    c->drive.progress = progress >= 0    ? progress
+                        : c->drive.quiet ? DP_PROGRESS_NONE
+                                         : DP_PROGRESS_AUTO;
     if (c->help || c->version || c->list_kernels || c->help_job)
         return 0;
     if (optind != argc - 1) {
@@ -181,6 +208,12 @@ int dp_cli_main(int argc, char **argv)
         } else if (rank == 0) {
             st = dp_explain(argv[2]);
         }
+        MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Finalize();
+        return st;
+    }
+    if (argc > 1 && !strcmp(argv[1], "plot")) {
+        int st = rank == 0 ? dp_plot_main(argc - 1, argv + 1) : 0;
         MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
         MPI_Finalize();
         return st;

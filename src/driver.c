@@ -4,16 +4,19 @@
 #include "comm.h"
 #include "dp_version.h"
 #include "fault.h"
+#include "heatmap.h"
 #include "iterate.h"
 #include "kv_driver.h"
 #include "opts.h"
 #include "plan.h"
+#include "progress.h"
 #include "report.h"
 #include "results.h"
 #include "sink.h"
 #include "source.h"
 #include "stream.h"
 #include "stream_write.h"
+#include "trace.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -267,28 +270,39 @@ static void compute_piece(run_t *r, int64_t p, double *data, int map, int write)
         if (r->writer_open)
             dp_writer_poke(&r->writer);
     }
-    r->t[DP_PHASE_COMPUTE] += MPI_Wtime() - t0;
+    dp_trace_time(&r->t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
     if (write && r->writer_open)
         dp_writer_put(&r->writer, off, data, c[0] * row);
 }
 
 /* One pass over the data: from the input (the first pass, and every pass of a block that is
  * not kept), or over the block in memory. */
-static dp_status_t pass(run_t *r, int first)
+static dp_status_t pass(run_t *r, int n)
 {
+    const int first = n == 0;
+    char phase[32];
+    snprintf(phase, sizeof phase, r->job->kernel->kind == DP_KERNEL_STENCIL ? "read" : "pass %d",
+             n + 1);
+    dp_progress_begin(phase, "pieces", 0, r->stream.npieces,
+                      (double)r->piece_rows * (double)(r->count[1] * r->count[2]) *
+                          (double)sizeof(double));
     if (!first && r->whole) {
         for (int64_t p = 0; p < r->npieces; p++) {
             int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
             dp_stream_box(&r->stream, p, s, c, &off);
             compute_piece(r, p, r->buf + off, 0, 0);
+            dp_progress_update(p + 1 < r->stream.npieces ? p + 1 : r->stream.npieces);
         }
+        dp_progress_end();
         return DP_OK;
     }
     for (int64_t p = 0; p < r->npieces; p++) {
         double *data;
         if (dp_stream_next(&r->stream, p, &data) == DP_OK && data)
             compute_piece(r, p, data, 1, first);
+        dp_progress_update(p + 1 < r->stream.npieces ? p + 1 : r->stream.npieces);
     }
+    dp_progress_end();
     return dp_stream_end(&r->stream);
 }
 
@@ -311,7 +325,7 @@ static dp_status_t passes(run_t *r)
             r->partial = dp_xmalloc(size);
             r->red->partial_init(r->red_state, r->partial);
         }
-        DP_CALL(pass(r, n == 0));
+        DP_CALL(pass(r, n));
         if (n == 0 && r->writer_open) {
             r->writer_open = 0;
             DP_CALL(dp_writer_close(&r->writer));
@@ -320,7 +334,7 @@ static dp_status_t passes(run_t *r)
             return DP_OK;
         double t1 = MPI_Wtime();
         DP_CALL(dp_comm_combine(r->partial, size, combine_cb, r, r->cart));
-        r->t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
+        dp_trace_time(&r->t[DP_PHASE_COMMUNICATE], DP_TR_REDUCE, t1);
         if (!r->red->next_pass || !r->red->next_pass(r->red_state, r->partial))
             return DP_OK;
     }
@@ -371,8 +385,33 @@ static dp_status_t write_output(run_t *r)
             &r->results));
     DP_CALL(dp_sink_commit(&r->sink, &r->info));
     r->sink_open = 0;
-    r->t[DP_PHASE_WRITE] += MPI_Wtime() - t0;
+    dp_trace_time(&r->t[DP_PHASE_WRITE], DP_TR_WRITE, t0);
     return DP_OK;
+}
+
+/* [output] preview: rank 0 draws the dataset from the finished output file. Collective. */
+static dp_status_t preview(run_t *r)
+{
+    const dp_output_t *o = &r->job->output;
+    const double t0 = MPI_Wtime();
+    dp_status_t st = DP_OK;
+    if (r->rank == 0) {
+        const dp_heatmap_opts_t h = {
+            .file = o->path,
+            .dataset = o->preview_dataset ? o->preview_dataset : o->dataset,
+            .slice_axis =
+                dp_opts_given(&r->job->ini, "output", "preview_axis") ? (int)o->preview_axis : -1,
+            .slice_index = (long long)o->preview_index,
+            .out = o->preview,
+        };
+        char why[DP_ERR_MSG_MAX - 200];
+        if (dp_heatmap_png(&h, why, sizeof why) != 0)
+            st = dp_err_set(DP_ERR_IO, "preview '%s' (the output '%s' is complete): %s", o->preview,
+                            o->path, why);
+    }
+    st = dp_comm_agree(st, r->comm);
+    dp_trace_time(&r->t[DP_PHASE_WRITE], DP_TR_PREVIEW, t0);
+    return st;
 }
 
 /* For --restart: checks the checkpoint and reads it instead of the job's input. */
@@ -475,15 +514,18 @@ static dp_status_t run_job(run_t *r)
         return DP_OK;
     }
     DP_CALL(allocate(r));
+    dp_trace_span(DP_TR_SETUP, t0, MPI_Wtime());
     if (job->output.path) {
         double t1 = MPI_Wtime();
         /* MPI_COMM_WORLD's copy, not the Cartesian one: Open MPI 4.1's default MPI-IO layer
          * (ompio) corrupts collective writes on Cartesian communicators (open-mpi/ompi#12718) */
         DP_CALL(dp_sink_create(&r->sink, job->output.path, job->output.overwrite, r->comm));
         r->sink_open = 1;
-        r->t[DP_PHASE_WRITE] += MPI_Wtime() - t1;
+        dp_trace_time(&r->t[DP_PHASE_WRITE], DP_TR_WRITE, t1);
     }
+    const double t2 = MPI_Wtime();
     DP_CALL(open_streams(r));
+    dp_trace_span(DP_TR_SETUP, t2, MPI_Wtime());
     DP_CALL(passes(r));
     if (r->red) {
         const char *why = r->red->results(r->red_state, &r->results);
@@ -493,6 +535,8 @@ static dp_status_t run_job(run_t *r)
         DP_CALL(iterate(r));
     if (job->output.path)
         DP_CALL(write_output(r));
+    if (job->output.preview)
+        DP_CALL(preview(r));
     return DP_OK;
 }
 
@@ -561,6 +605,31 @@ static void report(run_t *r, dp_status_t st)
     }
 }
 
+/* Writes [output] trace; a failure to is a warning, as for the report. Collective. */
+static void write_trace(run_t *r, dp_status_t st)
+{
+    const dp_trace_about_t about = {
+        .version = r->info.version,
+        .job_path = r->job->file,
+        .host = r->info.host,
+        .start_time = r->info.start_time,
+        .status = st == DP_OK            ? "ok"
+                  : st == DP_ERR_STOPPED ? "stopped"
+                                         : "failed",
+        .hosts = r->info.place.hosts,
+        .threads = r->info.threads,
+    };
+    char keep[DP_ERR_MSG_MAX]; /* the run's own failure, which the caller prints */
+    snprintf(keep, sizeof keep, "%s", dp_err_msg());
+    const dp_status_t w = dp_trace_finish(r->job->output.trace, &about);
+    if (w == DP_OK)
+        return;
+    if (r->rank == 0)
+        fprintf(stderr, "dproc: warning: %s\n", dp_err_msg());
+    if (st != DP_OK)
+        dp_err_replace(st, keep);
+}
+
 dp_status_t dp_driver_run(const dp_job_t *job, const dp_driver_opts_t *opts, MPI_Comm comm)
 {
     if (job->run.threads > 0)
@@ -570,8 +639,13 @@ dp_status_t dp_driver_run(const dp_job_t *job, const dp_driver_opts_t *opts, MPI
     MPI_Comm_size(comm, &r.nranks);
     runinfo(&r);
     r.rss_base = peak_rss_mb();
+    dp_progress_init(opts->dry_run ? DP_PROGRESS_NONE : (dp_progress_mode_t)opts->progress, r.rank);
+    const int trace = job->output.trace && !opts->dry_run;
+    if (trace)
+        dp_trace_start(comm);
     double t0 = MPI_Wtime();
     dp_status_t st = run_job(&r);
+    dp_progress_end();
     if (r.writer_open)
         dp_writer_close(&r.writer);
     if (st != DP_OK && r.sink_open)
@@ -585,6 +659,8 @@ dp_status_t dp_driver_run(const dp_job_t *job, const dp_driver_opts_t *opts, MPI
     r.t[DP_PHASE_TOTAL] = MPI_Wtime() - t0;
     if (!opts->dry_run)
         report(&r, st);
+    if (trace)
+        write_trace(&r, st);
     free(r.buf);
     free(r.partial);
     if (r.state && job->kernel->destroy)

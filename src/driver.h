@@ -8,10 +8,11 @@
 #include <mpi.h>
 
 typedef struct {
-    int dry_run; /* print the plan and stop before reading data */
-    int quiet;   /* no summary on stdout */
-    int verbose; /* more detail: per-rank blocks, where errors were raised */
-    int restart; /* continue an iterative job from its checkpoint */
+    int dry_run;  /* print the plan and stop before reading data */
+    int quiet;    /* no summary on stdout */
+    int verbose;  /* more detail: per-rank blocks, where errors were raised */
+    int restart;  /* continue an iterative job from its checkpoint */
+    int progress; /* dp_progress_mode_t: how rank 0 shows how far along the run is */
 } dp_driver_opts_t;
 
 /* Runs the job: opens the source, plans the decomposition, reads each rank's block in pieces

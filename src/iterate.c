@@ -3,8 +3,10 @@
 #include "checkpoint.h"
 #include "comm.h"
 #include "halo.h"
+#include "progress.h"
 #include "signals.h"
 #include "snapshot.h"
+#include "trace.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -169,6 +171,8 @@ static dp_status_t finish_exchange(loop_t *L, double t_posted, double done_at)
     if (L->halo.n > 0) { /* a rank alone on a non-periodic grid exchanges nothing */
         t[DP_PHASE_HALO_WAIT] += t1 - t0;
         t[DP_PHASE_HALO] += (done_at ? done_at : t1) - t_posted;
+        dp_trace_span(DP_TR_HALO_WAIT, t0, t1);
+        dp_trace_span(DP_TR_HALO, t_posted, done_at ? done_at : t1);
     }
     return DP_OK;
 }
@@ -200,8 +204,7 @@ static dp_status_t overlapped_step(loop_t *L, const dp_box_t *all, double t_post
             slab.hi[0] = in.lo[0] + n0 * (q + 1) / slabs;
             double t0 = MPI_Wtime();
             sweep(L, &slab);
-            double t1 = MPI_Wtime();
-            t[DP_PHASE_COMPUTE] += t1 - t0;
+            double t1 = dp_trace_time(&t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
             if (!done_at && dp_halo_progress(&L->halo))
                 done_at = MPI_Wtime();
             t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
@@ -224,7 +227,7 @@ static dp_status_t overlapped_step(loop_t *L, const dp_box_t *all, double t_post
             rest.hi[d] = in.hi[d];
         }
     }
-    t[DP_PHASE_COMPUTE] += MPI_Wtime() - t1;
+    dp_trace_time(&t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t1);
     return DP_OK;
 }
 
@@ -232,7 +235,7 @@ static dp_status_t snapshot(loop_t *L, int64_t done)
 {
     double t0 = MPI_Wtime();
     dp_status_t st = dp_snapshots_append(&L->snaps, &L->f[L->cur], done);
-    L->it->t[DP_PHASE_WRITE] += MPI_Wtime() - t0;
+    dp_trace_time(&L->it->t[DP_PHASE_WRITE], DP_TR_WRITE, t0);
     return st;
 }
 
@@ -249,14 +252,13 @@ static dp_status_t after_step(loop_t *L, int64_t done, double change, int known,
     if (check || last) {
         double t0 = MPI_Wtime();
         double local = known ? change : dp_field_max_change(&L->f[L->cur], &L->f[1 - L->cur]);
-        double t1 = MPI_Wtime();
-        t[DP_PHASE_COMPUTE] += t1 - t0;
+        double t1 = dp_trace_time(&t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
         /* NaN as the largest change: a diverged field is said so, never "converged" */
         if (isnan(local))
             local = INFINITY;
         DP_CALL(dp_comm_check(MPI_Allreduce(&local, residual, 1, MPI_DOUBLE, MPI_MAX, it->comm),
                               "agreeing on the residual"));
-        t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t1;
+        dp_trace_time(&t[DP_PHASE_COMMUNICATE], DP_TR_REDUCE, t1);
         if (check && *residual < L->spec.tolerance) {
             *converged = 1;
             return DP_OK;
@@ -268,7 +270,7 @@ static dp_status_t after_step(loop_t *L, int64_t done, double change, int known,
         double t0 = MPI_Wtime();
         DP_CALL(dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], done, L->spec.signature,
                                     it->info, it->comm));
-        t[DP_PHASE_CHECKPOINT] += MPI_Wtime() - t0;
+        dp_trace_time(&t[DP_PHASE_CHECKPOINT], DP_TR_CHECKPOINT, t0);
     }
     return DP_OK;
 }
@@ -295,13 +297,13 @@ static dp_status_t group_sweeps(loop_t *L, int64_t steps, int64_t *done, int *co
                 double t2 = MPI_Wtime();
                 L->k->fill(it->state, &L->f[L->cur], &L->halo.edges);
                 sweep(L, &b);
-                t[DP_PHASE_COMPUTE] += MPI_Wtime() - t2;
+                dp_trace_time(&t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t2);
             }
         } else {
             double t0 = MPI_Wtime();
             L->k->fill(it->state, &L->f[L->cur], &L->halo.edges);
             sweep(L, &b);
-            t[DP_PHASE_COMPUTE] += MPI_Wtime() - t0;
+            dp_trace_time(&t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
         }
         L->cur = 1 - L->cur;
         ++*done;
@@ -370,8 +372,7 @@ static dp_status_t group_tiles(loop_t *L, int64_t steps, int64_t *done, int *con
         const double c =
             L->k->steps(it->state, in, out, &L->halo.edges, steps, tiles + a, b - a, want);
         change = c > change || isnan(c) ? c : change;
-        double t2 = MPI_Wtime();
-        t[DP_PHASE_COMPUTE] += t2 - t1;
+        double t2 = dp_trace_time(&t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t1);
         if (!done_at && dp_halo_progress(&L->halo))
             done_at = MPI_Wtime();
         t[DP_PHASE_COMMUNICATE] += MPI_Wtime() - t2;
@@ -384,7 +385,7 @@ static dp_status_t group_tiles(loop_t *L, int64_t steps, int64_t *done, int *con
         const double c =
             L->k->steps(it->state, in, out, &L->halo.edges, steps, tiles + first, n - first, want);
         change = c > change || isnan(c) ? c : change;
-        t[DP_PHASE_COMPUTE] += MPI_Wtime() - t1;
+        dp_trace_time(&t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t1);
     }
     free(tiles);
     DP_CALL(st);
@@ -435,7 +436,7 @@ static dp_status_t stop_if_signalled(loop_t *L, int64_t done)
     const double t0 = MPI_Wtime();
     DP_CALL(dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], done, L->spec.signature,
                                 it->info, it->comm));
-    it->t[DP_PHASE_CHECKPOINT] += MPI_Wtime() - t0;
+    dp_trace_time(&it->t[DP_PHASE_CHECKPOINT], DP_TR_CHECKPOINT, t0);
     return dp_err_set(DP_ERR_STOPPED,
                       "stopped by %s after iteration %lld of %lld; checkpoint '%s' written: run "
                       "the same job with --restart to continue; no output written",
@@ -476,11 +477,14 @@ static dp_status_t iterate(loop_t *L, double **block)
     }
     int converged = 0;
     double residual = NAN;
+    dp_progress_begin("iterate", "iterations", done, L->spec.iterations, 0);
     while (done < L->spec.iterations && !converged) {
         DP_CALL(group(L, group_length(L, done), &done, &converged, &residual));
+        dp_progress_update(done);
         if (done < L->spec.iterations && !converged)
             DP_CALL(stop_if_signalled(L, done));
     }
+    dp_progress_end();
     dp_results_int(it->results, "iterations_done", done);
     if (it->first > 0)
         dp_results_int(it->results, "restarted_from", it->first);

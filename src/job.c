@@ -104,6 +104,36 @@ static const dp_opt_t output_opts[] = {
      .offset = OFF(dp_output_t, format),
      .help = "key-value kernels (wordcount, groupby): tsv, one key per line with a header line; "
              "or hdf5, a compound dataset (key, then the value columns)"},
+    {.key = "trace",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_output_t, trace),
+     .help = "Chrome trace-event JSON of every rank's phases (read, compute, halo, reduce, "
+             "write, ...) on clocks aligned to rank 0's; open it in Perfetto or draw it with "
+             "dproc plot trace (replaced on every run)"},
+    {.key = "preview",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_output_t, preview),
+     .help = "PNG heat map, with a colour bar, of a 2-D dataset of the output (or a slice of a "
+             "3-D one) drawn when the job succeeded; needs [output] path"},
+    {.key = "preview_dataset",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_output_t, preview_dataset),
+     .help = "the dataset drawn by preview (default: [output] dataset; required for reduce, "
+             "e.g. /results/mean with axis)"},
+    {.key = "preview_axis",
+     .type = DP_OPT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 2,
+     .offset = OFF(dp_output_t, preview_axis),
+     .help = "a 3-D dataset is drawn as the slice across this axis"},
+    {.key = "preview_index",
+     .type = DP_OPT_INT,
+     .def = "-1",
+     .min = -1,
+     .max = 9.2e18,
+     .offset = OFF(dp_output_t, preview_index),
+     .help = "where along preview_axis the slice is taken; -1: the middle"},
     {0},
 };
 
@@ -420,6 +450,53 @@ static void check_output(dp_job_t *job, dp_diag_t *diag)
                     "is the same file as [output] path");
 }
 
+/* [output] preview: drawn from an array the output file holds, of 2 or 3 dimensions. */
+static void check_preview(dp_job_t *job, dp_diag_t *diag)
+{
+    static const char *const keys[] = {"preview_dataset", "preview_axis", "preview_index"};
+    const dp_output_t *o = &job->output;
+    if (!o->preview) {
+        for (int i = 0; i < 3; i++)
+            if (dp_opts_given(&job->ini, "output", keys[i]))
+                dp_diag_add(diag, dp_opts_where(&job->ini, "output", keys[i]), "output", keys[i],
+                            "used only with preview");
+        return;
+    }
+    const dp_where_t at = dp_opts_where(&job->ini, "output", "preview");
+    const int kind = job->kernel ? (int)job->kernel->kind : -1;
+    if (!o->path)
+        dp_diag_add(diag, at, "output", "preview",
+                    "needs [output] path: the picture is drawn from the output file");
+    else if (kind == DP_KERNEL_KEYVALUE)
+        dp_diag_add(diag, at, "output", "preview", "kernel %s writes a table, not an array to draw",
+                    job->kernel->name);
+    else if (kind == DP_KERNEL_REDUCE && !o->preview_dataset)
+        dp_diag_add(diag, at, "output", "preview_dataset",
+                    "missing: a reduction writes no array to draw unless named, e.g. "
+                    "/results/mean with [reduce] axis");
+    if (o->preview_dataset && o->preview_dataset[0] != '/')
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "preview_dataset"), "output",
+                    "preview_dataset", "'%.64s' must be an absolute path inside the file",
+                    o->preview_dataset);
+    const dp_shape_t *sh = &job->input.shape;
+    if (o->preview_dataset || (kind != DP_KERNEL_MAP && kind != DP_KERNEL_STENCIL) || sh->ndim == 0)
+        return; /* the dataset's shape is known only once it is written */
+    if (sh->ndim < 2)
+        dp_diag_add(diag, at, "output", "preview",
+                    "the output is 1-D: a heat map needs 2 or 3 dimensions");
+    else if (sh->ndim == 2 && (dp_opts_given(&job->ini, "output", "preview_axis") ||
+                               dp_opts_given(&job->ini, "output", "preview_index")))
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "preview_axis"), "output",
+                    dp_opts_given(&job->ini, "output", "preview_axis") ? "preview_axis"
+                                                                       : "preview_index",
+                    "used only for 3-D data (the output is 2-D)");
+    else if (sh->ndim == 3 && o->preview_index >= sh->n[o->preview_axis])
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "preview_index"), "output",
+                    "preview_index", "%lld is beyond axis %lld's extent %lld",
+                    (long long)o->preview_index, (long long)o->preview_axis,
+                    (long long)sh->n[o->preview_axis]);
+}
+
 /* The job text for provenance: the file as it is, or, with overrides, the effective job (every
  * section and key with its final value, overrides applied) followed by the overrides. */
 static void build_text(dp_job_t *job, const char *text, size_t len, char *const *sets, int nsets)
@@ -523,6 +600,7 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
     check_unknown_keys(job, diag);
     check_input(job, diag);
     check_output(job, diag);
+    check_preview(job, diag);
     if (job->kernel && job->kernel->check && diag->n == before) {
         const char *key = NULL;
         const char *why = job->kernel->check(job->kcfg, &key);
@@ -629,7 +707,7 @@ static void check_output_file(const dp_job_t *job, const char *section, const ch
                     "'%.200s' exists (set [output] overwrite = true to replace it)", path);
 }
 
-enum { MAX_WRITTEN = 2 + DP_KERNEL_MAX_FILES };
+enum { MAX_WRITTEN = 4 + DP_KERNEL_MAX_FILES };
 
 void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
 {
@@ -659,6 +737,10 @@ void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
         sec[n] = "output", key[n] = "path", path[n++] = job->output.path;
     if (job->output.report)
         sec[n] = "output", key[n] = "report", path[n++] = job->output.report;
+    if (job->output.trace)
+        sec[n] = "output", key[n] = "trace", path[n++] = job->output.trace;
+    if (job->output.preview)
+        sec[n] = "output", key[n] = "preview", path[n++] = job->output.preview;
     if (job->kernel && job->kernel->files) {
         const char *kk[DP_KERNEL_MAX_FILES], *kp[DP_KERNEL_MAX_FILES];
         const int m = job->kernel->files(job->kcfg, kk, kp);

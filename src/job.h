@@ -37,7 +37,12 @@ typedef struct {
     char *dataset;
     char *report;
     int overwrite;
-    int format; /* key-value kernels: dp_kv_format_t */
+    int format;            /* key-value kernels: dp_kv_format_t */
+    char *trace;           /* Chrome trace-event JSON of every rank's phases, or NULL */
+    char *preview;         /* PNG heat map of a 2-D dataset (or slice) of the output, or NULL */
+    char *preview_dataset; /* default: [output] dataset */
+    int64_t preview_axis;  /* of a 3-D dataset: the axis sliced across */
+    int64_t preview_index; /* and where; -1: the middle */
 } dp_output_t;
 
 typedef struct {

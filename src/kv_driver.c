@@ -3,8 +3,10 @@
 #include "comm.h"
 #include "kv_output.h"
 #include "kvtable.h"
+#include "progress.h"
 #include "shuffle.h"
 #include "text.h"
+#include "trace.h"
 
 #include <limits.h>
 #include <omp.h>
@@ -34,6 +36,7 @@ typedef struct {
     dp_text_reader_t reader;
     dp_csv_machine_t machine;
     dp_kv_run_t *run;
+    int64_t mapped; /* bytes handed to the kernel */
 } kv_t;
 
 /* The segments of bytes [lo, hi) of the concatenated files. */
@@ -98,7 +101,9 @@ static void on_records(void *ctx, const dp_text_t *text)
     kv_t *kv = ctx;
     const double t0 = MPI_Wtime();
     kv->k->kv_map(kv->st, text, kv->tp, kv->nthreads, &kv->tally);
-    kv->run->t[DP_PHASE_COMPUTE] += MPI_Wtime() - t0;
+    dp_trace_time(&kv->run->t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
+    kv->mapped += (int64_t)text->len;
+    dp_progress_update(kv->mapped);
 }
 
 /* Rank 0 reads the first record of the first file that is not empty and every rank hands it
@@ -251,14 +256,19 @@ static dp_status_t map_phase(kv_t *kv)
     if (kv->k->kv_header)
         DP_CALL(header(kv));
     dp_status_t st = DP_OK;
+    int64_t mine = 0;
+    for (int s = 0; s < kv->nseg; s++)
+        mine += kv->seg[s].b - kv->seg[s].a;
+    dp_progress_begin("map", "bytes", 0, mine, 1);
     for (int s = 0; s < kv->nseg && st == DP_OK; s++)
         st = dp_text_read(&kv->reader, kv->seg[s].f, kv->seg[s].a, kv->seg[s].b, kv->seg[s].state,
                           kv->seg[s].line);
+    dp_progress_end();
     DP_CALL(dp_comm_agree(st, kv->comm));
     DP_CALL(tally_error(kv));
     const double t0 = MPI_Wtime();
     merge_threads(kv);
-    kv->run->t[DP_PHASE_COMPUTE] += MPI_Wtime() - t0;
+    dp_trace_time(&kv->run->t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
     return DP_OK;
 }
 
@@ -267,6 +277,7 @@ static dp_status_t run(kv_t *kv, const dp_runinfo_t *info, int dry_run)
     double t0 = MPI_Wtime();
     DP_CALL(dp_text_files_open(&kv->files, kv->job->input.path, kv->comm));
     kv->run->t[DP_PHASE_READ] += MPI_Wtime() - t0;
+    dp_trace_span(DP_TR_SETUP, t0, MPI_Wtime());
     snprintf(kv->run->describe, sizeof kv->run->describe, "text %.80s: %d file%s, %lld bytes",
              kv->job->input.path, kv->files.n, kv->files.n == 1 ? "" : "s",
              (long long)kv->files.total);
@@ -295,17 +306,19 @@ static dp_status_t run(kv_t *kv, const dp_runinfo_t *info, int dry_run)
 
     dp_kvt_t owned;
     dp_kvt_init(&owned, kv->k->kv_value_size(kv->st));
-    dp_shuffle_stats_t sh;
+    dp_shuffle_stats_t sh = {0};
     st = dp_shuffle(kv->k, kv->st, &kv->tables[0], &owned, kv->job->run.shuffle_mb << 20, kv->comm,
                     &sh);
     free_table(kv, &kv->tables[0]);
     kv->run->t[DP_PHASE_SHUFFLE] += sh.seconds;
     kv->run->t[DP_PHASE_COMMUNICATE] += sh.seconds;
+    if (sh.seconds > 0)
+        dp_trace_span(DP_TR_SHUFFLE, sh.started, sh.started + sh.seconds);
     dp_kv_out_t out = {0};
     if (st == DP_OK) {
         t0 = MPI_Wtime();
         st = dp_kv_output(kv->job, info, kv->st, &owned, kv->comm, &out);
-        kv->run->t[DP_PHASE_WRITE] += MPI_Wtime() - t0;
+        dp_trace_time(&kv->run->t[DP_PHASE_WRITE], DP_TR_WRITE, t0);
     }
     if (st == DP_OK)
         results(kv, &sh, &out);

@@ -2,6 +2,7 @@
 
 #include "driver.h"
 #include "job.h"
+#include "progress.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -95,7 +96,7 @@ static dp_status_t run_job(const char *dir, const char *name, const char *text, 
     MPI_Barrier(comm);
     dp_job_t job = {0};
     dp_status_t st = dp_job_load(&job, path, NULL, 0, comm);
-    const dp_driver_opts_t opts = {.quiet = 1};
+    const dp_driver_opts_t opts = {.quiet = 1, .progress = DP_PROGRESS_NONE};
     if (st == DP_OK)
         st = dp_driver_run(&job, &opts, comm);
     dp_job_free(&job);

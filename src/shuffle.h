@@ -14,6 +14,7 @@
 typedef struct {
     int64_t bytes_sent; /* to other ranks, by this rank */
     int64_t rounds;
+    double started; /* MPI_Wtime() at the start */
     double seconds;
 } dp_shuffle_stats_t;
 

@@ -3,6 +3,7 @@
 #include "comm.h"
 #include "fault.h"
 #include "signals.h"
+#include "trace.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -124,8 +125,11 @@ static void completed(dp_stream_t *s, int i, const MPI_Status *status)
     if ((int64_t)got != s->slot_n[i] && s->err == DP_OK)
         s->err = dp_err_set(DP_ERR_IO, "short read of '%s': %d of %lld values",
                             s->src->job->input.path, got, (long long)s->slot_n[i]);
-    if (--s->inflight == 0)
-        s->busy += MPI_Wtime() - s->since;
+    if (--s->inflight == 0) {
+        const double now = MPI_Wtime();
+        s->busy += now - s->since;
+        dp_trace_span(DP_TR_READ_FLIGHT, s->since, now);
+    }
 }
 
 /* Where piece p is read to: its place in the whole block when no conversion is needed, else
@@ -177,9 +181,10 @@ static dp_status_t next_through(dp_stream_t *s, int64_t p, double **data)
         return s->err;
     const double t0 = MPI_Wtime();
     s->err = dp_source_read(s->src, st, ct, dest);
-    const double dt = MPI_Wtime() - t0;
-    s->wait += dt;
-    s->busy += dt;
+    const double t1 = MPI_Wtime();
+    s->wait += t1 - t0;
+    s->busy += t1 - t0;
+    dp_trace_span(DP_TR_READ, t0, t1);
     *data = s->err == DP_OK && ct[0] > 0 ? dest : NULL;
     return s->err;
 }
@@ -200,7 +205,7 @@ dp_status_t dp_stream_next(dp_stream_t *s, int64_t p, double **data)
         MPI_Status status;
         const double t0 = MPI_Wtime();
         const int rc = dp_comm_wait_io(&s->req[i], &status);
-        s->wait += MPI_Wtime() - t0;
+        dp_trace_time(&s->wait, DP_TR_READ_WAIT, t0);
         if (rc != MPI_SUCCESS && s->err == DP_OK)
             s->err = dp_comm_check(rc, "a streamed read");
         completed(s, i, &status);
@@ -221,7 +226,7 @@ dp_status_t dp_stream_next(dp_stream_t *s, int64_t p, double **data)
     double *dest = s->whole ? s->whole + offset : s->work;
     const double t0 = MPI_Wtime();
     dp_convert_to_f64(s->src->dtype, s->slot[i], dest, s->slot_n[i]);
-    s->convert_time += MPI_Wtime() - t0;
+    dp_trace_time(&s->convert_time, DP_TR_COMPUTE, t0);
     *data = dest;
     return DP_OK;
 }

@@ -5,6 +5,7 @@
 #include "fault.h"
 #include "job.h"
 #include "source.h"
+#include "trace.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -71,7 +72,7 @@ static int finish(dp_writer_t *w, int i, int wait)
     if (wait) {
         const double t0 = MPI_Wtime();
         rc = dp_comm_wait_io(&w->req[i], &status);
-        w->wait += MPI_Wtime() - t0;
+        dp_trace_time(&w->wait, DP_TR_WRITE_WAIT, t0);
     } else {
         rc = MPI_Test(&w->req[i], &done, &status);
     }
@@ -85,8 +86,11 @@ static int finish(dp_writer_t *w, int i, int wait)
     if (rc == MPI_SUCCESS && (int64_t)put != w->slot_n[i] && w->err == DP_OK)
         w->err = dp_err_set(DP_ERR_IO, "short write of the output: %d of %lld values", put,
                             (long long)w->slot_n[i]);
-    if (--w->inflight == 0)
-        w->busy += MPI_Wtime() - w->since;
+    if (--w->inflight == 0) {
+        const double now = MPI_Wtime();
+        w->busy += now - w->since;
+        dp_trace_span(DP_TR_WRITE_FLIGHT, w->since, now);
+    }
     return 1;
 }
 

@@ -2,6 +2,7 @@
 
 #include "comm.h"
 #include "fault.h"
+#include "trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +58,11 @@ static void completed(dp_ring_t *r, int s, int rc)
 {
     r->done[s] = 1;
     r->rc[s] = rc;
-    if (--r->pending == 0)
-        r->busy += MPI_Wtime() - r->since;
+    if (--r->pending == 0) {
+        const double now = MPI_Wtime();
+        r->busy += now - r->since;
+        dp_trace_span(DP_TR_READ_FLIGHT, r->since, now);
+    }
 }
 
 void dp_ring_poke(dp_ring_t *r)
@@ -84,7 +88,7 @@ dp_status_t dp_ring_next(dp_ring_t *r, const char **data, int64_t *len, int64_t 
     if (!r->done[s]) {
         const double t0 = MPI_Wtime();
         const int rc = dp_comm_wait_io(&r->req[s], &r->status[s]);
-        r->wait += MPI_Wtime() - t0;
+        dp_trace_time(&r->wait, DP_TR_READ_WAIT, t0);
         completed(r, s, rc);
     }
     r->head = (r->head + 1) % r->nslots;
