@@ -149,8 +149,10 @@ static void post(dp_stream_t *s, int64_t p)
     dp_stream_box(s, p, st, ct, &offset);
     const int i = (int)(p % s->nslots);
     s->slot_n[i] = ct[0] * ct[1] * ct[2];
+    const double t0 = MPI_Wtime();
     const int rc = MPI_File_iread_at(s->fh, (MPI_Offset)offset, read_target(s, p, offset),
                                      (int)s->slot_n[i], s->etype, &s->req[i]);
+    dp_trace_span(DP_TR_READ_ISSUE, t0, MPI_Wtime());
     if (rc != MPI_SUCCESS) {
         s->err = dp_comm_check(rc, "posting a streamed read");
         return;

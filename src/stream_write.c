@@ -107,8 +107,10 @@ void dp_writer_put(dp_writer_t *w, int64_t offset, const double *data, int64_t n
         return;
     dp_convert_from_f64(w->dtype, data, w->slot[slot], n);
     w->slot_n[slot] = n;
+    const double t0 = MPI_Wtime();
     const int rc = MPI_File_iwrite_at(w->fh, (MPI_Offset)offset, w->slot[slot], (int)n, w->etype,
                                       &w->req[slot]);
+    dp_trace_span(DP_TR_WRITE_ISSUE, t0, MPI_Wtime());
     if (rc != MPI_SUCCESS) {
         w->err = dp_comm_check(rc, "posting a streamed write");
         return;

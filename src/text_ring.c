@@ -19,9 +19,11 @@ static dp_status_t post(dp_ring_t *r, int want)
             DP_CHECK(r->buf[s], DP_ERR_NOMEM, "out of memory for a read buffer of %lld bytes",
                      (long long)r->chunk);
         }
-        DP_CALL(dp_comm_check(
-            MPI_File_iread_at(r->fh, (MPI_Offset)r->next, r->buf[s], (int)n, MPI_BYTE, &r->req[s]),
-            "posting a read of the input"));
+        const double t0 = MPI_Wtime();
+        const int rc =
+            MPI_File_iread_at(r->fh, (MPI_Offset)r->next, r->buf[s], (int)n, MPI_BYTE, &r->req[s]);
+        dp_trace_span(DP_TR_READ_ISSUE, t0, MPI_Wtime());
+        DP_CALL(dp_comm_check(rc, "posting a read of the input"));
         if (r->pending++ == 0)
             r->since = MPI_Wtime();
         r->at[s] = r->next;

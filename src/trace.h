@@ -14,6 +14,7 @@
 typedef enum {
     DP_TR_SETUP,       /* opening the input and the output, planning */
     DP_TR_READ,        /* a blocking read */
+    DP_TR_READ_ISSUE,  /* posting nonblocking reads (MPI-IO may do part of the work here) */
     DP_TR_READ_FLIGHT, /* reads in flight (lane "reads in flight"), from posting to completion */
     DP_TR_READ_WAIT,   /* blocked waiting for a read */
     DP_TR_COMPUTE,
@@ -22,6 +23,7 @@ typedef enum {
     DP_TR_REDUCE,       /* combining partial results across ranks */
     DP_TR_SHUFFLE,      /* key-value kernels: sending keys to their owners */
     DP_TR_WRITE,        /* a blocking write */
+    DP_TR_WRITE_ISSUE,  /* posting nonblocking writes */
     DP_TR_WRITE_FLIGHT, /* streamed writes in flight (lane "writes in flight") */
     DP_TR_WRITE_WAIT,   /* blocked waiting for a streamed write */
     DP_TR_CHECKPOINT,

@@ -16,10 +16,11 @@
 static const struct {
     const char *name, *colour;
 } known[] = {
-    {"setup", "#8c8c8c"},      {"read", "#1f77b4"},       {"read wait", "#aec7e8"},
-    {"compute", "#2ca02c"},    {"halo", "#ff7f0e"},       {"halo wait", "#ffbb78"},
-    {"reduce", "#9467bd"},     {"shuffle", "#8c564b"},    {"write", "#d62728"},
-    {"write wait", "#ff9896"}, {"checkpoint", "#e377c2"}, {"preview", "#17becf"},
+    {"setup", "#8c8c8c"},      {"read", "#1f77b4"},        {"read wait", "#aec7e8"},
+    {"read issue", "#17456b"}, {"write issue", "#7f1414"}, {"compute", "#2ca02c"},
+    {"halo", "#ff7f0e"},       {"halo wait", "#ffbb78"},   {"reduce", "#9467bd"},
+    {"shuffle", "#8c564b"},    {"write", "#d62728"},       {"write wait", "#ff9896"},
+    {"checkpoint", "#e377c2"}, {"preview", "#17becf"},
 };
 enum { NKNOWN = sizeof known / sizeof known[0] };
 static const char other_colour[] = "#bcbd22";
