@@ -10,6 +10,7 @@
 #include "selftest.h"
 #include "signals.h"
 #include "submit.h"
+#include "verify.h"
 #include "hdf5_util.h"
 #include "job.h"
 
@@ -25,6 +26,7 @@ static const char usage_text[] =
     "       dproc submit [options] JOB.ini   (a Slurm batch script; dproc submit --help)\n"
     "       mpirun -np N dproc selftest [DIR]  (every kernel on inputs with known answers)\n"
     "       dproc explain OUTPUT.h5          (the job and layout that made an output)\n"
+    "       dproc verify OUTPUT.h5           (recompute every dataset's digest, check checksums)\n"
     "       dproc plot trace|heatmap ...     (pictures of a trace or of an output; dproc plot "
     "--help)\n"
     "\n"
@@ -199,14 +201,14 @@ int dp_cli_main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     dp_fault_init(rank);
     dp_h5_quiet();
-    if (argc > 1 && !strcmp(argv[1], "explain")) {
+    if (argc > 1 && (!strcmp(argv[1], "explain") || !strcmp(argv[1], "verify"))) {
         int st = 0;
         if (argc != 3) {
             if (rank == 0)
-                fprintf(stderr, "usage: dproc explain OUTPUT.h5\n");
+                fprintf(stderr, "usage: dproc %s OUTPUT.h5\n", argv[1]);
             st = 2;
         } else if (rank == 0) {
-            st = dp_explain(argv[2]);
+            st = argv[1][0] == 'e' ? dp_explain(argv[2]) : dp_verify(argv[2]);
         }
         MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
         MPI_Finalize();

@@ -329,6 +329,7 @@ static dp_status_t passes(run_t *r)
         if (n == 0 && r->writer_open) {
             r->writer_open = 0;
             DP_CALL(dp_writer_close(&r->writer));
+            dp_digest_merge(&r->sink.digest, &r->writer.digest);
         }
         if (!r->red)
             return DP_OK;
@@ -521,6 +522,7 @@ static dp_status_t run_job(run_t *r)
          * (ompio) corrupts collective writes on Cartesian communicators (open-mpi/ompi#12718) */
         DP_CALL(dp_sink_create(&r->sink, job->output.path, job->output.overwrite, r->comm));
         r->sink_open = 1;
+        r->sink.checksum = job->output.checksum;
         dp_trace_time(&r->t[DP_PHASE_WRITE], DP_TR_WRITE, t1);
     }
     const double t2 = MPI_Wtime();

@@ -1,48 +1,12 @@
 #include "explain.h"
 
+#include "h5_attr.h"
 #include "hdf5_util.h"
 
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A string attribute of the file, malloc'ed; NULL when absent or not a string. */
-static char *string_attr(hid_t file, const char *name)
-{
-    if (H5Aexists(file, name) <= 0)
-        return NULL;
-    hid_t a = H5Aopen(file, name, H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
-    char *s = NULL;
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
-        const size_t n = H5Tget_size(t);
-        s = calloc(n + 1, 1);
-        if (s && H5Aread(a, t, s) < 0) {
-            free(s);
-            s = NULL;
-        }
-    }
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return s;
-}
-
-/* An integer attribute of the file, or -1. */
-static long long int_attr(hid_t file, const char *name)
-{
-    long long v = -1;
-    if (H5Aexists(file, name) > 0) {
-        hid_t a = H5Aopen(file, name, H5P_DEFAULT);
-        if (a < 0 || H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
-            v = -1;
-        if (a >= 0)
-            H5Aclose(a);
-    }
-    return v;
-}
 
 static herr_t list_dataset(hid_t obj, const char *name, const H5O_info_t *info, void *data)
 {
@@ -77,10 +41,12 @@ int dp_explain(const char *path)
         fprintf(stderr, "dproc: explain: cannot open '%s' as HDF5 (%s)\n", path, dp_h5_error());
         return 1;
     }
-    char *job = string_attr(f, "dproc_job"), *version = string_attr(f, "dproc_version");
-    char *host = string_attr(f, "dproc_host"), *start = string_attr(f, "dproc_start_time");
-    const long long ranks = int_attr(f, "dproc_ranks"), threads = int_attr(f, "dproc_threads");
-    const long long complete = int_attr(f, "dproc_complete");
+    char *job = dp_h5_string_attr(f, "dproc_job"), *version = dp_h5_string_attr(f, "dproc_version");
+    char *host = dp_h5_string_attr(f, "dproc_host"),
+         *start = dp_h5_string_attr(f, "dproc_start_time");
+    const long long ranks = dp_h5_int_attr(f, "dproc_ranks"),
+                    threads = dp_h5_int_attr(f, "dproc_threads");
+    const long long complete = dp_h5_int_attr(f, "dproc_complete");
     int status = 0;
     if (!job) {
         fprintf(stderr, "dproc: explain: '%s' was not written by dproc (no dproc_job attribute)\n",

@@ -104,6 +104,14 @@ static const dp_opt_t output_opts[] = {
      .offset = OFF(dp_output_t, format),
      .help = "key-value kernels (wordcount, groupby): tsv, one key per line with a header line; "
              "or hdf5, a compound dataset (key, then the value columns)"},
+    {.key = "checksum",
+     .type = DP_OPT_BOOL,
+     .def = "false",
+     .offset = OFF(dp_output_t, checksum),
+     .help = "store the output's arrays in chunks with HDF5's Fletcher32 checksum filter, "
+             "checked on every read (dproc verify names a corrupt dataset); every dataset "
+             "carries its digest (dproc_digest) either way. Not for map and copy, whose output "
+             "is written by MPI-IO straight into a contiguous dataset"},
     {.key = "trace",
      .type = DP_OPT_STRING,
      .offset = OFF(dp_output_t, trace),
@@ -445,6 +453,20 @@ static void check_output(dp_job_t *job, dp_diag_t *diag)
     if (job->output.path && job->input.path && !strcmp(job->output.path, job->input.path))
         dp_diag_add(diag, dp_opts_where(&job->ini, "output", "path"), "output", "path",
                     "is the input file: dproc never writes onto its input");
+    if (job->output.checksum) {
+        const dp_where_t at = dp_opts_where(&job->ini, "output", "checksum");
+        if (!job->output.path)
+            dp_diag_add(diag, at, "output", "checksum", "needs [output] path (an HDF5 file)");
+        else if (job->kernel && job->kernel->kind == DP_KERNEL_MAP)
+            dp_diag_add(diag, at, "output", "checksum",
+                        "kernel %s writes its output with MPI-IO straight into a contiguous "
+                        "dataset, which HDF5's checksum filter cannot cover (the dataset's "
+                        "dproc_digest, checked by dproc verify, is written anyway)",
+                        job->kernel->name);
+        else if (kv && job->output.format != 1)
+            dp_diag_add(diag, at, "output", "checksum",
+                        "used only with format = hdf5 (a TSV file has no checksum filter)");
+    }
     if (job->output.path && job->output.report && !strcmp(job->output.path, job->output.report))
         dp_diag_add(diag, dp_opts_where(&job->ini, "output", "report"), "output", "report",
                     "is the same file as [output] path");

@@ -38,6 +38,7 @@ typedef struct {
     char *report;
     int overwrite;
     int format;            /* key-value kernels: dp_kv_format_t */
+    int checksum;          /* HDF5's Fletcher32 filter on the arrays written through HDF5 */
     char *trace;           /* Chrome trace-event JSON of every rank's phases, or NULL */
     char *preview;         /* PNG heat map of a 2-D dataset (or slice) of the output, or NULL */
     char *preview_dataset; /* default: [output] dataset */

@@ -33,6 +33,8 @@ dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Co
     return dp_comm_agree(st, comm);
 }
 
+static int attr_string(hid_t obj, const char *name, const char *value);
+
 static hid_t create_dataset_with(dp_sink_t *s, const char *name, hid_t type, hid_t space,
                                  hid_t dcpl)
 {
@@ -43,11 +45,6 @@ static hid_t create_dataset_with(dp_sink_t *s, const char *name, hid_t type, hid
         snprintf(s->why, sizeof s->why, "%s", dp_h5_error());
     H5Pclose(lcpl);
     return d;
-}
-
-static hid_t create_dataset(dp_sink_t *s, const char *name, hid_t type, hid_t space)
-{
-    return create_dataset_with(s, name, type, space, H5P_DEFAULT);
 }
 
 dp_status_t dp_sink_array_direct(dp_sink_t *s, const char *dataset, const dp_shape_t *global,
@@ -64,6 +61,7 @@ dp_status_t dp_sink_array_direct(dp_sink_t *s, const char *dataset, const dp_sha
     hid_t type = H5Tcopy(dp_h5_native(dtype));
     H5Tset_order(type, H5T_ORDER_LE);
     s->dset = create_dataset_with(s, dataset, type, space, dcpl);
+    s->digest = (dp_digest_t){{0, 0}};
     H5Tclose(type);
     H5Pclose(dcpl);
     H5Sclose(space);
@@ -78,19 +76,66 @@ dp_status_t dp_sink_array_direct(dp_sink_t *s, const char *dataset, const dp_sha
     return dp_comm_agree(st, s->comm);
 }
 
+/* The creation properties of an array with the Fletcher32 filter: chunks of about 4 MiB, whole
+ * along the last axes. */
+static hid_t checksummed(int ndim, const hsize_t dims[DP_MAX_DIMS], size_t size)
+{
+    hsize_t chunk[DP_MAX_DIMS];
+    hsize_t budget = (4u << 20) / size;
+    for (int d = ndim - 1; d >= 0; d--) {
+        chunk[d] = dims[d] < budget ? dims[d] : budget;
+        chunk[d] = chunk[d] > 0 ? chunk[d] : 1;
+        budget = budget / chunk[d] > 0 ? budget / chunk[d] : 1;
+    }
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, ndim, chunk);
+    H5Pset_fletcher32(dcpl);
+    return dcpl;
+}
+
 dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *global)
 {
     hsize_t dims[DP_MAX_DIMS];
     for (int d = 0; d < global->ndim; d++)
         dims[d] = (hsize_t)global->n[d];
     hid_t space = H5Screate_simple(global->ndim, dims, NULL);
-    s->dset = create_dataset(s, dataset, H5T_IEEE_F64LE, space);
+    hid_t dcpl = s->checksum ? checksummed(global->ndim, dims, sizeof(double)) : H5P_DEFAULT;
+    s->dset = create_dataset_with(s, dataset, H5T_IEEE_F64LE, space, dcpl);
+    s->digest = (dp_digest_t){{0, 0}};
+    if (dcpl != H5P_DEFAULT)
+        H5Pclose(dcpl);
     H5Sclose(space);
     dp_status_t st = DP_OK;
     if (s->dset < 0)
         st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' in '%s' (%s)", dataset, s->tmp,
                         s->why);
     return dp_comm_agree(st, s->comm);
+}
+
+/* Adds the box start/count of the array, at data (contiguous, field NULL) or the own points of
+ * field, to this rank's part of its digest. */
+static void digest_box(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
+                       const int64_t count[DP_MAX_DIMS], const double *data,
+                       const dp_field_t *field)
+{
+    hid_t space = H5Dget_space(s->dset);
+    hsize_t dims[DP_MAX_DIMS] = {1, 1, 1};
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    const int64_t shape[DP_MAX_DIMS] = {(int64_t)dims[0], (int64_t)dims[1], (int64_t)dims[2]};
+    if (!field) {
+        dp_digest_box(&s->digest, data, sizeof(double), shape, start, count);
+        return;
+    }
+    for (int64_t i = 0; i < count[0]; i++)
+        for (int64_t j = 0; j < count[1]; j++) {
+            const double *row =
+                field->data +
+                ((i + field->halo[0]) * field->ext[1] + j + field->halo[1]) * field->ext[2] +
+                field->halo[2];
+            const int64_t index0 = ((start[0] + i) * shape[1] + start[1] + j) * shape[2] + start[2];
+            dp_digest_run(&s->digest, row, sizeof(double), count[2], index0);
+        }
 }
 
 /* Writes the box start/count of the dataset from data, which is contiguous (field NULL) or
@@ -129,6 +174,7 @@ static dp_status_t write_box(dp_sink_t *s, const int64_t start[DP_MAX_DIMS],
     }
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    digest_box(s, start, count, data, field);
     dp_status_t st = DP_OK;
     if (H5Dwrite(s->dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, data) < 0)
         st = dp_err_set(DP_ERR_IO, "writing '%s' failed (%s)", s->tmp, dp_h5_error());
@@ -167,16 +213,35 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
         if (x->shape.ndim > 0)
             nd = x->shape.ndim;
         hid_t space = x->scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(nd, dims, NULL);
-        hid_t d = create_dataset(s, name, x->is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space);
+        hsize_t n = 1;
+        for (int q = 0; q < nd && !x->scalar; q++)
+            n *= dims[q];
+        /* a scalar dataset cannot be chunked, nor an empty one filtered */
+        hid_t dcpl = s->checksum && !x->scalar && n > 0 ? checksummed(nd, dims, 8) : H5P_DEFAULT;
+        hid_t d =
+            create_dataset_with(s, name, x->is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space, dcpl);
+        if (dcpl != H5P_DEFAULT)
+            H5Pclose(dcpl);
         if (d < 0) {
             st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' (%s)", name, s->why);
         } else {
+            const void *buf = x->is_int ? (const void *)x->i : (const void *)x->r;
+            dp_digest_t digest = {{0, 0}};
+            dp_digest_run(&digest, buf, 8, (int64_t)n, 0);
             if (rank != 0)
                 H5Sselect_none(space);
-            const void *buf = x->is_int ? (const void *)x->i : (const void *)x->r;
-            if (H5Dwrite(d, x->is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, space, space,
-                         H5P_DEFAULT, buf) < 0)
+            hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+            if (s->comm != MPI_COMM_SELF && s->checksum)
+                H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+            if (H5Dwrite(d, x->is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, space, space, dxpl,
+                         buf) < 0)
                 st = dp_err_set(DP_ERR_IO, "writing dataset '%s' failed (%s)", name, dp_h5_error());
+            H5Pclose(dxpl);
+            char text[DP_DIGEST_TEXT];
+            dp_digest_text(&digest, text);
+            if (!attr_string(d, "dproc_digest", text) && st == DP_OK)
+                st = dp_err_set(DP_ERR_IO, "writing the digest of '%s' failed (%s)", name,
+                                dp_h5_error());
             H5Dclose(d);
         }
         H5Sclose(space);
@@ -255,11 +320,26 @@ void dp_sink_tmp_name(const char *path, long long pid, char *out, size_t size)
     snprintf(out, size, "%.*s.%s.dproc-tmp-%lld", dirlen, path, slash ? slash + 1 : path, pid);
 }
 
+dp_status_t dp_sink_digest_attr(dp_sink_t *s, hid_t dset, const dp_digest_t *d)
+{
+    char text[DP_DIGEST_TEXT];
+    dp_digest_text(d, text);
+    dp_status_t st = DP_OK;
+    if (!attr_string(dset, "dproc_digest", text))
+        st = dp_err_set(DP_ERR_IO, "writing the digest attribute to '%s' failed (%s)", s->tmp,
+                        dp_h5_error());
+    return dp_comm_agree(st, s->comm);
+}
+
 dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info)
 {
     if (s->dset >= 0) {
+        dp_digest_t all;
+        MPI_Allreduce(s->digest.lane, all.lane, 2, MPI_UINT64_T, MPI_SUM, s->comm);
+        const dp_status_t st = dp_sink_digest_attr(s, s->dset, &all);
         H5Dclose(s->dset);
         s->dset = H5I_INVALID_HID;
+        DP_CALL(st);
     }
     /* every rank makes every (collective) call, whatever failed before */
     int ok = attr_string(s->file, "dproc_version", info->version);

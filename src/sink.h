@@ -3,6 +3,7 @@
 #ifndef DP_SINK_H
 #define DP_SINK_H
 
+#include "digest.h"
 #include "err.h"
 #include "report.h"
 #include "results.h"
@@ -17,8 +18,10 @@ typedef struct {
     hid_t dset; /* the array being written, when there is one */
     char tmp[PATH_MAX];
     char final[PATH_MAX];
-    int overwrite; /* replace an existing final file */
-    char why[256]; /* HDF5's cause of the last failed creation */
+    int overwrite;      /* replace an existing final file */
+    int checksum;       /* arrays chunked with HDF5's Fletcher32 filter ([output] checksum) */
+    dp_digest_t digest; /* this rank's part of the digest of dset */
+    char why[256];      /* HDF5's cause of the last failed creation */
 } dp_sink_t;
 
 /* Creates the temporary file beside path; overwrite says whether dp_sink_commit may replace an
@@ -26,8 +29,9 @@ typedef struct {
  * POSIX I/O. Collective; path and overwrite must match on all ranks. */
 dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Comm comm);
 
-/* Creates the float64 dataset of the given global shape that dp_sink_write fills.
- * Collective. */
+/* Creates the float64 dataset of the given global shape that dp_sink_write fills: contiguous,
+ * or in chunks of about 4 MiB with the Fletcher32 filter when s->checksum is set. The ranks'
+ * writes add up to its digest (dproc_digest, written by dp_sink_commit). Collective. */
 dp_status_t dp_sink_array(dp_sink_t *s, const char *dataset, const dp_shape_t *global);
 
 /* Creates a contiguous dataset of dtype values (little-endian) of the given global shape with
@@ -49,11 +53,17 @@ dp_status_t dp_sink_write_field(dp_sink_t *s, const dp_field_t *f);
 dp_status_t dp_sink_attr_int(dp_sink_t *s, const char *name, long long value);
 dp_status_t dp_sink_attr_string(dp_sink_t *s, const char *name, const char *value);
 
-/* Writes each result as a dataset in group (scalar or 1-D). Collective; results must match. */
+/* Writes each result as a dataset in group (scalar or 1-D) with its digest; arrays carry the
+ * Fletcher32 filter when s->checksum is set. Collective; results must match. */
 dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t *r);
 
-/* Writes the provenance attributes and, last, the completion marker dproc_complete = 1; closes
- * and renames the file into place. Collective. */
+/* Writes the digest d as the attribute dproc_digest of dataset dset. Collective; d must
+ * match. */
+dp_status_t dp_sink_digest_attr(dp_sink_t *s, hid_t dset, const dp_digest_t *d);
+
+/* Sums the ranks' digests of the array being written into its attribute dproc_digest, writes
+ * the provenance attributes and, last, the completion marker dproc_complete = 1; closes and
+ * renames the file into place. Collective. */
 dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info);
 
 /* The temporary name of an output being written to path by process pid: a hidden file in the

@@ -27,6 +27,10 @@ dp_status_t dp_writer_open(dp_writer_t *w, const char *path, int64_t offset,
                        .row = count[1] * count[2],
                        .req = {MPI_REQUEST_NULL, MPI_REQUEST_NULL}};
     const int64_t n = count[0] * count[1] * count[2];
+    memcpy(w->start, start, sizeof w->start);
+    memcpy(w->count, count, sizeof w->count);
+    for (int d = 0; d < DP_MAX_DIMS; d++)
+        w->shape[d] = global->n[d];
     dp_status_t st = DP_OK;
     for (int d = 0; d < DP_MAX_DIMS; d++)
         if (global->n[d] > INT_MAX)
@@ -106,6 +110,12 @@ void dp_writer_put(dp_writer_t *w, int64_t offset, const double *data, int64_t n
     if (w->err != DP_OK)
         return;
     dp_convert_from_f64(w->dtype, data, w->slot[slot], n);
+    int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
+    memcpy(start, w->start, sizeof start);
+    memcpy(count, w->count, sizeof count);
+    start[0] += offset / w->row;
+    count[0] = n / w->row;
+    dp_digest_box(&w->digest, w->slot[slot], (size_t)w->esize, w->shape, start, count);
     w->slot_n[slot] = n;
     const double t0 = MPI_Wtime();
     const int rc = MPI_File_iwrite_at(w->fh, (MPI_Offset)offset, w->slot[slot], (int)n, w->etype,

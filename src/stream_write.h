@@ -4,6 +4,7 @@
 #ifndef DP_STREAM_WRITE_H
 #define DP_STREAM_WRITE_H
 
+#include "digest.h"
 #include "err.h"
 #include "kernel.h"
 
@@ -18,6 +19,8 @@ typedef struct {
     int esize;
     int overlap; /* 0: wait for each write before going on */
     int64_t row; /* values per row of the block */
+    int64_t shape[DP_MAX_DIMS], start[DP_MAX_DIMS], count[DP_MAX_DIMS]; /* the array, the block */
+    dp_digest_t digest; /* of the values this rank wrote, as stored */
     void *slot[2];
     MPI_Request req[2];
     int64_t slot_n[2];
@@ -37,8 +40,8 @@ dp_status_t dp_writer_open(dp_writer_t *w, const char *path, int64_t offset,
                            int64_t piece_rows, int overlap, MPI_Comm comm);
 
 /* Writes n values (float64, stored as the writer's dtype) at offset values from the start of
- * the rank's block: converts them into a free buffer and posts the write. After a failure it
- * writes no more; dp_writer_close agrees on it. Local. */
+ * the rank's block: converts them into a free buffer, adds them to the digest and posts the
+ * write. After a failure it writes no more; dp_writer_close agrees on it. Local. */
 void dp_writer_put(dp_writer_t *w, int64_t offset, const double *data, int64_t n);
 
 /* Lets writes in flight progress. Local; cheap. */

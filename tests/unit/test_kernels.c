@@ -1,4 +1,5 @@
 #include "dp_test.h"
+#include "digest.h"
 #include "err.h"
 #include "job.h"
 #include "histogram.h"
@@ -680,6 +681,64 @@ static void test_convert_back(void)
     }
 }
 
+/* The digest of an array is the same whether computed element by element in order, by boxes
+ * of any split into blocks and rows, in any order, or with 1 or 2 threads; a changed or
+ * swapped element changes it. */
+static void test_digest_any_split(void)
+{
+    const int64_t shape[3] = {130, 70, 50}; /* above the threads' threshold */
+    const int64_t n = shape[0] * shape[1] * shape[2];
+    float *v = malloc((size_t)n * sizeof *v);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = (float)(i * 0.37 - 11);
+    dp_digest_t whole = {{0, 0}};
+    for (int64_t i = 0; i < n; i++) /* one element at a time, the definition */
+        dp_digest_one(&whole, &v[i], sizeof *v, i);
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        dp_digest_t run = {{0, 0}};
+        dp_digest_run(&run, v, sizeof *v, n, 0);
+        CU_ASSERT(run.lane[0] == whole.lane[0] && run.lane[1] == whole.lane[1]);
+        /* blocks of a 3 x 2 x 2 grid, last block first; each copied out contiguously */
+        dp_digest_t boxes = {{0, 0}};
+        for (int b = 11; b >= 0; b--) {
+            const int64_t g[3] = {b / 4, b / 2 % 2, b % 2}, parts[3] = {3, 2, 2};
+            int64_t start[3], count[3];
+            for (int d = 0; d < 3; d++) {
+                start[d] = shape[d] * g[d] / parts[d];
+                count[d] = shape[d] * (g[d] + 1) / parts[d] - start[d];
+            }
+            float *box = malloc((size_t)(count[0] * count[1] * count[2]) * sizeof *box);
+            int64_t q = 0;
+            for (int64_t i = 0; i < count[0]; i++)
+                for (int64_t j = 0; j < count[1]; j++)
+                    for (int64_t k = 0; k < count[2]; k++)
+                        box[q++] =
+                            v[((start[0] + i) * shape[1] + start[1] + j) * shape[2] + start[2] + k];
+            dp_digest_t part = {{0, 0}};
+            dp_digest_box(&part, box, sizeof *box, shape, start, count);
+            dp_digest_merge(&boxes, &part);
+            free(box);
+        }
+        CU_ASSERT(boxes.lane[0] == whole.lane[0] && boxes.lane[1] == whole.lane[1]);
+    }
+    omp_set_num_threads(1);
+    float t = v[3];
+    v[3] = v[4];
+    v[4] = t;
+    dp_digest_t swapped = {{0, 0}};
+    dp_digest_run(&swapped, v, sizeof *v, n, 0);
+    CU_ASSERT(swapped.lane[0] != whole.lane[0] && swapped.lane[1] != whole.lane[1]);
+    v[3] = v[4];
+    dp_digest_t changed = {{0, 0}};
+    dp_digest_run(&changed, v, sizeof *v, n, 0);
+    CU_ASSERT(changed.lane[0] != swapped.lane[0] && changed.lane[1] != swapped.lane[1]);
+    char text[DP_DIGEST_TEXT];
+    dp_digest_text(&whole, text);
+    CU_ASSERT(strlen(text) == 39 && !strncmp(text, "dpx128:", 7));
+    free(v);
+}
+
 static void test_registry(void)
 {
     CU_ASSERT_PTR_NOT_NULL(dp_kernel_find("reduce"));
@@ -723,6 +782,7 @@ int main(void)
         {"conversion from float64 and back", test_convert_back},
         {"map: every op and output type", test_map},
         {"kernel registry", test_registry},
+        {"digest: any split, order and thread count", test_digest_any_split},
         {NULL, NULL},
     };
     return dp_test_main("kernels", cases);
