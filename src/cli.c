@@ -194,6 +194,10 @@ int dp_cli_main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "submit"))
         return dp_submit_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "plot")) { /* one process, no MPI */
+        dp_h5_quiet();
+        return dp_plot_main(argc - 1, argv + 1);
+    }
     dp_signals_install(); /* first: a signal during MPI_Init is noted, not fatal */
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -210,12 +214,6 @@ int dp_cli_main(int argc, char **argv)
         } else if (rank == 0) {
             st = argv[1][0] == 'e' ? dp_explain(argv[2]) : dp_verify(argv[2]);
         }
-        MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
-        MPI_Finalize();
-        return st;
-    }
-    if (argc > 1 && !strcmp(argv[1], "plot")) {
-        int st = rank == 0 ? dp_plot_main(argc - 1, argv + 1) : 0;
         MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
         MPI_Finalize();
         return st;

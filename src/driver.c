@@ -384,9 +384,10 @@ static dp_status_t write_output(run_t *r)
         DP_CALL(dp_sink_results(
             &r->sink, job->kernel->kind == DP_KERNEL_REDUCE ? job->output.dataset : "/results",
             &r->results));
-    DP_CALL(dp_sink_commit(&r->sink, &r->info));
-    r->sink_open = 0;
+    const dp_status_t st = dp_sink_commit(&r->sink, &r->info);
     dp_trace_time(&r->t[DP_PHASE_WRITE], DP_TR_WRITE, t0);
+    DP_CALL(st);
+    r->sink_open = 0;
     return DP_OK;
 }
 
@@ -489,11 +490,35 @@ static dp_status_t run_kv(run_t *r)
     return st;
 }
 
-static dp_status_t run_job(run_t *r)
+/* [output] preview of the array the kernel writes, once the data's shape is known (the job
+ * file may not give it): the same checks as the job file's. */
+static dp_status_t check_preview(const run_t *r)
+{
+    const dp_output_t *o = &r->job->output;
+    const int kind = r->job->kernel->kind;
+    if (!o->preview || o->preview_dataset || (kind != DP_KERNEL_MAP && kind != DP_KERNEL_STENCIL))
+        return DP_OK;
+    const dp_shape_t *g = &r->plan.global;
+    char why[160];
+    if (g->ndim < 2)
+        return dp_job_usage_error(r->job, "output", "preview",
+                                  "the output is 1-D: a heat map needs 2 or 3 dimensions");
+    if (g->ndim == 3 && o->preview_index >= g->n[o->preview_axis]) {
+        snprintf(why, sizeof why, "%lld is beyond axis %lld's extent %lld",
+                 (long long)o->preview_index, (long long)o->preview_axis,
+                 (long long)g->n[o->preview_axis]);
+        return dp_job_usage_error(r->job, "output", "preview_index", why);
+    }
+    if (g->ndim == 2 && dp_opts_given(&r->job->ini, "output", "preview_axis"))
+        return dp_job_usage_error(r->job, "output", "preview_axis",
+                                  "used only for 3-D data (the output is 2-D)");
+    return DP_OK;
+}
+
+/* Opens the input (or the checkpoint), plans and allocates. */
+static dp_status_t setup(run_t *r)
 {
     const dp_job_t *job = r->job;
-    if (job->kernel->kind == DP_KERNEL_KEYVALUE)
-        return run_kv(r);
     double t0 = MPI_Wtime();
     if (r->opts->restart) {
         if (job->kernel->create) /* the kernel says where its checkpoint is */
@@ -509,13 +534,25 @@ static dp_status_t run_job(run_t *r)
     DP_CALL(make_plan(r));
     if (r->opts->restart)
         DP_CALL(check_checkpoint(r));
+    DP_CALL(check_preview(r));
     if (r->opts->dry_run) {
         if (r->rank == 0)
             print_plan(r, stdout);
         return DP_OK;
     }
-    DP_CALL(allocate(r));
-    dp_trace_span(DP_TR_SETUP, t0, MPI_Wtime());
+    return allocate(r);
+}
+
+static dp_status_t run_job(run_t *r)
+{
+    const dp_job_t *job = r->job;
+    if (job->kernel->kind == DP_KERNEL_KEYVALUE)
+        return run_kv(r);
+    const double t0 = MPI_Wtime();
+    const dp_status_t st = setup(r);
+    dp_trace_span(DP_TR_SETUP, t0, MPI_Wtime()); /* also when it failed: the trace shows it */
+    if (st != DP_OK || r->opts->dry_run)
+        return st;
     if (job->output.path) {
         double t1 = MPI_Wtime();
         /* MPI_COMM_WORLD's copy, not the Cartesian one: Open MPI 4.1's default MPI-IO layer
@@ -618,7 +655,7 @@ static void write_trace(run_t *r, dp_status_t st)
         .status = st == DP_OK            ? "ok"
                   : st == DP_ERR_STOPPED ? "stopped"
                                          : "failed",
-        .hosts = r->info.place.hosts,
+        .error = st == DP_OK ? NULL : dp_err_msg(),
         .threads = r->info.threads,
     };
     char keep[DP_ERR_MSG_MAX]; /* the run's own failure, which the caller prints */

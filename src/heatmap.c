@@ -394,9 +394,16 @@ static int draw(const view_t *v, const image_t *im, double lo, double hi, const 
     const int label_x = bar_x + bar_w + tick + 3 * s;
     char labels[5][32];
     int label_w = 0;
+    /* 3 significant digits, more when a narrow range would print the same label twice */
+    for (int digits = 3, same = 1; same && digits <= 17; digits++) {
+        same = 0;
+        for (int i = 0; i < 5; i++) {
+            const double t = i / 4.0;
+            snprintf(labels[i], sizeof labels[i], "%.*g", digits, lo * (1 - t) + hi * t);
+            same |= i > 0 && !strcmp(labels[i], labels[i - 1]);
+        }
+    }
     for (int i = 0; i < 5; i++) {
-        const double t = i / 4.0;
-        snprintf(labels[i], sizeof labels[i], "%.3g", lo * (1 - t) + hi * t);
         const int lw = dp_canvas_text_width(labels[i], s);
         label_w = lw > label_w ? lw : label_w;
     }

@@ -268,9 +268,10 @@ static dp_status_t after_step(loop_t *L, int64_t done, double change, int known,
         DP_CALL(snapshot(L, done));
     if (L->spec.checkpoint_every > 0 && done % L->spec.checkpoint_every == 0 && !last) {
         double t0 = MPI_Wtime();
-        DP_CALL(dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], done, L->spec.signature,
-                                    it->info, it->comm));
-        dp_trace_time(&t[DP_PHASE_CHECKPOINT], DP_TR_CHECKPOINT, t0);
+        const dp_status_t st = dp_checkpoint_write(L->spec.checkpoint_path, &L->f[L->cur], done,
+                                                   L->spec.signature, it->info, it->comm);
+        dp_trace_time(&t[DP_PHASE_CHECKPOINT], DP_TR_CHECKPOINT, t0); /* also when it failed */
+        DP_CALL(st);
     }
     return DP_OK;
 }

@@ -507,12 +507,12 @@ static void check_preview(dp_job_t *job, dp_diag_t *diag)
         dp_diag_add(diag, at, "output", "preview",
                     "the output is 1-D: a heat map needs 2 or 3 dimensions");
     else if (sh->ndim == 2 && (dp_opts_given(&job->ini, "output", "preview_axis") ||
-                               dp_opts_given(&job->ini, "output", "preview_index")))
-        dp_diag_add(diag, dp_opts_where(&job->ini, "output", "preview_axis"), "output",
-                    dp_opts_given(&job->ini, "output", "preview_axis") ? "preview_axis"
-                                                                       : "preview_index",
+                               dp_opts_given(&job->ini, "output", "preview_index"))) {
+        const char *key =
+            dp_opts_given(&job->ini, "output", "preview_axis") ? "preview_axis" : "preview_index";
+        dp_diag_add(diag, dp_opts_where(&job->ini, "output", key), "output", key,
                     "used only for 3-D data (the output is 2-D)");
-    else if (sh->ndim == 3 && o->preview_index >= sh->n[o->preview_axis])
+    } else if (sh->ndim == 3 && o->preview_index >= sh->n[o->preview_axis])
         dp_diag_add(diag, dp_opts_where(&job->ini, "output", "preview_index"), "output",
                     "preview_index", "%lld is beyond axis %lld's extent %lld",
                     (long long)o->preview_index, (long long)o->preview_axis,
@@ -703,6 +703,11 @@ static void check_output_file(const dp_job_t *job, const char *section, const ch
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         dp_diag_add(diag, w, section, key, "'%.200s' is a directory", path);
+        return;
+    }
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) { /* the rename would replace a device */
+        dp_diag_add(diag, w, section, key,
+                    "'%.200s' is not a regular file (a device, pipe or socket)", path);
         return;
     }
     char jobfile[PATH_MAX];

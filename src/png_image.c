@@ -275,7 +275,7 @@ int dp_png_write(const dp_canvas_t *c, const char *path, char *err, size_t errsz
     dp_sink_tmp_name(path, (long long)getpid(), tmp, sizeof tmp);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        snprintf(err, errsz, "cannot create '%s': %s", tmp, strerror(errno));
+        snprintf(err, errsz, "cannot write '%s': %s", path, strerror(errno));
         return -1;
     }
     char why[256] = "";

@@ -62,10 +62,14 @@ static void show(double t)
     else
         snprintf(speed, sizeof speed, "%.1f %s/s", rate, pg.unit);
     char amount[96];
-    if (!strcmp(pg.unit, "bytes"))
-        snprintf(amount, sizeof amount, "%.1f/%.1f MB", (double)pg.done / 1e6,
-                 (double)pg.total / 1e6);
-    else
+    if (!strcmp(pg.unit, "bytes")) {
+        const double scale = pg.total >= 1e9 ? 1e9 : pg.total >= 1e6 ? 1e6 : 1e3;
+        snprintf(amount, sizeof amount, "%.1f/%.1f %s", (double)pg.done / scale,
+                 (double)pg.total / scale,
+                 scale == 1e9   ? "GB"
+                 : scale == 1e6 ? "MB"
+                                : "kB");
+    } else
         snprintf(amount, sizeof amount, "%lld/%lld %s", (long long)pg.done, (long long)pg.total,
                  pg.unit);
     const int pct = pg.total > 0 ? (int)(100 * pg.done / pg.total) : 100;
@@ -95,7 +99,7 @@ void dp_progress_update(int64_t done)
 {
     if (pg.style == STYLE_OFF)
         return;
-    pg.done = done;
+    pg.done = done < pg.total ? done : pg.total; /* a rank's last record may end past its range */
     const double t = now();
     if (t - pg.started < pg.delay)
         return;

@@ -175,11 +175,10 @@ dp_status_t dp_shuffle(const dp_kernel_t *k, const void *st, dp_kvt_t *local, dp
                        int64_t bound, MPI_Comm comm, dp_shuffle_stats_t *stats)
 {
     const double t0 = MPI_Wtime();
-    stats->started = t0;
     int nranks, me;
     MPI_Comm_size(comm, &nranks);
     MPI_Comm_rank(comm, &me);
-    *stats = (dp_shuffle_stats_t){0};
+    *stats = (dp_shuffle_stats_t){.started = t0};
     plan_t p = {
         .order = dp_xmalloc((local->n ? local->n : 1) * sizeof *p.order),
         .first = dp_xcalloc((size_t)nranks + 1, sizeof *p.first),

@@ -4,6 +4,7 @@
 #include "sink.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ typedef struct {
 } span_t;
 
 /* Spans kept per rank at most (24 MiB); later ones are counted, not kept. */
-enum { MAX_SPANS = 1 << 20, PINGS = 8, BATCH = 1 << 16, TAG = 7301 };
+enum { MAX_SPANS = 1 << 20, PINGS = 8, TAG = 7301 };
 
 static const struct {
     const char *name;
@@ -47,20 +48,21 @@ static const char *const lanes[] = {"main", "reads in flight", "halo in flight",
 
 static struct {
     MPI_Comm comm;
-    double offset; /* rank 0's clock minus this rank's */
-    double rtt;    /* the round trip the offset was measured with */
-    double origin; /* the timeline's zero, on rank 0's clock */
+    double offset;  /* rank 0's clock minus this rank's, at the start */
+    double rtt;     /* the round trip the offset was measured with */
+    double started; /* this rank's clock when the offset was measured */
+    double origin;  /* the timeline's zero, on rank 0's clock */
     span_t *spans;
     int64_t n, cap, dropped;
     int last[DP_TR_NKINDS]; /* index + 1 of the last span of each kind, or 0 */
 } tr = {.comm = MPI_COMM_NULL};
 
-/* Rank 0 answers rank r's pings with its clock; rank r keeps the offset of the exchange with
- * the shortest round trip. */
-static void measure_offset(MPI_Comm comm, int rank, int nranks)
+/* Rank 0 answers rank r's pings with its clock; rank r returns the offset (rank 0's clock
+ * minus its own) of the exchange with the shortest round trip, and that round trip in *rtt. */
+static double measure_offset(MPI_Comm comm, int rank, int nranks, double *rtt)
 {
-    tr.offset = 0;
-    tr.rtt = 0;
+    double offset = 0;
+    *rtt = 0;
     for (int r = 1; r < nranks; r++) {
         if (rank == 0) {
             for (int i = 0; i < PINGS; i++) {
@@ -70,7 +72,7 @@ static void measure_offset(MPI_Comm comm, int rank, int nranks)
                 MPI_Send(&now, 1, MPI_DOUBLE, r, TAG, comm);
             }
         } else if (rank == r) {
-            tr.rtt = -1;
+            *rtt = -1;
             for (int i = 0; i < PINGS; i++) {
                 const char ping = 0;
                 double remote;
@@ -78,13 +80,14 @@ static void measure_offset(MPI_Comm comm, int rank, int nranks)
                 MPI_Send(&ping, 1, MPI_CHAR, 0, TAG, comm);
                 MPI_Recv(&remote, 1, MPI_DOUBLE, 0, TAG, comm, MPI_STATUS_IGNORE);
                 const double b = MPI_Wtime();
-                if (tr.rtt < 0 || b - a < tr.rtt) {
-                    tr.rtt = b - a;
-                    tr.offset = remote - (a + b) / 2;
+                if (*rtt < 0 || b - a < *rtt) {
+                    *rtt = b - a;
+                    offset = remote - (a + b) / 2;
                 }
             }
         }
     }
+    return offset;
 }
 
 void dp_trace_start(MPI_Comm comm)
@@ -93,9 +96,10 @@ void dp_trace_start(MPI_Comm comm)
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
     tr.comm = comm;
-    measure_offset(comm, rank, nranks);
+    tr.offset = measure_offset(comm, rank, nranks, &tr.rtt);
     MPI_Barrier(comm);
-    tr.origin = MPI_Wtime() + tr.offset;
+    tr.started = MPI_Wtime();
+    tr.origin = tr.started + tr.offset;
     MPI_Bcast(&tr.origin, 1, MPI_DOUBLE, 0, comm);
     tr.n = tr.dropped = 0;
     memset(tr.last, 0, sizeof tr.last);
@@ -124,10 +128,16 @@ void dp_trace_span_slow(dp_trace_kind_t kind, double t0, double t1)
     tr.last[kind] = (int)tr.n;
 }
 
-/* Microseconds since the origin of a time on this rank's clock, shifted to rank 0's. */
-static double micro(double t, double offset)
+/* This rank's clock against rank 0's: the offset measured at the start and again at the end,
+ * interpolated linearly in between, so that clocks drifting apart still line up. */
+typedef struct {
+    double t0, offset0, slope;
+} clock_t_;
+
+/* Microseconds since the origin of a time on this rank's clock, on rank 0's clock. */
+static double micro(const clock_t_ *c, double t)
 {
-    return (t + offset - tr.origin) * 1e6;
+    return (t + c->offset0 + c->slope * (t - c->t0) - tr.origin) * 1e6;
 }
 
 /* Writes x >= 0 (microseconds) with three decimals, as %.3f would, at p; returns the end.
@@ -148,7 +158,83 @@ static char *put_micro(char *p, double x)
     return p;
 }
 
-static int write_spans(FILE *f, int rank, const span_t *s, int64_t n, double offset)
+/* A growing text buffer; on running out of memory it stops growing and says so. */
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int failed;
+} text_t;
+
+static char *room(text_t *t, size_t more)
+{
+    if (t->failed)
+        return NULL;
+    if (t->n + more > t->cap) {
+        const size_t cap = 2 * (t->n + more) + 4096;
+        char *q = realloc(t->p, cap);
+        if (!q) {
+            t->failed = 1;
+            return NULL;
+        }
+        t->p = q;
+        t->cap = cap;
+    }
+    return t->p + t->n;
+}
+
+static void put(text_t *t, const char *s, size_t len)
+{
+    char *q = room(t, len);
+    if (q) {
+        memcpy(q, s, len);
+        t->n += len;
+    }
+}
+
+__attribute__((format(printf, 2, 3))) static void putf(text_t *t, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    put(t, buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+/* The length of the UTF-8 sequence at s (2 to 4 bytes), or 0 when it is not one. */
+static int utf8_length(const unsigned char *s)
+{
+    const int n = s[0] >= 0xc2 && s[0] <= 0xdf   ? 2
+                  : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+                  : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                                 : 0;
+    for (int i = 1; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* s as a JSON string, quoted: control characters escaped, valid UTF-8 kept, any other byte
+ * replaced by U+FFFD. */
+static void put_json_string(text_t *t, const char *s)
+{
+    put(t, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
+        const int n = *c >= 0x80 ? utf8_length(c) : 1;
+        if (*c == '"' || *c == '\\')
+            putf(t, "\\%c", *c);
+        else if (*c < 0x20 || *c == 0x7f)
+            putf(t, "\\u%04x", *c);
+        else if (n == 0)
+            put(t, "\\ufffd", 6);
+        else
+            put(t, (const char *)c, (size_t)n);
+        c += n > 1 ? n - 1 : 0;
+    }
+    put(t, "\"", 1);
+}
+
+static void put_spans(text_t *t, int rank, const clock_t_ *c)
 {
     char head[DP_TR_NKINDS][64], tail[DP_TR_NKINDS][40]; /* the text around ts and dur */
     int hlen[DP_TR_NKINDS], tlen[DP_TR_NKINDS];
@@ -157,115 +243,70 @@ static int write_spans(FILE *f, int rank, const span_t *s, int64_t n, double off
                            ",\n{\"name\":\"%s\",\"ph\":\"X\",\"ts\":", kinds[k].name);
         tlen[k] = snprintf(tail[k], sizeof tail[k], ",\"pid\":%d,\"tid\":%d}", rank, kinds[k].lane);
     }
-    int ok = 1;
-    char line[160];
-    for (int64_t i = 0; i < n; i++) {
-        const int k = s[i].kind;
+    for (int64_t i = 0; i < tr.n; i++) {
+        const int k = tr.spans[i].kind;
+        char *line = room(t, 160);
+        if (!line)
+            return;
         memcpy(line, head[k], (size_t)hlen[k]);
-        char *p = put_micro(line + hlen[k], micro(s[i].t0, offset));
+        const double ts = micro(c, tr.spans[i].t0);
+        char *p = put_micro(line + hlen[k], ts);
         memcpy(p, ",\"dur\":", 7);
-        p = put_micro(p + 7, (s[i].t1 - s[i].t0) * 1e6);
+        p = put_micro(p + 7, micro(c, tr.spans[i].t1) - ts);
         memcpy(p, tail[k], (size_t)tlen[k]);
-        p += tlen[k];
-        ok &= fwrite(line, 1, (size_t)(p - line), f) == (size_t)(p - line);
+        t->n += (size_t)(p + tlen[k] - line);
     }
-    return ok;
 }
 
-/* The JSON text of s, quoted. */
-static void json_string(FILE *f, const char *s)
+static void put_header(text_t *t, const dp_trace_about_t *a, int nranks)
 {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        const unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
+    putf(t, "{\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"dproc_version\":");
+    put_json_string(t, a->version);
+    putf(t, ",\"job\":");
+    put_json_string(t, a->job_path);
+    putf(t, ",\"host\":");
+    put_json_string(t, a->host);
+    putf(t, ",\"start_time\":");
+    put_json_string(t, a->start_time);
+    putf(t, ",\"status\":");
+    put_json_string(t, a->status);
+    if (a->error) {
+        putf(t, ",\"error\":");
+        put_json_string(t, a->error);
     }
-    fputc('"', f);
+    putf(t, ",\"ranks\":%d,\"threads\":%d,\"clock\":\"rank 0\"},\n\"traceEvents\":[\n", nranks,
+         a->threads);
 }
 
-static void write_header(FILE *f, const dp_trace_about_t *a, int nranks)
+/* This rank's part of the file: its track's name and order, its lanes' names, its spans, and
+ * a note of the spans left out when it kept the most it may. */
+static void put_rank(text_t *t, int rank, const clock_t_ *c)
 {
-    fprintf(f, "{\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"dproc_version\":");
-    json_string(f, a->version);
-    fprintf(f, ",\"job\":");
-    json_string(f, a->job_path);
-    fprintf(f, ",\"host\":");
-    json_string(f, a->host);
-    fprintf(f, ",\"start_time\":");
-    json_string(f, a->start_time);
-    fprintf(f, ",\"status\":");
-    json_string(f, a->status);
-    fprintf(f, ",\"ranks\":%d,\"threads\":%d,\"clock\":\"rank 0\"},\n\"traceEvents\":[\n", nranks,
-            a->threads);
-}
-
-/* The metadata of rank r: its track's name and order, and its lanes' names. */
-static void write_names(FILE *f, const dp_trace_about_t *a, int r)
-{
-    fprintf(f, "%s{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":",
-            r > 0 ? ",\n" : "", r);
+    char host[64] = "?";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
     char name[128];
-    snprintf(name, sizeof name, "rank %d (%s)", r, a->hosts ? a->hosts[r] : "?");
-    json_string(f, name);
-    fprintf(f,
-            "}},\n{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%d,"
-            "\"args\":{\"sort_index\":%d}}",
-            r, r);
+    snprintf(name, sizeof name, "rank %d (%s)", rank, host);
+    putf(t, "%s{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":",
+         rank > 0 ? ",\n" : "", rank);
+    put_json_string(t, name);
+    putf(t,
+         "}},\n{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%d,"
+         "\"args\":{\"sort_index\":%d}}",
+         rank, rank);
     for (int l = 0; l < (int)(sizeof lanes / sizeof *lanes); l++)
-        fprintf(f,
-                ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,"
-                "\"args\":{\"name\":\"%s\"}}",
-                r, l, lanes[l]);
-}
-
-/* Rank 0: writes the file, receiving each rank's spans in batches. */
-static dp_status_t write_file(const char *path, const dp_trace_about_t *a, int nranks)
-{
-    char tmp[4096];
-    dp_sink_tmp_name(path, (long long)getpid(), tmp, sizeof tmp);
-    FILE *f = fopen(tmp, "w");
-    static span_t buf[BATCH];
-    int ok = f != NULL;
-    int64_t dropped = tr.dropped;
-    if (f)
-        write_header(f, a, nranks);
-    for (int r = 0; r < nranks; r++) {
-        if (f)
-            write_names(f, a, r);
-        if (r == 0) {
-            ok &= f && write_spans(f, 0, tr.spans, tr.n, 0);
-            continue;
-        }
-        int64_t head[3]; /* spans, dropped, offset bits */
-        MPI_Recv(head, 3, MPI_INT64_T, r, TAG, tr.comm, MPI_STATUS_IGNORE);
-        double offset;
-        memcpy(&offset, &head[2], sizeof offset);
-        dropped += head[1];
-        for (int64_t i = 0; i < head[0]; i += BATCH) {
-            const int64_t n = head[0] - i < BATCH ? head[0] - i : BATCH;
-            MPI_Recv(buf, (int)(n * sizeof *buf), MPI_BYTE, r, TAG, tr.comm, MPI_STATUS_IGNORE);
-            ok &= f && write_spans(f, r, buf, n, offset);
-        }
+        putf(t,
+             ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,"
+             "\"args\":{\"name\":\"%s\"}}",
+             rank, l, lanes[l]);
+    put_spans(t, rank, c);
+    if (tr.dropped) {
+        const double at = tr.n ? micro(c, tr.spans[tr.n - 1].t1) : 0;
+        putf(t,
+             ",\n{\"name\":\"trace full: %lld later spans left out\",\"ph\":\"i\",\"s\":\"p\","
+             "\"ts\":%.3f,\"pid\":%d,\"tid\":0}",
+             (long long)tr.dropped, at, rank);
     }
-    if (f) {
-        fprintf(f, "\n]}\n");
-        ok = fclose(f) == 0 && ok;
-    }
-    if (dropped)
-        fprintf(stderr,
-                "dproc: warning: the trace kept %d spans per rank; %lld more were left out\n",
-                MAX_SPANS, (long long)dropped);
-    if (!ok) {
-        const int e = errno;
-        unlink(tmp);
-        return dp_err_set(DP_ERR_IO, "cannot write the trace '%s': %s", path, strerror(e));
-    }
-    return dp_sink_publish(tmp, path, 1);
 }
 
 dp_status_t dp_trace_finish(const char *path, const dp_trace_about_t *about)
@@ -274,20 +315,68 @@ dp_status_t dp_trace_finish(const char *path, const dp_trace_about_t *about)
     int rank, nranks;
     MPI_Comm_rank(tr.comm, &rank);
     MPI_Comm_size(tr.comm, &nranks);
-    dp_status_t st = DP_OK;
-    if (rank == 0) {
-        st = write_file(path, about, nranks);
-    } else {
-        int64_t head[3] = {tr.n, tr.dropped, 0};
-        memcpy(&head[2], &tr.offset, sizeof tr.offset);
-        MPI_Send(head, 3, MPI_INT64_T, 0, TAG, tr.comm);
-        for (int64_t i = 0; i < tr.n; i += BATCH) {
-            const int64_t n = tr.n - i < BATCH ? tr.n - i : BATCH;
-            MPI_Send(tr.spans + i, (int)(n * sizeof *tr.spans), MPI_BYTE, 0, TAG, tr.comm);
-        }
-    }
+    /* the clock offset again, for the drift since the start */
+    double rtt;
+    const double offset1 = measure_offset(tr.comm, rank, nranks, &rtt), t1 = MPI_Wtime();
+    const clock_t_ c = {.t0 = tr.started,
+                        .offset0 = tr.offset,
+                        .slope = t1 > tr.started ? (offset1 - tr.offset) / (t1 - tr.started) : 0};
+    text_t t = {0};
+    if (rank == 0)
+        put_header(&t, about, nranks);
+    put_rank(&t, rank, &c);
+    if (rank == nranks - 1)
+        put(&t, "\n]}\n", 4);
+    dp_status_t st =
+        t.failed ? dp_err_set(DP_ERR_NOMEM, "out of memory for the trace's text") : DP_OK;
+    long long dropped = tr.dropped, all_dropped = 0;
+    MPI_Reduce(&dropped, &all_dropped, 1, MPI_LONG_LONG, MPI_SUM, 0, tr.comm);
     free(tr.spans);
     tr.spans = NULL;
     tr.n = tr.cap = 0;
+    /* every rank writes its part at its offset in the file, at the same time */
+    long long len = (long long)t.n, at = 0;
+    MPI_Exscan(&len, &at, 1, MPI_LONG_LONG, MPI_SUM, tr.comm);
+    if (rank == 0)
+        at = 0;
+    long long pid = (long long)getpid();
+    MPI_Bcast(&pid, 1, MPI_LONG_LONG, 0, tr.comm);
+    char tmp[4096];
+    dp_sink_tmp_name(path, pid, tmp, sizeof tmp);
+    if (rank == 0)
+        unlink(tmp); /* MPI_MODE_CREATE keeps what a file of that name holds */
+    if (dp_comm_agree(st, tr.comm) != DP_OK) {
+        free(t.p);
+        return DP_ERR_NOMEM;
+    }
+    MPI_File fh = MPI_FILE_NULL;
+    char what[4200];
+    snprintf(what, sizeof what, "creating the trace '%s'", tmp);
+    st = dp_comm_check(
+        MPI_File_open(tr.comm, tmp, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &fh), what);
+    if (dp_comm_agree(st, tr.comm) != DP_OK) {
+        free(t.p);
+        return DP_ERR_IO;
+    }
+    MPI_Status status;
+    st = dp_comm_check(MPI_File_write_at_all(fh, (MPI_Offset)at, t.p, (int)t.n, MPI_BYTE, &status),
+                       "writing the trace");
+    st = dp_comm_agree(st, tr.comm);
+    if (st == DP_OK)
+        st = dp_comm_agree(dp_comm_check(MPI_File_close(&fh), "closing the trace"), tr.comm);
+    else
+        MPI_File_close(&fh);
+    free(t.p);
+    if (rank == 0) {
+        if (st == DP_OK)
+            st = dp_sink_publish(tmp, path, 1);
+        if (st != DP_OK)
+            unlink(tmp);
+        if (all_dropped)
+            fprintf(stderr,
+                    "dproc: warning: the trace kept at most %d spans per rank; %lld more were left "
+                    "out (marked in the trace)\n",
+                    MAX_SPANS, all_dropped);
+    }
     return dp_comm_agree(st, tr.comm);
 }

@@ -63,14 +63,15 @@ static inline double dp_trace_time(double *slot, dp_trace_kind_t kind, double t0
 /* What the trace's header says about the run. */
 typedef struct {
     const char *version, *job_path, *host, *start_time, *status;
-    char (*hosts)[64]; /* per rank, or NULL */
+    const char *error; /* the run's failure, or NULL */
     int threads;
 } dp_trace_about_t;
 
-/* Stops recording and writes every rank's spans to path as Chrome trace-event JSON (rank 0
- * receives them rank by rank, so its memory holds one rank's at a time), under a temporary
- * name renamed into place. Returns the agreed status. Collective over the comm of
- * dp_trace_start. */
+/* Stops recording, measures the clock offsets again (spans between are placed by linear
+ * interpolation of the two offsets, so that drifting clocks still line up) and writes every
+ * rank's spans to path as Chrome trace-event JSON: each rank formats its own part and all write
+ * their parts at once with MPI-IO under a temporary name, which rank 0 renames into place.
+ * Returns the agreed status. Collective over the comm of dp_trace_start. */
 dp_status_t dp_trace_finish(const char *path, const dp_trace_about_t *about);
 
 #endif

@@ -23,6 +23,7 @@ static const struct {
     {"checkpoint", "#e377c2"}, {"preview", "#17becf"},
 };
 enum { NKNOWN = sizeof known / sizeof known[0] };
+static const double MAX_US = 1e15;
 static const char other_colour[] = "#bcbd22";
 
 /* The names of lanes without a thread_name record, by tid. */
@@ -238,14 +239,14 @@ static int take_event(trace_t *t, const cJSON *e, const char *at, char *err, siz
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(e, "ts");
     const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "dur");
     const int has_tid = cJSON_GetObjectItemCaseSensitive(e, "tid") != NULL;
-    if (!cJSON_IsNumber(ts) || !cJSON_IsNumber(dur) || !isfinite(ts->valuedouble) ||
-        !isfinite(dur->valuedouble) || dur->valuedouble < 0 || !int_field(e, "pid", &pid) ||
+    /* within 10^15 us (31 years) of 0, so that sums and differences of times stay finite */
+    if (!cJSON_IsNumber(ts) || !cJSON_IsNumber(dur) || !(fabs(ts->valuedouble) <= MAX_US) ||
+        !(dur->valuedouble >= 0 && dur->valuedouble <= MAX_US) || !int_field(e, "pid", &pid) ||
         (has_tid && !int_field(e, "tid", &tid))) {
-        snprintf(
-            err, errsz,
-            "line %d: the \"X\" event \"%.64s\" needs a finite number ts, a finite dur >= 0, a "
-            "whole-number pid and (if given) tid",
-            line_of(t, at), name);
+        snprintf(err, errsz,
+                 "line %d: the \"X\" event \"%.64s\" needs a number ts within +-1e15 us, a "
+                 "dur from 0 to 1e15 us, a whole-number pid and (if given) tid",
+                 line_of(t, at), name);
         return -1;
     }
     if (t->nev == t->evcap) {
@@ -987,7 +988,7 @@ int dp_trace_svg(const char *json_path, const char *svg_path, char *err, size_t 
         dp_sink_tmp_name(svg_path, (long long)getpid(), tmp, sizeof tmp);
         FILE *f = fopen(tmp, "w");
         if (!f) {
-            snprintf(err, errsz, "cannot create '%s': %s", tmp, strerror(errno));
+            snprintf(err, errsz, "cannot write '%s': %s", svg_path, strerror(errno));
             st = -1;
         } else {
             write_svg(f, &t);

@@ -156,6 +156,15 @@ h.expect_ok(res, "wordcount with trace")
 t = load_trace("wordcount", h.path("wc-trace.json"))
 if t:
     phases_each_rank("wordcount", t, {"setup", "compute", "shuffle", "write"})
+    order = []
+    for r in range(NP):  # the map's compute, then the shuffle, then the output (rank 0)
+        end_map = max(e["ts"] + e["dur"] for e in spans(t, pid=r, name="compute"))
+        sh = spans(t, pid=r, name="shuffle")
+        order.append(len(sh) == 1 and sh[0]["ts"] >= end_map - 0.002 and
+                     all(e["ts"] >= sh[0]["ts"] + sh[0]["dur"] - 0.002
+                         for e in spans(t, pid=r, name="write")))
+    h.check(all(order), "wordcount: on every rank the shuffle follows the map's compute and "
+            "precedes the write", order)
 
 # ---- a failed run still leaves a whole trace, saying so; no trace unless asked ----------------
 launcher = h.mpiexec
@@ -166,8 +175,12 @@ h.check(res.rc == dh.EXIT_RUNTIME, "a run failing on rank 0 (DPROC_FAULT=read:0)
         res.describe())
 t = load_trace("failed run", h.path("red-trace.json"))
 if t:
-    h.check(t["otherData"]["status"] == "failed", "failed run: the trace says status failed",
-            t["otherData"])
+    h.check(t["otherData"]["status"] == "failed" and
+            "injected fault" in t["otherData"].get("error", ""),
+            "failed run: the trace says status failed, and the error", t["otherData"])
+    phases_each_rank("failed run", t, {"setup"})
+    res = h.run(["plot", "trace", "red-trace.json", "-o", "failed.svg"], np=1, mpi=False)
+    h.expect_ok(res, "dproc plot trace of the failed run's trace")
 h.check_no_leftovers("failed run with trace")
 os.unlink(h.path("red-trace.json"))
 h.write("notrace.ini", open(h.path("red.ini")).read().replace("trace = red-trace.json",
