@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "sink.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -172,7 +174,7 @@ dp_status_t dp_report_write_json(const dp_report_t *r, const char *path)
     if (!text)
         return dp_err_set(DP_ERR_NOMEM, "cannot format the report");
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.dproc-tmp-%ld", path, (long)getpid());
+    dp_sink_tmp_name(path, (long long)getpid(), tmp, sizeof tmp);
     FILE *f = fopen(tmp, "w");
     int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
     ok = f && fclose(f) == 0 && ok;
