@@ -21,7 +21,9 @@ dp_status_t dp_comm_agree(dp_status_t status, MPI_Comm comm)
     } m;
     if (rank == first) {
         m.code = (int)status;
-        if (size > 1 && status != DP_ERR_USAGE) /* a bad job is the same on every rank */
+        int named = 0; /* a message agreed on before already names the rank it came from */
+        sscanf(dp_err_msg(), "rank %*d: %n", &named);
+        if (size > 1 && status != DP_ERR_USAGE && !named) /* a bad job: the same on every rank */
             snprintf(m.msg, sizeof m.msg, "rank %d: %s", rank, dp_err_msg());
         else
             snprintf(m.msg, sizeof m.msg, "%s", dp_err_msg());

@@ -568,7 +568,7 @@ static dp_status_t run_job(run_t *r)
     DP_CALL(passes(r));
     if (r->red) {
         const char *why = r->red->results(r->red_state, &r->results);
-        DP_CHECK(!why, DP_ERR_DATA, "%s", why);
+        DP_CHECK(!why, DP_ERR_DATA, "%s: %s", r->src.describe, why);
     }
     if (job->kernel->kind == DP_KERNEL_STENCIL)
         DP_CALL(iterate(r));

@@ -24,6 +24,98 @@ const char *dp_h5_error(void)
     return text;
 }
 
+/* Walking upward, the first entry is the deepest cause and the last the API call. */
+typedef struct {
+    char inner[256], outer[256];
+} cause_t;
+
+static herr_t keep_ends(unsigned n, const H5E_error2_t *e, void *data)
+{
+    cause_t *c = data;
+    if (!e->desc || !*e->desc)
+        return 0;
+    if (!c->inner[0])
+        snprintf(c->inner, sizeof c->inner, "%s", e->desc);
+    snprintf(c->outer, sizeof c->outer, "%s", e->desc);
+    (void)n;
+    return 0;
+}
+
+const char *dp_h5_error_cause(void)
+{
+    static char text[520];
+    cause_t c = {{0}, {0}};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_ends, &c);
+    if (!c.inner[0])
+        snprintf(text, sizeof text, "no detail");
+    else if (!strcmp(c.inner, c.outer))
+        snprintf(text, sizeof text, "%s", c.inner);
+    else
+        snprintf(text, sizeof text, "%s: %s", c.outer, c.inner);
+    return text;
+}
+
+/* What an element type is, in words: "a variable-length string", "a compound of 2 members
+ * (a, b)", "a float of 2 bytes". */
+static void type_words(hid_t type, char *out, size_t size)
+{
+    const H5T_class_t cls = H5Tget_class(type);
+    const size_t bytes = H5Tget_size(type);
+    const char *unit = bytes == 1 ? "byte" : "bytes";
+    switch (cls) {
+    case H5T_INTEGER:
+        snprintf(out, size, "an integer of %zu %s", bytes, unit);
+        return;
+    case H5T_FLOAT:
+        snprintf(out, size, "a float of %zu %s", bytes, unit);
+        return;
+    case H5T_STRING:
+        if (H5Tis_variable_str(type) > 0)
+            snprintf(out, size, "a variable-length string");
+        else
+            snprintf(out, size, "a fixed-length string of %zu %s", bytes, unit);
+        return;
+    case H5T_VLEN:
+        snprintf(out, size, "a variable-length sequence");
+        return;
+    case H5T_COMPOUND:
+    case H5T_ENUM: {
+        const int n = H5Tget_nmembers(type);
+        int used = cls == H5T_COMPOUND
+                       ? snprintf(out, size, "a compound of %d member%s (", n, n == 1 ? "" : "s")
+                       : snprintf(out, size, "an enum of %d value%s over %zu-byte integers (", n,
+                                  n == 1 ? "" : "s", bytes);
+        for (int i = 0; i < n && i < 4 && used > 0 && (size_t)used < size; i++) {
+            char *name = H5Tget_member_name(type, (unsigned)i);
+            used +=
+                snprintf(out + used, size - (size_t)used, "%s%s", i ? ", " : "", name ? name : "?");
+            H5free_memory(name);
+        }
+        if (used > 0 && (size_t)used < size)
+            snprintf(out + used, size - (size_t)used, "%s)", n > 4 ? ", ..." : "");
+        return;
+    }
+    case H5T_OPAQUE:
+        snprintf(out, size, "opaque data of %zu %s", bytes, unit);
+        return;
+    case H5T_BITFIELD:
+        snprintf(out, size, "a bitfield of %zu %s", bytes, unit);
+        return;
+    case H5T_ARRAY:
+        snprintf(out, size, "an array of %zu %s per element", bytes, unit);
+        return;
+    case H5T_REFERENCE:
+        snprintf(out, size, "a reference");
+        return;
+    case H5T_TIME:
+        snprintf(out, size, "a time of %zu %s", bytes, unit);
+        return;
+    default:
+        snprintf(out, size, "of an unknown class");
+        return;
+    }
+}
+
 dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out)
 {
     H5T_class_t cls = H5Tget_class(type);
@@ -56,14 +148,12 @@ dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out)
             return DP_OK;
         }
     }
-    static const char *const classes[] = {"integer",  "float",           "time",     "string",
-                                          "bitfield", "opaque",          "compound", "reference",
-                                          "enum",     "variable-length", "array"};
-    const char *name = cls >= 0 && cls < 11 ? classes[cls] : "unknown";
+    char what[200];
+    type_words(type, what, sizeof what);
     return dp_err_set(DP_ERR_DATA,
-                      "element type is %s of %zu bytes; dproc reads integers of 1, 2, 4 or 8 "
-                      "bytes and floats of 4 or 8 bytes",
-                      name, size);
+                      "element type is %s; dproc reads integers of 1, 2, 4 or 8 bytes and floats "
+                      "of 4 or 8 bytes",
+                      what);
 }
 
 hid_t dp_h5_native(dp_dtype_t t)

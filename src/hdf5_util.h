@@ -10,10 +10,17 @@
 /* Turns off HDF5's automatic error printing: dproc reports errors itself. Local. */
 void dp_h5_quiet(void);
 
-/* The innermost message of HDF5's current error stack, or "no detail". Local. */
+/* The outermost (API-level) message of HDF5's current error stack, e.g. "unable to open file",
+ * or "no detail". Local. */
 const char *dp_h5_error(void);
 
-/* Maps an HDF5 file type to a dproc dtype; DP_ERR_DATA for types dproc cannot read. Local. */
+/* HDF5's current error stack as "outermost: innermost" (the API call that failed and the
+ * deepest cause, e.g. "can't read data: inflate() failed"), one of them when they are the same,
+ * or "no detail". Local. */
+const char *dp_h5_error_cause(void);
+
+/* Maps an HDF5 file type to a dproc dtype; DP_ERR_DATA for types dproc cannot read, with a
+ * message saying what the type is (e.g. "element type is a variable-length string; ..."). Local. */
 dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out);
 
 /* The native HDF5 memory type of a dtype. Local. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const dp_source_ops_t *const sources[] = {
@@ -88,8 +89,16 @@ dp_status_t dp_source_scratch(dp_source_t *s, size_t bytes, void **buf)
 dp_status_t dp_source_check_readable(const char *path, MPI_Comm comm)
 {
     dp_status_t st = DP_OK;
-    if (access(path, R_OK) != 0)
+    struct stat sb;
+    if (access(path, R_OK) != 0 || stat(path, &sb) != 0)
         st = dp_err_set(DP_ERR_IO, "cannot read input '%s': %s", path, strerror(errno));
+    else if (S_ISDIR(sb.st_mode))
+        st = dp_err_set(DP_ERR_IO, "cannot read input '%s': it is a directory, not a file", path);
+    else if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode)) /* a FIFO would block the open */
+        st = dp_err_set(DP_ERR_IO, "cannot read input '%s': it is %s, not a regular file", path,
+                        S_ISFIFO(sb.st_mode)   ? "a named pipe"
+                        : S_ISSOCK(sb.st_mode) ? "a socket"
+                                               : "a character device");
     else if (dp_fault_hit(DP_FAULT_OPEN))
         st = dp_err_set(DP_ERR_IO, "cannot read input '%s': injected fault (DPROC_FAULT)", path);
     return dp_comm_agree(st, comm);

@@ -68,8 +68,8 @@ void dp_source_close(dp_source_t *s);
  * be had. Local. */
 dp_status_t dp_source_scratch(dp_source_t *s, size_t bytes, void **buf);
 
-/* Checks on every rank that path can be read and agrees; the message names the file.
- * Collective. */
+/* Checks on every rank that path can be read and is a regular file (a directory, named pipe,
+ * socket or device is refused) and agrees; the message names the file. Collective. */
 dp_status_t dp_source_check_readable(const char *path, MPI_Comm comm);
 
 extern const dp_source_ops_t dp_source_hdf5;

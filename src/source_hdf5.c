@@ -2,11 +2,13 @@
 
 #include "comm.h"
 #include "hdf5_util.h"
+#include "plan.h"
 
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Parallel HDF5 input: collective hyperslab reads of each rank's box. Data are read in the
  * file's own type and converted here, since HDF5 1.10 turns a collective read that needs type
@@ -21,15 +23,30 @@ typedef struct {
 } h5src_t;
 
 /* How the dataset is stored: whether its bytes can be read straight through MPI-IO, and the
- * extent of its chunks along axis 0 when it is chunked. */
-static void storage(dp_source_t *s, h5src_t *h)
+ * extent of its chunks along axis 0 when it is chunked. A contiguous dataset whose bytes would
+ * lie beyond the end of the file (a truncated or damaged file that HDF5 opened) is an error:
+ * MPI-IO would read past the end without HDF5 noticing. */
+static dp_status_t storage(dp_source_t *s, h5src_t *h)
 {
+    const dp_input_t *in = &s->job->input;
     hid_t dcpl = H5Dget_create_plist(h->dset);
-    const H5D_layout_t layout = H5Pget_layout(dcpl);
     hid_t ftype = H5Dget_type(h->dset);
+    if (dcpl < 0 || ftype < 0) {
+        const dp_status_t st = dp_err_set(DP_ERR_IO,
+                                          "'%s:%s': cannot read how the dataset is stored, the "
+                                          "file may be damaged (%s)",
+                                          in->path, in->dataset, dp_h5_error_cause());
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
+        if (ftype >= 0)
+            H5Tclose(ftype);
+        return st;
+    }
+    const H5D_layout_t layout = H5Pget_layout(dcpl);
     const int native =
         H5Tget_order(ftype) == H5Tget_order(H5T_NATIVE_INT) || H5Tget_size(ftype) == 1;
     h->offset = H5Dget_offset(h->dset);
+    dp_status_t st = DP_OK;
     if (layout == H5D_CHUNKED) {
         hsize_t chunk[H5S_MAX_RANK];
         H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
@@ -49,10 +66,141 @@ static void storage(dp_source_t *s, h5src_t *h)
                  "the dataset's byte order is not this machine's: read through HDF5, which "
                  "converts it, without overlap");
     } else {
+        hsize_t file_size = 0;
+        const uint64_t bytes = (uint64_t)dp_shape_elements(&s->shape) * H5Tget_size(ftype);
+        if (H5Fget_filesize(h->file, &file_size) < 0 || h->offset > file_size ||
+            bytes > file_size - h->offset)
+            st = dp_err_set(DP_ERR_IO,
+                            "'%s:%s': the dataset's %llu bytes at offset %llu lie beyond the end "
+                            "of the file (%llu bytes): the file is truncated or damaged",
+                            in->path, in->dataset, (unsigned long long)bytes,
+                            (unsigned long long)h->offset, (unsigned long long)file_size);
         h->direct = 1;
     }
     H5Tclose(ftype);
     H5Pclose(dcpl);
+    return st;
+}
+
+/* The failure of H5Fopen on path, in words: an empty file, a file without the HDF5 signature,
+ * or HDF5's own reason (a truncated or damaged file). Call it right after H5Fopen failed, while
+ * HDF5's error stack still holds the reason. Local. */
+static dp_status_t open_failure(const dp_input_t *in)
+{
+    char cause[600];
+    snprintf(cause, sizeof cause, "%s", dp_h5_error_cause());
+    struct stat sb;
+    if (stat(in->path, &sb) == 0 && sb.st_size == 0)
+        return dp_err_set(DP_ERR_IO,
+                          "cannot read '%s' from '%s': the file is empty (0 bytes), not an HDF5 "
+                          "file",
+                          in->dataset, in->path);
+    if (H5Fis_hdf5(in->path) == 0)
+        return dp_err_set(DP_ERR_IO,
+                          "cannot read '%s' from '%s': not an HDF5 file (no HDF5 signature in it)",
+                          in->dataset, in->path);
+    if (strstr(cause, "truncated file"))
+        return dp_err_set(DP_ERR_IO,
+                          "cannot read '%s' from '%s': the HDF5 file is truncated, shorter than "
+                          "its superblock says (%s)",
+                          in->dataset, in->path, cause);
+    return dp_err_set(DP_ERR_IO,
+                      "cannot read '%s' from '%s': the HDF5 file is damaged or truncated, HDF5 "
+                      "cannot open it (%s)",
+                      in->dataset, in->path, cause);
+}
+
+/* Why in->dataset cannot be found in the open file, component by component: a missing link, a
+ * component before the last that is not a group, or an HDF5 error (a damaged file). Call it when
+ * H5Lexists of the whole path did not say yes. Local. */
+static dp_status_t missing_dataset(const h5src_t *h, const dp_input_t *in)
+{
+    const char *path = in->dataset;
+    const size_t len = strlen(path);
+    char prefix[DP_ERR_MSG_MAX];
+    for (size_t i = 1; i <= len && i < sizeof prefix; i++) {
+        if (i < len && (path[i] != '/' || path[i - 1] == '/'))
+            continue;
+        snprintf(prefix, sizeof prefix, "%.*s", (int)i, path);
+        const htri_t exists = H5Lexists(h->file, prefix, H5P_DEFAULT);
+        if (exists < 0)
+            return dp_err_set(DP_ERR_IO,
+                              "'%s:%s': cannot look up '%s', the file may be damaged (%s)",
+                              in->path, in->dataset, prefix, dp_h5_error_cause());
+        if (exists == 0 && i == len)
+            return dp_err_set(DP_ERR_DATA, "'%s' has no dataset '%s'", in->path, in->dataset);
+        if (exists == 0)
+            return dp_err_set(DP_ERR_DATA, "'%s' has no dataset '%s': there is no '%s'", in->path,
+                              in->dataset, prefix);
+        H5O_info_t info;
+        if (i < len && H5Oget_info_by_name(h->file, prefix, &info, H5P_DEFAULT) >= 0 &&
+            info.type != H5O_TYPE_GROUP)
+            return dp_err_set(DP_ERR_DATA, "'%s' has no dataset '%s': '%s' is not a group",
+                              in->path, in->dataset, prefix);
+    }
+    return dp_err_set(DP_ERR_DATA, "'%s' has no dataset '%s' (%s)", in->path, in->dataset,
+                      dp_h5_error_cause());
+}
+
+/* Opens in->dataset of the open file, with a message saying why not: no such path, a group or
+ * a named datatype, a link to nothing, or a dataset HDF5 cannot open (a damaged header).
+ * Local. */
+static dp_status_t open_dataset(h5src_t *h, const dp_input_t *in)
+{
+    if (H5Lexists(h->file, in->dataset, H5P_DEFAULT) <= 0 && strcmp(in->dataset, "/") != 0)
+        return missing_dataset(h, in);
+    const htri_t exists = H5Oexists_by_name(h->file, in->dataset, H5P_DEFAULT);
+    if (exists == 0)
+        return dp_err_set(DP_ERR_DATA,
+                          "'%s': '%s' is a link to an object that does not exist, not a dataset",
+                          in->path, in->dataset);
+    H5O_info_t info;
+    if (exists < 0 || H5Oget_info_by_name(h->file, in->dataset, &info, H5P_DEFAULT) < 0)
+        return dp_err_set(DP_ERR_IO,
+                          "'%s:%s': cannot read the dataset's object header, the file is "
+                          "damaged (%s)",
+                          in->path, in->dataset, dp_h5_error_cause());
+    if (info.type != H5O_TYPE_DATASET)
+        return dp_err_set(DP_ERR_DATA, "'%s': '%s' is %s, not a dataset", in->path, in->dataset,
+                          info.type == H5O_TYPE_GROUP            ? "a group"
+                          : info.type == H5O_TYPE_NAMED_DATATYPE ? "a named datatype"
+                                                                 : "an unknown kind of object");
+    h->dset = H5Dopen2(h->file, in->dataset, H5P_DEFAULT);
+    if (h->dset < 0)
+        return dp_err_set(DP_ERR_IO, "'%s:%s': cannot open the dataset, the file is damaged (%s)",
+                          in->path, in->dataset, dp_h5_error_cause());
+    return DP_OK;
+}
+
+/* The extents of the dataset, checked: 1 to DP_MAX_DIMS dimensions, none of extent 0. Local. */
+static dp_status_t read_shape(dp_source_t *s, h5src_t *h)
+{
+    const dp_input_t *in = &s->job->input;
+    hid_t space = H5Dget_space(h->dset);
+    if (space < 0)
+        return dp_err_set(DP_ERR_IO,
+                          "'%s:%s': cannot read the dataset's shape, the file may be damaged (%s)",
+                          in->path, in->dataset, dp_h5_error_cause());
+    const H5S_class_t cls = H5Sget_simple_extent_type(space);
+    const int nd = H5Sget_simple_extent_ndims(space);
+    hsize_t dims[H5S_MAX_RANK];
+    if (nd > 0)
+        H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    if (cls == H5S_NULL)
+        return dp_err_set(DP_ERR_DATA, "'%s:%s' is empty (a null dataspace: no values)", in->path,
+                          in->dataset);
+    if (nd < 1 || nd > DP_MAX_DIMS)
+        return dp_err_set(DP_ERR_DATA, "'%s:%s' has %d dimensions; dproc reads 1 to %d", in->path,
+                          in->dataset, nd, DP_MAX_DIMS);
+    for (int d = 0; d < nd; d++)
+        if (dims[d] == 0)
+            return dp_err_set(DP_ERR_DATA, "'%s:%s' is empty (extent 0 along axis %d)", in->path,
+                              in->dataset, d);
+    s->shape.ndim = nd;
+    for (int d = 0; d < DP_MAX_DIMS; d++)
+        s->shape.n[d] = d < nd ? (int64_t)dims[d] : 1;
+    return DP_OK;
 }
 
 static dp_status_t h5_open(dp_source_t *s)
@@ -69,48 +217,31 @@ static dp_status_t h5_open(dp_source_t *s)
     h->file = H5Fopen(in->path, H5F_ACC_RDONLY, fapl);
     dp_status_t st = DP_OK;
     if (h->file < 0) /* before another HDF5 call clears the error stack */
-        st = dp_err_set(DP_ERR_IO, "'%s' is not an HDF5 file or cannot be opened (%s)", in->path,
-                        dp_h5_error());
+        st = open_failure(in);
     H5Pclose(fapl);
     DP_CALL(dp_comm_agree(st, s->comm));
 
-    if (H5Lexists(h->file, in->dataset, H5P_DEFAULT) <= 0) {
-        st = dp_err_set(DP_ERR_DATA, "'%s' has no dataset '%s'", in->path, in->dataset);
-    } else {
-        h->dset = H5Dopen2(h->file, in->dataset, H5P_DEFAULT);
-        if (h->dset < 0)
-            st = dp_err_set(DP_ERR_DATA, "'%s': '%s' is not a dataset (%s)", in->path, in->dataset,
-                            dp_h5_error());
-    }
+    st = open_dataset(h, in);
     DP_CALL(dp_comm_agree(st, s->comm));
 
-    hid_t space = H5Dget_space(h->dset);
-    int nd = H5Sget_simple_extent_ndims(space);
-    hsize_t dims[H5S_MAX_RANK];
-    H5Sget_simple_extent_dims(space, dims, NULL);
-    H5Sclose(space);
-    if (nd < 1 || nd > DP_MAX_DIMS)
-        st = dp_err_set(DP_ERR_DATA, "'%s:%s' has %d dimensions; dproc reads 1 to %d", in->path,
-                        in->dataset, nd, DP_MAX_DIMS);
-    for (int d = 0; d < nd && st == DP_OK; d++)
-        if (dims[d] == 0)
-            st = dp_err_set(DP_ERR_DATA, "'%s:%s' is empty (extent 0 along axis %d)", in->path,
-                            in->dataset, d);
+    st = read_shape(s, h);
     if (st == DP_OK) {
-        s->shape.ndim = nd;
-        for (int d = 0; d < DP_MAX_DIMS; d++)
-            s->shape.n[d] = d < nd ? (int64_t)dims[d] : 1;
         hid_t ftype = H5Dget_type(h->dset);
-        st = dp_h5_dtype(ftype, &s->dtype);
-        if (st != DP_OK) {
+        st = ftype < 0 ? dp_err_set(DP_ERR_IO,
+                                    "'%s:%s': cannot read the element type, the file may be "
+                                    "damaged (%s)",
+                                    in->path, in->dataset, dp_h5_error_cause())
+                       : dp_h5_dtype(ftype, &s->dtype);
+        if (st != DP_OK && ftype >= 0) {
             char why[DP_ERR_MSG_MAX];
             snprintf(why, sizeof why, "%s", dp_err_msg());
             dp_err_set(DP_ERR_DATA, "'%s:%s': %s", in->path, in->dataset, why);
         }
-        H5Tclose(ftype);
+        if (ftype >= 0)
+            H5Tclose(ftype);
     }
     if (st == DP_OK)
-        storage(s, h);
+        st = storage(s, h);
     if (st == DP_OK) {
         h->memtype = dp_h5_native(s->dtype);
         h->dxpl = H5Pcreate(H5P_DATASET_XFER);
@@ -153,8 +284,8 @@ static dp_status_t h5_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
         H5Sselect_none(mspace);
     }
     if (H5Dread(h->dset, h->memtype, mspace, fspace, h->dxpl, buf) < 0)
-        st = dp_err_set(DP_ERR_IO, "reading '%s:%s' failed (%s)", s->job->input.path,
-                        s->job->input.dataset, dp_h5_error());
+        st = dp_err_set(DP_ERR_IO, "reading '%s:%s' failed, the file may be damaged (%s)",
+                        s->job->input.path, s->job->input.dataset, dp_h5_error_cause());
     H5Sclose(mspace);
     H5Sclose(fspace);
     if (st == DP_OK && !h->warned) {

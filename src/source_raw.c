@@ -41,12 +41,21 @@ static dp_status_t raw_open(dp_source_t *s)
         __builtin_add_overflow(need, in->offset, &need))
         st = dp_err_set(DP_ERR_DATA, "[input] offset %lld + the data's size overflow 64 bits",
                         (long long)in->offset);
-    else if (st == DP_OK && (int64_t)size != need)
+    else if (st == DP_OK && (int64_t)size != need) {
+        const int esize = dp_dtype_size(s->dtype);
+        const int64_t after = (int64_t)size - in->offset;
+        char whole[128] = "";
+        if (after > 0 && after % esize != 0)
+            snprintf(whole, sizeof whole,
+                     " (the %lld bytes after the offset are not a whole number of %d-byte "
+                     "values)",
+                     (long long)after, esize);
         st = dp_err_set(DP_ERR_DATA,
                         "raw input '%s' has %lld bytes, but offset %lld + %s %s values of %d "
-                        "bytes need %lld",
+                        "bytes need %lld%s",
                         in->path, (long long)size, (long long)in->offset, shape,
-                        dp_dtype_name(s->dtype), dp_dtype_size(s->dtype), (long long)need);
+                        dp_dtype_name(s->dtype), esize, (long long)need, whole);
+    }
     for (int d = 0; d < s->shape.ndim && st == DP_OK; d++)
         if (s->shape.n[d] > INT_MAX)
             st =
