@@ -21,7 +21,8 @@ enum {
     OP_LOG,
     OP_EXP,
     OP_THRESHOLD,
-    OP_CAST
+    OP_CAST,
+    OP_COUNT
 };
 #define MAP_OP_NAMES "scale|offset|axpy|clamp|abs|sqrt|log|exp|threshold|cast"
 
@@ -83,9 +84,9 @@ static const dp_opt_t map_opts[] = {
 };
 
 /* Which of a, b, lo, hi each op takes: bit 0 a, 1 b, 2 lo, 3 hi; and which it requires. */
-static const unsigned takes[] = {
+static const unsigned takes[OP_COUNT] = {
     [OP_SCALE] = 1, [OP_OFFSET] = 2, [OP_AXPY] = 3, [OP_CLAMP] = 12, [OP_THRESHOLD] = 4};
-static const unsigned needs[] = {
+static const unsigned needs[OP_COUNT] = {
     [OP_SCALE] = 1, [OP_OFFSET] = 2, [OP_AXPY] = 3, [OP_THRESHOLD] = 4};
 
 static const char *map_check(const void *cfg, const char **key)
