@@ -71,7 +71,8 @@ void *dp_kvt_insert(dp_kvt_t *t, size_t s, const void *key, size_t len, uint64_t
         t->size = (t->used + len) * 2 + 65536;
         t->arena = grow(t->arena, t->size);
     }
-    memcpy(t->arena + t->used, key, len);
+    if (len > 0) /* an empty key may come as NULL */
+        memcpy(t->arena + t->used, key, len);
     dp_kv_entry_t *e = dp_kvt_entry(t, s);
     *e = (dp_kv_entry_t){.hash = h,
                          .prefix = dp_kv_prefix(key, len),

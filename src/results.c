@@ -32,12 +32,16 @@ void dp_results_int(dp_results_t *r, const char *name, int64_t v)
 
 void dp_results_reals(dp_results_t *r, const char *name, const double *v, size_t n)
 {
-    memcpy(add(r, name, 0, 0, n)->r, v, n * sizeof *v);
+    dp_result_t *x = add(r, name, 0, 0, n);
+    if (n > 0) /* v may be NULL for no values, which memcpy must not see */
+        memcpy(x->r, v, n * sizeof *v);
 }
 
 void dp_results_ints(dp_results_t *r, const char *name, const int64_t *v, size_t n)
 {
-    memcpy(add(r, name, 1, 0, n)->i, v, n * sizeof *v);
+    dp_result_t *x = add(r, name, 1, 0, n);
+    if (n > 0)
+        memcpy(x->i, v, n * sizeof *v);
 }
 
 static int64_t elements(const dp_shape_t *s)
@@ -82,7 +86,8 @@ void dp_results_strings(dp_results_t *r, const char *name, char *const *s, size_
 void dp_results_pairs(dp_results_t *r, const char *name, char *const *s, const int64_t *v, size_t n)
 {
     dp_result_t *x = add(r, name, 1, 0, n);
-    memcpy(x->i, v, n * sizeof *v);
+    if (n > 0) /* an empty table has no arrays: memcpy must not see their NULL */
+        memcpy(x->i, v, n * sizeof *v);
     x->s = copy_strings(s, n);
 }
 
