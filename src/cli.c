@@ -16,9 +16,6 @@
 
 #include <getopt.h>
 #include <mpi.h>
-#ifdef DPROC_SANITIZE
-#include <sanitizer/lsan_interface.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,19 +186,7 @@ static int run(cli_t *c, int rank)
         }
     }
     dp_job_free(&job);
-    fflush(stdout);
     return dp_err_exit_status((dp_status_t)st);
-}
-
-/* Ends MPI. A sanitizer build first looks for leaks, while Open MPI's components are still
- * loaded: what MPI keeps until MPI_Finalize is then reachable, not a leak, and the stacks of
- * real leaks can be symbolized. */
-static void finalize(void)
-{
-#ifdef DPROC_SANITIZE
-    __lsan_do_leak_check();
-#endif
-    MPI_Finalize();
 }
 
 int dp_cli_main(int argc, char **argv)
@@ -233,12 +218,14 @@ int dp_cli_main(int argc, char **argv)
             st = argv[1][0] == 'e' ? dp_explain(argv[2]) : dp_verify(argv[2]);
         }
         MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
-        finalize();
+        fflush(stdout); /* before MPI and the sanitizers' exit handlers */
+        MPI_Finalize();
         return st;
     }
     if (argc > 1 && !strcmp(argv[1], "selftest")) {
         const int st = dp_selftest(argc > 2 ? argv[2] : ".", MPI_COMM_WORLD);
-        finalize();
+        fflush(stdout); /* before MPI and the sanitizers' exit handlers */
+        MPI_Finalize();
         return st;
     }
     cli_t c = {0};
@@ -246,6 +233,7 @@ int dp_cli_main(int argc, char **argv)
     if (status == 0)
         status = run(&c, rank);
     free(c.sets);
-    finalize();
+    fflush(stdout); /* before MPI and the sanitizers' exit handlers */
+    MPI_Finalize();
     return status;
 }

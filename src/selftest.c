@@ -79,6 +79,21 @@ static int check_report(const case_t *c, const char *report, char *why, size_t s
     return ok;
 }
 
+/* Writes the job text with every "%1$s" replaced by dir (the scratch directory). */
+static void write_job(FILE *f, const char *text, const char *dir)
+{
+    static const char mark[] = "%1$s";
+    for (const char *p = text, *q; *p; p = q + sizeof mark - 1) {
+        q = strstr(p, mark);
+        if (!q) {
+            fputs(p, f);
+            return;
+        }
+        fwrite(p, 1, (size_t)(q - p), f);
+        fputs(dir, f);
+    }
+}
+
 /* Runs one job from its text; returns its status (every rank the same). */
 static dp_status_t run_job(const char *dir, const char *name, const char *text, MPI_Comm comm)
 {
@@ -89,7 +104,7 @@ static dp_status_t run_job(const char *dir, const char *name, const char *text, 
     if (rank == 0) {
         FILE *f = fopen(path, "w");
         if (f) {
-            fprintf(f, text, dir);
+            write_job(f, text, dir);
             fclose(f);
         }
     }

@@ -502,7 +502,7 @@ static void phase_class(char *buf, size_t size, int phase)
 typedef struct {
     const char *name;
     double div; /* microseconds per unit */
-    const char *fmt;
+    int decimals;
 } unit_t;
 
 static double xpos(const trace_t *t, double us)
@@ -530,7 +530,7 @@ typedef struct {
 
 static void put_time(FILE *f, const unit_t *u, double us)
 {
-    fprintf(f, u->fmt, us / u->div);
+    fprintf(f, "%.*f", u->decimals, us / u->div);
 }
 
 static int column(double x)
@@ -821,8 +821,7 @@ static double tick_step(double span)
 
 static void write_svg(FILE *f, const trace_t *t)
 {
-    const unit_t u =
-        t->tmax - t->tmin >= 1e6 ? (unit_t){"s", 1e6, "%.4f"} : (unit_t){"ms", 1e3, "%.3f"};
+    const unit_t u = t->tmax - t->tmin >= 1e6 ? (unit_t){"s", 1e6, 4} : (unit_t){"ms", 1e3, 3};
     const int legend_y = t->version || t->host || t->start || t->status ? 54 : 36;
     int chart_h = 0;
     for (size_t r = 0; r < t->nranks; r++)

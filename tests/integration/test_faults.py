@@ -323,7 +323,9 @@ for action in ("exit", "abort"):
     h.check(not os.path.exists(h.path(OUT[MAP_SEQ])),
             f"{what}: nothing under the final name {OUT[MAP_SEQ]}")
     left = h.temp_leftovers()
-    bad = [p for p in left if not re.search(r"\.dproc-tmp-\d+$", p)]
+    # .data.N/.metadata.N: Open MPI's per-rank shared-file-pointer files (sharedfp=individual,
+    # which dproc asks for) beside the temporary file while it is open for writing
+    bad = [p for p in left if not re.search(r"\.dproc-tmp-\d+(\.(data|metadata)\.\d+)?$", p)]
     h.check(not bad, f"{what}: any leftover temporary file is clearly named *.dproc-tmp-PID", bad)
     if left:
         h.note(f"{what}: temporary file(s) left (expected after a crash): "
@@ -378,6 +380,11 @@ LIMIT = "ulimit -f 1000"
 NOSHM = {"OMPI_MCA_btl": "self,tcp"}
 for job, xfsz in ((MAP, "default"), (MAP, "ignored"), (WC, "ignored")):
     what = f"file-size limit, {job} output {OUT[job]}, SIGXFSZ {xfsz}"
+    if job == MAP and xfsz == "ignored" and os.environ.get("DPROC_SANITIZED"):
+        h.note(f"{what}: not run in the sanitizer build: HDF5 1.10's crash in its MPI_Finalize "
+               "hook after the failed flush (the known limitation below) is reported there as "
+               "an AddressSanitizer error; the regular build runs this case")
+        continue
     remove(OUT[job], REPORT[job])
     wrap = LIMIT + ("; trap '' XFSZ" if xfsz == "ignored" else "")
     res = run(["-q", job], what, wrap=wrap, extra_env=NOSHM)

@@ -41,7 +41,8 @@ measured one. Checks:
      says "ok" implies the new output;
  (a) the inputs are byte-identical (SHA-256);
      temporary files left (a killed run cannot clean up) are named .NAME.dproc-tmp-PID after one
-     of the job's files (the report's: NAME.dproc-tmp-PID) with PID a rank of the killed run;
+     of the job's files (the report's too) with PID a rank of the killed run (and Open MPI's
+     per-rank .data.RANK/.metadata.RANK beside an output's temporary file);
      their number is noted and they are removed; so are the files Open MPI's OMPIO keeps while a
      file is open (FILE.locktest.RANK, FILE-JOBID-PID.lock beside an input or a temporary file
      of the job; semaphores /dev/shm/sem.OMPIO_NAME after them), which a kill leaves behind; no
@@ -591,9 +592,13 @@ def checkpoint_state(path, K, refs):
     return k, None
 
 
-TMP_RE = re.compile(r"^(?:\.(?P<out>.+)|(?P<rep>.+))\.dproc-tmp-(?P<pid>\d+)$")
-# Open MPI 4.1's OMPIO sets up shared-file-pointer support at every MPI_File_open, although
-# dproc never uses it: component sm makes a POSIX semaphore /dev/shm/sem.OMPIO_BASENAME; before
+# dproc asks Open MPI for sharedfp=individual, which keeps per-rank files .data.RANK and
+# .metadata.RANK beside a file opened for writing (an output's temporary file) until it is
+# closed: a killed rank leaves them, named after the temporary file.
+TMP_RE = re.compile(r"^(?:\.(?P<out>.+)|(?P<rep>.+))\.dproc-tmp-(?P<pid>\d+)"
+                    r"(?:\.(?:data|metadata)\.\d+)?$")
+# Where a user sets another sharedfp component: Open MPI 4.1's OMPIO sets up shared-file-pointer
+# support at every MPI_File_open, although dproc never uses it: component sm makes a POSIX semaphore /dev/shm/sem.OMPIO_BASENAME; before
 # that, component lockedfile probes file locking with an empty FILE.locktest.RANK beside FILE,
 # removed at once, and where sm cannot be used (another open file of the same base name on the
 # node) it keeps FILE-JOBID-PID.lock (8 bytes) beside FILE while FILE is open. All are removed
@@ -737,7 +742,7 @@ def soak_job(j):
     h.check_inputs(what, INPUTS[kind])
 
     # temporary files: clearly named after a file of the job, PID a rank of the killed run
-    names = {out, params.get("ckpt")}
+    names = {out, params.get("ckpt"), report}  # the report's too: .NAME.dproc-tmp-PID
 
     def dproc_temp(base):
         m = TMP_RE.match(base)

@@ -33,7 +33,7 @@ STENCIL = dh.job_text([
                  "tolerance": 1e-12, "check_every": 10, "checkpoint_every": 50,
                  "checkpoint_path": "heat.ckpt.h5"}),
     ("output", {"path": "heat.h5", "overwrite": "true", "report": "heat.json",
-                "trace": "heat-trace.json"}),
+                "trace": "heat-trace.json", "preview": "heat.png"}),
     ("run", {"threads": 1}),
 ])
 
@@ -78,12 +78,25 @@ def phases_each_rank(what, t, expected):
 
 # ---- a stencil: phases, aligned clocks, agreement with the report ------------------------------
 h.write("heat.ini", STENCIL)
+old_umask = os.umask(0o027)  # the files are created 0666 & ~umask, as any program's
 res = h.dproc("heat.ini", opts=["-q"])
+os.umask(old_umask)
 h.expect_ok(res, "stencil with trace")
+modes = {n: oct(os.stat(h.path(n)).st_mode & 0o777) for n in
+         ("heat.h5", "heat.json", "heat-trace.json", "heat.png") if os.path.exists(h.path(n))}
+h.check(len(modes) == 4 and set(modes.values()) == {oct(0o640)},
+        "output, report, trace and preview are created with mode 0666 & ~umask (umask 027)",
+        modes)
+with open(h.path("heat.png"), "rb") as f:
+    head = f.read(24)
+h.check(head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and
+        int.from_bytes(head[16:20], "big") > 90 and int.from_bytes(head[20:24], "big") > 120,
+        "preview: a PNG at least as large as the 120 x 90 field (the heat map's exact layout is "
+        "checked by test_plot)", head)
 t = load_trace("stencil", h.path("heat-trace.json"))
 report = dh.load_json(h.path("heat.json"))
 if t and report:
-    want = {"setup", "read", "compute", "reduce", "checkpoint", "write"}
+    want = {"setup", "read", "compute", "reduce", "checkpoint", "write", "preview"}
     if NP > 1:  # a rank alone on a non-periodic grid exchanges no halo
         want |= {"halo", "halo wait"}
     phases_each_rank("stencil", t, want)

@@ -298,14 +298,14 @@ static void test_files(void)
         const char *extra;
         const char *want;
     } cases[] = {
-        {"%s/out.h5", "", "[output] path: '"},
-        {"%s/out.h5", "overwrite = true\n", NULL},
-        {"%s/sub/../in.bin", "overwrite = true\n", "is the input file"},
-        {"%s/nodir/x.h5", "", "does not exist"},
+        {"/out.h5", "", "[output] path: '"},
+        {"/out.h5", "overwrite = true\n", NULL},
+        {"/sub/../in.bin", "overwrite = true\n", "is the input file"},
+        {"/nodir/x.h5", "", "does not exist"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char o[300];
-        snprintf(o, sizeof o, cases[i].out, dir);
+        snprintf(o, sizeof o, "%s%s", dir, cases[i].out);
         snprintf(text, sizeof text,
                  "[job]\nkernel = copy\n[input]\nsource = raw\npath = %s\ndtype = int8\n"
                  "shape = 3\n[output]\npath = %s\n%s",

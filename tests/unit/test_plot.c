@@ -670,6 +670,22 @@ static int plot(const char *args)
     return dp_plot_main(argc, argv);
 }
 
+/* The command line template with each "%s" replaced by arg. */
+static void fill(char *out, size_t size, const char *template, const char *arg)
+{
+    size_t n = 0;
+    for (const char *p = template; *p && n + 1 < size; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            n += (size_t)snprintf(out + n, size - n, "%s", arg);
+            n = n < size ? n : size - 1;
+            p++;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}
+
 static void test_command_line(void)
 {
     const path_t cli_h5 = in_dir("cli.h5"), cli_png = in_dir("cli.png");
@@ -711,7 +727,7 @@ static void test_command_line(void)
         "plot trace %s",
     };
     for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
-        snprintf(cmd, sizeof cmd, usage[i], h5, h5);
+        fill(cmd, sizeof cmd, usage[i], h5);
         CU_ASSERT_EQUAL(plot(cmd), 2);
     }
     CU_ASSERT(!exists(in_dir("x.png").s) && !exists("x.png"));
