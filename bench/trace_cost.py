@@ -115,15 +115,16 @@ def compare(a, work, name, template, on, off, **fmt):
 
 
 def computed(a, work, res, per_span):
-    """The overhead from the spans the traced run recorded and the cost per span: recording
-    (on the rank with the most spans) and writing (all spans, by rank 0 at the end)."""
+    """The overhead from the spans the traced run recorded and the cost per span: recording and
+    writing (each rank formats and writes its own spans, all at once, at the end), both on the
+    rank with the most spans."""
     with open(os.path.join(work, "trace.json")) as f:
         events = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X"]
     per_rank = [sum(1 for e in events if e["pid"] == r) for r in range(a.np)]
     off = res["run"]["off"]
     res["spans_per_rank"] = per_rank
     res["computed"] = {"record": max(per_rank) * per_span["record_ns"] * 1e-9 / off,
-                       "write": len(events) * per_span["write_ns"] * 1e-9 / off}
+                       "write": max(per_rank) * per_span["write_ns"] * 1e-9 / off}
     c = res["computed"]
     print(f"{'':34s} {max(per_rank)} spans on the busiest rank: recording {100 * c['record']:.3f}%"
           f" of the run, writing {100 * c['write']:.2f}%", flush=True)
