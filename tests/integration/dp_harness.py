@@ -208,6 +208,36 @@ class Harness:
                           res.describe())
 
 
+# ---- processes -------------------------------------------------------------------------------
+
+def session_processes(sid, exe):
+    """{pid: (runs exe, MPI rank or -1)} of every process in session sid, read from /proc (the
+    rank from the environment Open MPI gives each rank)."""
+    found = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        pid = int(d)
+        try:
+            if os.getsid(pid) != sid:
+                continue
+        except OSError:
+            continue
+        is_exe, rank = False, -1
+        try:
+            is_exe = os.path.realpath(f"/proc/{d}/exe") == exe
+            if is_exe:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    for e in f.read().split(b"\0"):
+                        for key in (b"OMPI_COMM_WORLD_RANK=", b"PMIX_RANK="):
+                            if e.startswith(key) and rank < 0:
+                                rank = int(e[len(key):] or -1)
+        except (OSError, ValueError):
+            pass
+        found[pid] = (is_exe, rank)
+    return found
+
+
 # ---- job files -------------------------------------------------------------------------------
 
 def job_text(sections, comment=None):

@@ -59,25 +59,7 @@ if NP < 2:
 
 def session_ranks(sid):
     """{pid: rank} of the dproc processes in session sid (rank -1 when unknown)."""
-    found = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        pid = int(d)
-        try:
-            if os.getsid(pid) != sid or os.path.realpath(f"/proc/{d}/exe") != DPROC_REAL:
-                continue
-            with open(f"/proc/{d}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-        except (OSError, ProcessLookupError):
-            continue
-        rank = -1
-        for e in env:
-            for key in (b"OMPI_COMM_WORLD_RANK=", b"PMIX_RANK="):
-                if e.startswith(key) and rank < 0:
-                    rank = int(e[len(key):] or -1)
-        found[pid] = rank
-    return found
+    return {p: r for p, (d, r) in dh.session_processes(sid, DPROC_REAL).items() if d}
 
 
 def start(args, fault=None, wrap=None, extra_env=None):

@@ -99,28 +99,7 @@ if NP < 2:
 
 def session_procs(sid):
     """{pid: (is dproc, rank or -1)} of every process in session sid."""
-    found = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        pid = int(d)
-        try:
-            if os.getsid(pid) != sid:
-                continue
-        except OSError:
-            continue
-        is_dproc, rank = False, -1
-        try:
-            is_dproc = os.path.realpath(f"/proc/{d}/exe") == DPROC_REAL
-            if is_dproc:
-                with open(f"/proc/{d}/environ", "rb") as f:
-                    for e in f.read().split(b"\0"):
-                        if e.startswith(b"OMPI_COMM_WORLD_RANK="):
-                            rank = int(e.split(b"=", 1)[1] or -1)
-        except (OSError, ValueError):
-            pass
-        found[pid] = (is_dproc, rank)
-    return found
+    return dh.session_processes(sid, DPROC_REAL)
 
 
 def dproc_procs_here():
