@@ -1,5 +1,6 @@
 #include "stencil.h"
 #include "stencil_row.h"
+#include "work.h"
 
 #include <math.h>
 #include <omp.h>
@@ -51,6 +52,7 @@ void dp_taps_sweep(const dp_taps_t *t, const dp_field_t *in, dp_field_t *out, co
         if (n[d] <= 0)
             return;
     }
+    dp_work_add(n[0] * n[1] * n[2]);
     const int64_t len = n[inner], nseg = (len + SEG - 1) / SEG;
     const int64_t outer1 = inner >= 2 ? n[1] : 1;
     const int64_t ntasks = (inner >= 1 ? n[0] : 1) * outer1 * nseg;

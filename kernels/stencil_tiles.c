@@ -79,6 +79,7 @@ double dp_taps_steps(const dp_taps_t *t, dp_boundary_t b, double value, const dp
                      const int64_t reach[DP_MAX_DIMS], const dp_box_t *tiles, int64_t ntiles,
                      double *scratch, int nscratch, int want_change)
 {
+    (void)nscratch; /* read by OpenMP only: a build without it runs one thread on scratch[0] */
     double change = 0;
     int nan = 0;
 #pragma omp parallel num_threads(nscratch) reduction(max : change) reduction(| : nan)

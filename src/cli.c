@@ -11,7 +11,6 @@
 #include "signals.h"
 #include "submit.h"
 #include "verify.h"
-#include "hdf5_util.h"
 #include "job.h"
 
 #include <getopt.h>
@@ -193,10 +192,8 @@ int dp_cli_main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "submit"))
         return dp_submit_main(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "plot")) { /* one process, no MPI */
-        dp_h5_quiet();
+    if (argc > 1 && !strcmp(argv[1], "plot")) /* one process, no MPI */
         return dp_plot_main(argc - 1, argv + 1);
-    }
     dp_signals_install(); /* first: a signal during MPI_Init is noted, not fatal */
     /* dproc never uses shared file pointers; Open MPI's default support for them leaves lock and
      * probe files beside the files it opens (inputs too) when a rank is killed. A user's own

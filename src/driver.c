@@ -2,6 +2,7 @@
 
 #include "checkpoint.h"
 #include "comm.h"
+#include "digest.h"
 #include "dp_version.h"
 #include "fault.h"
 #include "heatmap.h"
@@ -17,6 +18,7 @@
 #include "stream.h"
 #include "stream_write.h"
 #include "trace.h"
+#include "work.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -51,6 +53,7 @@ typedef struct {
     int sink_open;
     double rss_base; /* MiB resident before the run's buffers */
     dp_results_t results;
+    char digest[DP_DIGEST_TEXT]; /* of the final field, when no output file carries it */
     double t[DP_NPHASES];
     dp_job_t restart_job; /* the job reading its checkpoint instead of its input */
     dp_checkpoint_meta_t ckpt;
@@ -270,6 +273,7 @@ static void compute_piece(run_t *r, int64_t p, double *data, int map, int write)
         if (r->writer_open)
             dp_writer_poke(&r->writer);
     }
+    dp_work_add(((map && k->kind == DP_KERNEL_MAP) + !!r->red) * c[0] * row);
     dp_trace_time(&r->t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
     if (write && r->writer_open)
         dp_writer_put(&r->writer, off, data, c[0] * row);
@@ -389,6 +393,24 @@ static dp_status_t write_output(run_t *r)
     DP_CALL(st);
     r->sink_open = 0;
     return DP_OK;
+}
+
+/* Without an output file, the digest the output dataset would have carried (its dproc_digest,
+ * checked by dproc verify), so that runs can still be compared bit for bit, e.g. a simulated
+ * run with a real one. Collective. */
+static void digest_field(run_t *r)
+{
+    const dp_shape_t *g = &r->plan.global;
+    const int64_t shape[DP_MAX_DIMS] = {g->n[0], g->ndim > 1 ? g->n[1] : 1,
+                                        g->ndim > 2 ? g->n[2] : 1};
+    dp_digest_t mine = {{0, 0}}, all;
+    for (int64_t p = 0; p < r->npieces; p++) {
+        int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], off;
+        dp_stream_box(&r->stream, p, s, c, &off);
+        dp_digest_box(&mine, r->buf + off, sizeof(double), shape, s, c);
+    }
+    MPI_Allreduce(mine.lane, all.lane, 2, MPI_UINT64_T, MPI_SUM, r->comm);
+    dp_digest_text(&all, r->digest);
 }
 
 /* [output] preview: rank 0 draws the dataset from the finished output file. Collective. */
@@ -574,6 +596,8 @@ static dp_status_t run_job(run_t *r)
         DP_CALL(iterate(r));
     if (job->output.path)
         DP_CALL(write_output(r));
+    else if (job->kernel->kind == DP_KERNEL_STENCIL)
+        digest_field(r);
     if (job->output.preview)
         DP_CALL(preview(r));
     return DP_OK;
@@ -604,8 +628,8 @@ static void report(run_t *r, dp_status_t st)
     const dp_job_t *job = r->job;
     double tmax[DP_NPHASES];
     MPI_Allreduce(r->t, tmax, DP_NPHASES, MPI_DOUBLE, MPI_MAX, r->comm);
-    long long mine = r->src.bytes_read, total = 0;
-    MPI_Reduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, 0, r->comm);
+    long long mine[2] = {r->src.bytes_read, dp_work_done()}, total[2] = {0, 0};
+    MPI_Reduce(mine, total, 2, MPI_LONG_LONG, MPI_SUM, 0, r->comm);
     double rss[2] = {peak_rss_mb(), r->rss_base}, rss_max[2];
     MPI_Reduce(rss, rss_max, 2, MPI_DOUBLE, MPI_MAX, 0, r->comm);
     double waits[2] = {r->t[DP_PHASE_READ_WAIT], r->t[DP_PHASE_READ_BUSY]}, wsum[2];
@@ -618,9 +642,11 @@ static void report(run_t *r, dp_status_t st)
         .input = r->src.describe,
         .shape = r->plan.global,
         .elements = r->plan.nranks ? dp_shape_elements(&r->plan.global) : 0,
-        .bytes_read = total,
+        .bytes_read = total[0],
+        .work = total[1],
         .mem_per_rank = r->mem,
         .results = &r->results,
+        .digest = r->digest[0] ? r->digest : NULL,
         .note = r->src.note,
         .status = st,
         .error = st == DP_OK ? NULL : dp_err_msg(),

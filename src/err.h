@@ -52,6 +52,9 @@ int dp_err_exit_status(dp_status_t code);
             return dp_err_set((code), __VA_ARGS__);                                                \
     } while (0)
 
+/* Turns off HDF5's automatic error printing: dproc reports errors itself. Local. */
+void dp_h5_quiet(void);
+
 /* Allocation that cannot fail softly: small bookkeeping only; aborts the job when out of
  * memory. Large data buffers use plain malloc and report DP_ERR_NOMEM. Local. */
 void *dp_xmalloc(size_t n);

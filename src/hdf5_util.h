@@ -7,9 +7,6 @@
 
 #include <hdf5.h>
 
-/* Turns off HDF5's automatic error printing: dproc reports errors itself. Local. */
-void dp_h5_quiet(void);
-
 /* The outermost (API-level) message of HDF5's current error stack, e.g. "unable to open file",
  * or "no detail". Local. */
 const char *dp_h5_error(void);

@@ -4,6 +4,7 @@
 
 #include "comm.h"
 #include "hdf5_util.h"
+#include "publish.h"
 #include "sink.h"
 
 #include <errno.h>
@@ -302,7 +303,7 @@ static dp_status_t writer_open(writer_t *w, const dp_runinfo_t *info)
         return DP_OK;
     if (w->job->output.format == DP_KV_HDF5)
         return h5_open(w, info);
-    dp_sink_tmp_name(w->job->output.path, (long long)getpid(), w->tmp, sizeof w->tmp);
+    dp_publish_tmp_name(w->job->output.path, (long long)getpid(), w->tmp, sizeof w->tmp);
     w->f = fopen(w->tmp, "w");
     DP_CHECK(w->f, DP_ERR_IO, "cannot create '%s': %s", w->tmp, strerror(errno));
     setvbuf(w->f, NULL, _IOFBF, 1 << 20);
@@ -331,7 +332,7 @@ static dp_status_t writer_close(writer_t *w, const dp_runinfo_t *info, dp_status
         if (st == DP_OK && bad)
             st = dp_err_set(DP_ERR_IO, "writing '%s' failed: %s", w->tmp, strerror(errno));
         if (st == DP_OK)
-            st = dp_sink_publish(w->tmp, w->job->output.path, w->job->output.overwrite);
+            st = dp_publish(w->tmp, w->job->output.path, w->job->output.overwrite);
         if (st != DP_OK)
             unlink(w->tmp);
     }

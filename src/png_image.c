@@ -2,7 +2,7 @@
 
 #include "dp_version.h"
 #include "err.h"
-#include "sink.h"
+#include "publish.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -272,7 +272,7 @@ int dp_png_write(const dp_canvas_t *c, const char *path, char *err, size_t errsz
         snprintf(err, errsz, "output path '%.64s...' is too long", path);
         return -1;
     }
-    dp_sink_tmp_name(path, (long long)getpid(), tmp, sizeof tmp);
+    dp_publish_tmp_name(path, (long long)getpid(), tmp, sizeof tmp);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         snprintf(err, errsz, "cannot write '%s': %s", path, strerror(errno));
@@ -289,7 +289,7 @@ int dp_png_write(const dp_canvas_t *c, const char *path, char *err, size_t errsz
         snprintf(err, errsz, "cannot write '%s': %s", path, why);
         return -1;
     }
-    if (dp_sink_publish(tmp, path, 1) != DP_OK) {
+    if (dp_publish(tmp, path, 1) != DP_OK) {
         unlink(tmp);
         snprintf(err, errsz, "%s", dp_err_msg());
         return -1;

@@ -1,6 +1,6 @@
 #include "report.h"
 
-#include "sink.h"
+#include "publish.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -133,10 +133,13 @@ static cJSON *report_json(const dp_report_t *r)
     }
     cJSON_AddItemToObject(o, "elements", integer(r->elements));
     cJSON_AddItemToObject(o, "bytes_read", integer(r->bytes_read));
+    cJSON_AddItemToObject(o, "work_units", integer(r->work));
     cJSON_AddItemToObject(o, "memory_per_rank", integer(r->mem_per_rank));
     if (job->output.path)
         cJSON_AddStringToObject(o, "output", job->output.path);
     cJSON_AddItemToObject(o, "results", results_json(r->results));
+    if (r->digest)
+        cJSON_AddStringToObject(o, "digest", r->digest);
     cJSON *t = cJSON_AddObjectToObject(o, "timing");
     for (int p = 0; p < DP_NPHASES; p++)
         cJSON_AddItemToObject(t, phase_names[p], number(r->timing[p]));
@@ -174,7 +177,7 @@ dp_status_t dp_report_write_json(const dp_report_t *r, const char *path)
     if (!text)
         return dp_err_set(DP_ERR_NOMEM, "cannot format the report");
     char tmp[4096];
-    dp_sink_tmp_name(path, (long long)getpid(), tmp, sizeof tmp);
+    dp_publish_tmp_name(path, (long long)getpid(), tmp, sizeof tmp);
     FILE *f = fopen(tmp, "w");
     int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
     ok = f && fclose(f) == 0 && ok;
@@ -278,6 +281,11 @@ void dp_report_print(const dp_report_t *r, FILE *f)
             r->timing[DP_PHASE_COMMUNICATE], r->timing[DP_PHASE_WRITE]);
     if (r->timing[DP_PHASE_SHUFFLE] > 0)
         fprintf(f, "shuffle (s): %.6f\n", r->timing[DP_PHASE_SHUFFLE]);
+    if (job->kernel && job->kernel->kind == DP_KERNEL_STENCIL && r->timing[DP_PHASE_COMPUTE] > 0)
+        fprintf(f, "point updates: %lld, %.1f million per second of compute per rank\n",
+                (long long)r->work,
+                r->work / r->timing[DP_PHASE_COMPUTE] / 1e6 /
+                    (r->info->ranks ? r->info->ranks : 1));
     if (r->timing[DP_PHASE_HALO] > 0)
         fprintf(f,
                 "halo exchange (s): %.6f in flight, %.6f waited for after the interior (%.0f%% "
@@ -302,6 +310,8 @@ void dp_report_print(const dp_report_t *r, FILE *f)
                     r->timing[DP_PHASE_WRITE_BUSY], r->timing[DP_PHASE_WRITE_WAIT]);
         fprintf(f, "verdict: %s\n", verdict);
     }
+    if (r->digest)
+        fprintf(f, "digest of the result: %s\n", r->digest);
     if (r->note && *r->note)
         fprintf(f, "note: %s\n", r->note);
 }

@@ -46,6 +46,7 @@ typedef struct {
     int dims[DP_MAX_DIMS]; /* the process grid */
     int64_t elements;
     int64_t bytes_read;   /* summed over ranks */
+    int64_t work;         /* the kernels' units of work (kernels/work.h), summed over ranks */
     int64_t mem_per_rank; /* estimated bytes of the largest rank */
     double timing[DP_NPHASES];
     int streamed;       /* the data were read in pieces (not a stencil's whole block) */
@@ -53,7 +54,8 @@ typedef struct {
     double peak_rss_mb; /* largest resident size of any rank */
     double base_rss_mb; /* largest resident size of any rank before the run's buffers */
     const dp_results_t *results;
-    const char *note; /* a warning, or NULL */
+    const char *digest; /* of the final field when no output file carries it, or NULL */
+    const char *note;   /* a warning, or NULL */
     dp_status_t status;
     const char *error; /* the failure, when status != DP_OK */
 } dp_report_t;

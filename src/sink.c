@@ -3,11 +3,15 @@
 #include "comm.h"
 #include "fault.h"
 #include "hdf5_util.h"
+#include "publish.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+_Static_assert(sizeof(hid_t) == sizeof(int64_t) && (hid_t)-1 < 0,
+               "sink.h and snapshot.h keep HDF5 handles in int64_t");
 
 dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Comm comm)
 {
@@ -18,7 +22,7 @@ dp_status_t dp_sink_create(dp_sink_t *s, const char *path, int overwrite, MPI_Co
     long long pid = (long long)getpid();
     MPI_Bcast(&pid, 1, MPI_LONG_LONG, 0, comm);
     snprintf(s->final, sizeof s->final, "%s", path);
-    dp_sink_tmp_name(path, pid, s->tmp, sizeof s->tmp);
+    dp_publish_tmp_name(path, pid, s->tmp, sizeof s->tmp);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (comm != MPI_COMM_SELF) { /* a file of one process uses plain POSIX I/O: with MPI-IO, HDF5
                                     cannot write variable-length strings */
@@ -293,34 +297,7 @@ dp_status_t dp_sink_attr_string(dp_sink_t *s, const char *name, const char *valu
     return dp_comm_agree(st, s->comm);
 }
 
-/* Puts the finished file under its final name. Without overwrite, a file that appeared there
- * since the job was checked is not replaced: link() fails where rename() would clobber it. */
-dp_status_t dp_sink_publish(const char *tmp, const char *final, int overwrite)
-{
-    DP_CHECK(!dp_fault_hit(DP_FAULT_RENAME), DP_ERR_IO,
-             "cannot put the output at '%s': injected fault (DPROC_FAULT)", final);
-    if (overwrite) {
-        if (rename(tmp, final) != 0)
-            return dp_err_set(DP_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, final,
-                              strerror(errno));
-        return DP_OK;
-    }
-    if (link(tmp, final) != 0)
-        return dp_err_set(DP_ERR_IO, "cannot put the output at '%s': %s%s", final, strerror(errno),
-                          errno == EEXIST ? " (it appeared while the job ran; overwrite = false)"
-                                          : "");
-    unlink(tmp);
-    return DP_OK;
-}
-
-void dp_sink_tmp_name(const char *path, long long pid, char *out, size_t size)
-{
-    const char *slash = strrchr(path, '/');
-    int dirlen = slash ? (int)(slash - path + 1) : 0;
-    snprintf(out, size, "%.*s.%s.dproc-tmp-%lld", dirlen, path, slash ? slash + 1 : path, pid);
-}
-
-dp_status_t dp_sink_digest_attr(dp_sink_t *s, hid_t dset, const dp_digest_t *d)
+dp_status_t dp_sink_digest_attr(dp_sink_t *s, int64_t dset, const dp_digest_t *d)
 {
     char text[DP_DIGEST_TEXT];
     dp_digest_text(d, text);
@@ -361,7 +338,7 @@ dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info)
     int rank;
     MPI_Comm_rank(s->comm, &rank);
     if (rank == 0)
-        st = dp_sink_publish(s->tmp, s->final, s->overwrite);
+        st = dp_publish(s->tmp, s->final, s->overwrite);
     st = dp_comm_agree(st, s->comm);
     if (st == DP_OK)
         s->tmp[0] = '\0';

@@ -8,14 +8,14 @@
 #include "report.h"
 #include "results.h"
 
-#include <hdf5.h>
 #include <limits.h>
+#include <stdint.h>
 #include <mpi.h>
 
 typedef struct {
     MPI_Comm comm;
-    hid_t file;
-    hid_t dset; /* the array being written, when there is one */
+    int64_t file; /* an HDF5 hid_t: the header leaves HDF5 out for the build without it */
+    int64_t dset; /* the array being written, when there is one */
     char tmp[PATH_MAX];
     char final[PATH_MAX];
     int overwrite;      /* replace an existing final file */
@@ -59,20 +59,12 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
 
 /* Writes the digest d as the attribute dproc_digest of dataset dset. Collective; d must
  * match. */
-dp_status_t dp_sink_digest_attr(dp_sink_t *s, hid_t dset, const dp_digest_t *d);
+dp_status_t dp_sink_digest_attr(dp_sink_t *s, int64_t dset, const dp_digest_t *d);
 
 /* Sums the ranks' digests of the array being written into its attribute dproc_digest, writes
  * the provenance attributes and, last, the completion marker dproc_complete = 1; closes and
  * renames the file into place. Collective. */
 dp_status_t dp_sink_commit(dp_sink_t *s, const dp_runinfo_t *info);
-
-/* The temporary name of an output being written to path by process pid: a hidden file in the
- * same directory. Local. */
-void dp_sink_tmp_name(const char *path, long long pid, char *out, size_t size);
-
-/* Puts the finished file tmp under its final name; without overwrite, a file that appeared
- * there since the job was checked is not replaced. Local. */
-dp_status_t dp_sink_publish(const char *tmp, const char *final, int overwrite);
 
 /* Closes what is open and removes the temporary file; safe after any failure. Collective. */
 void dp_sink_abort(dp_sink_t *s);

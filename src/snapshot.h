@@ -7,14 +7,13 @@
 #include "kernel.h"
 #include "sink.h"
 
-#include <hdf5.h>
 #include <mpi.h>
 #include <stdint.h>
 
 typedef struct {
     dp_sink_t sink;
-    hid_t fields;     /* /snapshots: time x the field's shape */
-    hid_t iterations; /* /iterations: the iteration of each snapshot */
+    int64_t fields;     /* an HDF5 hid_t, /snapshots: time x the field's shape */
+    int64_t iterations; /* an HDF5 hid_t, /iterations: the iteration of each snapshot */
     int ndim;
     int64_t n; /* snapshots written */
     int open;

@@ -1,7 +1,7 @@
 #include "trace.h"
 
 #include "comm.h"
-#include "sink.h"
+#include "publish.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -342,7 +342,7 @@ dp_status_t dp_trace_finish(const char *path, const dp_trace_about_t *about)
     long long pid = (long long)getpid();
     MPI_Bcast(&pid, 1, MPI_LONG_LONG, 0, tr.comm);
     char tmp[4096];
-    dp_sink_tmp_name(path, pid, tmp, sizeof tmp);
+    dp_publish_tmp_name(path, pid, tmp, sizeof tmp);
     if (rank == 0)
         unlink(tmp); /* MPI_MODE_CREATE keeps what a file of that name holds */
     if (dp_comm_agree(st, tr.comm) != DP_OK) {
@@ -369,7 +369,7 @@ dp_status_t dp_trace_finish(const char *path, const dp_trace_about_t *about)
     free(t.p);
     if (rank == 0) {
         if (st == DP_OK)
-            st = dp_sink_publish(tmp, path, 1);
+            st = dp_publish(tmp, path, 1);
         if (st != DP_OK)
             unlink(tmp);
         if (all_dropped)

@@ -6,6 +6,9 @@
 #define DP_TRACE_H
 
 #include "err.h"
+#ifdef DP_SMPI
+#include "sim_cost.h"
+#endif
 
 #include <mpi.h>
 #include <stdint.h>
@@ -51,9 +54,14 @@ static inline void dp_trace_span(dp_trace_kind_t kind, double t0, double t1)
 }
 
 /* Adds now - t0 to *slot (a phase's time of the report), records the span of kind and
- * returns now. Local. */
+ * returns now. In dproc-smpi, the end of a compute span is where the simulated clock is
+ * advanced by the cost of the work done (src/sim_cost.c). Local. */
 static inline double dp_trace_time(double *slot, dp_trace_kind_t kind, double t0)
 {
+#ifdef DP_SMPI
+    if (kind == DP_TR_COMPUTE)
+        dp_sim_charge();
+#endif
     const double now = MPI_Wtime();
     *slot += now - t0;
     dp_trace_span(kind, t0, now);

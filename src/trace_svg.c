@@ -1,7 +1,7 @@
 #include "trace_svg.h"
 
 #include "err.h"
-#include "sink.h"
+#include "publish.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -984,7 +984,7 @@ int dp_trace_svg(const char *json_path, const char *svg_path, char *err, size_t 
     }
     if (!st) {
         organise(&t);
-        dp_sink_tmp_name(svg_path, (long long)getpid(), tmp, sizeof tmp);
+        dp_publish_tmp_name(svg_path, (long long)getpid(), tmp, sizeof tmp);
         FILE *f = fopen(tmp, "w");
         if (!f) {
             snprintf(err, errsz, "cannot write '%s': %s", svg_path, strerror(errno));
@@ -996,7 +996,7 @@ int dp_trace_svg(const char *json_path, const char *svg_path, char *err, size_t 
                 snprintf(err, errsz, "cannot write '%s': %s", svg_path, strerror(errno));
                 unlink(tmp);
                 st = -1;
-            } else if (dp_sink_publish(tmp, svg_path, 1) != DP_OK) {
+            } else if (dp_publish(tmp, svg_path, 1) != DP_OK) {
                 snprintf(err, errsz, "%s", dp_err_msg());
                 unlink(tmp);
                 st = -1;

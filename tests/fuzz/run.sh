@@ -15,7 +15,7 @@ if [ -z "$cc" ]; then
     exit 1
 fi
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug -DDPROC_TESTS=OFF \
-    -DDPROC_FUZZ=ON >/dev/null
+    -DDPROC_FUZZ=ON -DDPROC_SMPI=OFF >/dev/null
 cmake --build "$build" --target fuzz_job -j"$(nproc)" >/dev/null
 mkdir -p "$build/corpus"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

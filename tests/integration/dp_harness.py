@@ -175,6 +175,11 @@ class Harness:
         Reaching the time limit is recorded as a failed check."""
         np = self.np if np is None else np
         cmd = ([*self.mpiexec, "-np", str(np)] if mpi else []) + [self.dproc_bin, *args]
+        return self.run_command(cmd, cwd, timeout, env)
+
+    def run_command(self, cmd, cwd=None, timeout=None, env=None):
+        """Runs cmd (a launcher and a dproc, e.g. smpirun and dproc-smpi) in its own session,
+        as run() does."""
         timeout = self.args.timeout if timeout is None else timeout
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=cwd or self.dir, env=env or self.env,

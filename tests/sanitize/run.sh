@@ -13,7 +13,7 @@ if grep -rnE '\b(v?asprintf)\(' "$src/src" "$src/kernels"; then
     echo "dproc code calls asprintf/vasprintf, which lsan.supp suppresses as Open MPI's" >&2
     exit 1
 fi
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDPROC_SANITIZE=ON \
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDPROC_SANITIZE=ON -DDPROC_SMPI=OFF \
     -DDPROC_TESTS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 logs=$(cd "$build" && pwd)/sanitizer-logs
