@@ -27,6 +27,7 @@ typedef struct {
     dp_halo_t halo;
     int halo_made;
     dp_snapshots_t snaps;
+    dp_signal_vote_t vote; /* on stopping, posted after one group and read after the next */
 } loop_t;
 
 /* The ghost width along axis d: halo_depth times the stencil's reach. */
@@ -421,14 +422,18 @@ static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged
     return group_sweeps(L, steps, done, converged, residual);
 }
 
-/* After a group of iterations, where the field is whole: when any rank received SIGUSR1 or
- * SIGTERM, writes a checkpoint (where the kernel has one) and stops. Collective. */
+/* After a group of iterations, where the field is whole: reads the vote on stopping posted
+ * after the previous group and posts the next; when any rank had received SIGUSR1 or SIGTERM,
+ * writes a checkpoint (where the kernel has one) and stops, one group after the signal.
+ * Collective. */
 static dp_status_t stop_if_signalled(loop_t *L, int64_t done)
 {
     const dp_iterate_t *it = L->it;
-    const int sig = dp_signal_agree(it->comm);
-    if (!sig)
+    const int sig = dp_signal_vote_end(&L->vote);
+    if (!sig) {
+        dp_signal_vote_begin(&L->vote, it->comm);
         return DP_OK;
+    }
     if (!L->spec.checkpoint_path)
         return dp_err_set(DP_ERR_STOPPED,
                           "stopped by %s after iteration %lld of %lld; no checkpoint_path, so "
@@ -503,6 +508,7 @@ dp_status_t dp_iterate_run(const dp_iterate_t *it, double **block)
     loop_t L = {.it = it, .k = it->job->kernel, .nd = it->plan->global.ndim};
     L.k->iteration(it->state, &L.spec);
     dp_status_t st = iterate(&L, block);
+    dp_signal_vote_end(&L.vote); /* every rank left with the same vote posted (errors agree) */
     if (st != DP_OK)
         dp_snapshots_abort(&L.snaps);
     if (L.halo_made)
