@@ -27,8 +27,13 @@ typedef struct {
     dp_halo_t halo;
     int halo_made;
     dp_snapshots_t snaps;
-    dp_signal_vote_t vote; /* on stopping, posted after one group and read after the next */
+    int64_t vote_every, since_vote; /* groups between votes on stopping, and since the last */
+    double last_vote;               /* MPI_Wtime() of the last vote */
 } loop_t;
+
+/* Ranks vote on stopping (SIGUSR1, SIGTERM) about this often: a blocking MPI_Allreduce every
+ * group cost as much as a 256x256 sweep at 1024 simulated ranks (docs/scaling.md). */
+static const double VOTE_SECONDS = 0.05;
 
 /* The ghost width along axis d: halo_depth times the stencil's reach. */
 static int64_t halo_width(const dp_iteration_t *spec, int d)
@@ -422,18 +427,25 @@ static dp_status_t group(loop_t *L, int64_t steps, int64_t *done, int *converged
     return group_sweeps(L, steps, done, converged, residual);
 }
 
-/* After a group of iterations, where the field is whole: reads the vote on stopping posted
- * after the previous group and posts the next; when any rank had received SIGUSR1 or SIGTERM,
- * writes a checkpoint (where the kernel has one) and stops, one group after the signal.
- * Collective. */
+/* After a group of iterations, where the field is whole: every VOTE_SECONDS or so (a number
+ * of groups agreed from the slowest rank's pace), the ranks vote; when any rank received
+ * SIGUSR1 or SIGTERM, writes a checkpoint (where the kernel has one) and stops. Collective. */
 static dp_status_t stop_if_signalled(loop_t *L, int64_t done)
 {
     const dp_iterate_t *it = L->it;
-    const int sig = dp_signal_vote_end(&L->vote);
-    if (!sig) {
-        dp_signal_vote_begin(&L->vote, it->comm);
+    if (++L->since_vote < L->vote_every)
         return DP_OK;
-    }
+    const double now = MPI_Wtime();
+    const double mine[2] = {dp_signal_pending(), (now - L->last_vote) / (double)L->since_vote};
+    double all[2];
+    MPI_Allreduce(mine, all, 2, MPI_DOUBLE, MPI_MAX, it->comm);
+    const double every = all[1] > 0 ? VOTE_SECONDS / all[1] : 1e6;
+    L->vote_every = every < 1 ? 1 : every > 1e6 ? 1000000 : (int64_t)every;
+    L->since_vote = 0;
+    L->last_vote = now;
+    const int sig = (int)all[0];
+    if (!sig)
+        return DP_OK;
     if (!L->spec.checkpoint_path)
         return dp_err_set(DP_ERR_STOPPED,
                           "stopped by %s after iteration %lld of %lld; no checkpoint_path, so "
@@ -505,10 +517,13 @@ static dp_status_t iterate(loop_t *L, double **block)
 
 dp_status_t dp_iterate_run(const dp_iterate_t *it, double **block)
 {
-    loop_t L = {.it = it, .k = it->job->kernel, .nd = it->plan->global.ndim};
+    loop_t L = {.it = it,
+                .k = it->job->kernel,
+                .nd = it->plan->global.ndim,
+                .vote_every = 1,
+                .last_vote = MPI_Wtime()};
     L.k->iteration(it->state, &L.spec);
     dp_status_t st = iterate(&L, block);
-    dp_signal_vote_end(&L.vote); /* every rank left with the same vote posted (errors agree) */
     if (st != DP_OK)
         dp_snapshots_abort(&L.snaps);
     if (L.halo_made)

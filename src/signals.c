@@ -34,23 +34,6 @@ int dp_signal_agree(MPI_Comm comm)
     return any;
 }
 
-void dp_signal_vote_begin(dp_signal_vote_t *v, MPI_Comm comm)
-{
-    v->mine = received;
-    v->any = 0;
-    MPI_Iallreduce(&v->mine, &v->any, 1, MPI_INT, MPI_MAX, comm, &v->req);
-    v->posted = 1;
-}
-
-int dp_signal_vote_end(dp_signal_vote_t *v)
-{
-    if (!v->posted)
-        return 0;
-    MPI_Wait(&v->req, MPI_STATUS_IGNORE);
-    v->posted = 0;
-    return v->any;
-}
-
 const char *dp_signal_name(int sig)
 {
     static char other[32];
