@@ -116,6 +116,11 @@ if h.expect_ok(res, "model: dproc-smpi with DPROC_SMPI_NS_PER_UNIT"):
     h.check(abs(rep["timing"]["compute"] - want) < 1e-9,
             f"model: compute of the slowest rank is {want * 1e6:.3f} us",
             rep["timing"]["compute"])
+    if h.expect_ok(h.dproc(job), f"model: the real build at np {h.np}"):
+        real = dh.load_json(h.path("model.json"))
+        h.check(real["work_units"] == updates,
+                f"model: the real build counts the same {updates} point updates",
+                real["work_units"])
     deep = smpirun([stencil_job("model_deep", (48, 40), {"halo_depth": 3})], ns_per_unit=NS)
     if h.expect_ok(deep, "model_deep: dproc-smpi with halo_depth 3"):
         drep = dh.load_json(h.path("model_deep.json"))
