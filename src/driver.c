@@ -52,6 +52,7 @@ typedef struct {
     dp_sink_t sink;
     int sink_open;
     double rss_base; /* MiB resident before the run's buffers */
+    int64_t work0;   /* the kernels' work counted before this run (dproc selftest runs several) */
     dp_results_t results;
     char digest[DP_DIGEST_TEXT]; /* of the final field, when no output file carries it */
     double t[DP_NPHASES];
@@ -628,7 +629,7 @@ static void report(run_t *r, dp_status_t st)
     const dp_job_t *job = r->job;
     double tmax[DP_NPHASES];
     MPI_Allreduce(r->t, tmax, DP_NPHASES, MPI_DOUBLE, MPI_MAX, r->comm);
-    long long mine[2] = {r->src.bytes_read, dp_work_done()}, total[2] = {0, 0};
+    long long mine[2] = {r->src.bytes_read, dp_work_done() - r->work0}, total[2] = {0, 0};
     MPI_Reduce(mine, total, 2, MPI_LONG_LONG, MPI_SUM, 0, r->comm);
     double rss[2] = {peak_rss_mb(), r->rss_base}, rss_max[2];
     MPI_Reduce(rss, rss_max, 2, MPI_DOUBLE, MPI_MAX, 0, r->comm);
@@ -699,7 +700,8 @@ dp_status_t dp_driver_run(const dp_job_t *job, const dp_driver_opts_t *opts, MPI
 {
     if (job->run.threads > 0)
         omp_set_num_threads((int)job->run.threads);
-    run_t r = {.job = job, .opts = opts, .comm = comm, .cart = MPI_COMM_NULL};
+    run_t r = {
+        .job = job, .opts = opts, .comm = comm, .cart = MPI_COMM_NULL, .work0 = dp_work_done()};
     MPI_Comm_rank(comm, &r.rank);
     MPI_Comm_size(comm, &r.nranks);
     runinfo(&r);

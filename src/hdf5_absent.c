@@ -1,7 +1,9 @@
 /* What dproc-smpi, the build for SimGrid's simulator without HDF5 or libpng (cmake/smpi.cmake),
- * does where the real build reads or writes HDF5 or PNG files: it refuses with a clear error, on
- * every rank alike, before any collective that would differ. Jobs run under the simulator read
- * source = generate or raw and keep their results in the report (docs/scaling.md). */
+ * links where the real build reads or writes HDF5 or PNG files. The job check refuses every
+ * job that would get here (src/job.c, check_simulated: simulated jobs read source = generate and
+ * keep their results in the report, docs/scaling.md), so these only stand guard: each refuses
+ * with a clear error, on every rank alike, and the commands explain, verify and plot say why
+ * they cannot run. */
 #include "checkpoint.h"
 #include "explain.h"
 #include "heatmap.h"

@@ -440,7 +440,7 @@ static dp_status_t stop_if_signalled(loop_t *L, int64_t done)
     double all[2];
     MPI_Allreduce(mine, all, 2, MPI_DOUBLE, MPI_MAX, it->comm);
     const double every = all[1] > 0 ? VOTE_SECONDS / all[1] : 1e6;
-    L->vote_every = every < 1 ? 1 : every > 1e6 ? 1000000 : (int64_t)every;
+    L->vote_every = every < 1 ? 1 : every > 1e5 ? 100000 : (int64_t)every;
     L->since_vote = 0;
     L->last_vote = now;
     const int sig = (int)all[0];

@@ -473,6 +473,38 @@ static void check_output(dp_job_t *job, dp_diag_t *diag)
 }
 
 /* [output] preview: drawn from an array the output file holds, of 2 or 3 dimensions. */
+#ifdef DP_SMPI
+/* dproc-smpi, the build for SimGrid's simulator (docs/scaling.md): its hosts have no files, so
+ * a simulated job generates its input and keeps its results in the report. */
+static void check_simulated(dp_job_t *job, dp_diag_t *diag)
+{
+    static const char *const written[][2] = {
+        {"output", "path"}, {"output", "trace"}, {"output", "preview"}};
+    if (job->input.source != DP_SRC_GENERATE)
+        dp_diag_add(diag, dp_opts_where(&job->ini, "input", "source"), "input", "source",
+                    "dproc-smpi (SimGrid's simulated hosts have no files) reads only source = "
+                    "generate; run this job with the real build");
+    for (size_t i = 0; i < sizeof written / sizeof *written; i++)
+        if (dp_opts_given(&job->ini, written[i][0], written[i][1]))
+            dp_diag_add(diag, dp_opts_where(&job->ini, written[i][0], written[i][1]), written[i][0],
+                        written[i][1],
+                        "dproc-smpi (SimGrid's simulated hosts have no files) writes only the "
+                        "report; remove it or run the real build");
+    if (job->kernel && job->kernel->kind == DP_KERNEL_KEYVALUE)
+        dp_diag_add(diag, dp_opts_where(&job->ini, "job", "kernel"), "job", "kernel",
+                    "dproc-smpi cannot run %s: key-value kernels read text files and write a "
+                    "table",
+                    job->kernel->name);
+    static const char *const stencil_files[] = {"checkpoint_path", "snapshot_path"};
+    for (size_t i = 0; job->kernel && i < 2; i++)
+        if (dp_opts_given(&job->ini, job->kernel->name, stencil_files[i]))
+            dp_diag_add(diag, dp_opts_where(&job->ini, job->kernel->name, stencil_files[i]),
+                        job->kernel->name, stencil_files[i],
+                        "dproc-smpi (SimGrid's simulated hosts have no files) writes only the "
+                        "report; remove it or run the real build");
+}
+#endif
+
 static void check_preview(dp_job_t *job, dp_diag_t *diag)
 {
     static const char *const keys[] = {"preview_dataset", "preview_axis", "preview_index"};
@@ -623,6 +655,9 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
     check_input(job, diag);
     check_output(job, diag);
     check_preview(job, diag);
+#ifdef DP_SMPI
+    check_simulated(job, diag);
+#endif
     if (job->kernel && job->kernel->check && diag->n == before) {
         const char *key = NULL;
         const char *why = job->kernel->check(job->kcfg, &key);

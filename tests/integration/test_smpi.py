@@ -18,10 +18,12 @@ from dp_digest import digest_array
 
 SIM_NP = 16
 smpi_bin = os.environ.get("DP_SMPI_BIN", "")
-if not smpi_bin or not os.path.exists(smpi_bin):
+if not smpi_bin:
     print("SKIPPED: dproc-smpi was not built: SimGrid is not installed "
           "(apt-get install libsimgrid-dev, then configure with -DDPROC_SMPI=ON)")
     sys.exit(77)
+if not os.path.exists(smpi_bin):
+    sys.exit(f"FAILED: dproc-smpi was configured but {smpi_bin} is missing: build it")
 
 h = dh.Harness("smpi", __doc__)
 hostfile = h.write("hosts", "".join(f"node-{i}\n" for i in range(64)))
@@ -128,21 +130,55 @@ if h.expect_ok(res, "model: dproc-smpi with DPROC_SMPI_NS_PER_UNIT"):
                 "model_deep: deep halos recompute the overlap (more point updates)",
                 drep["work_units"])
 
-# ---- jobs that need HDF5 are refused by every rank -------------------------------------------
+# ---- a reduction counts each element once ----------------------------------------------------
+job = h.write("sum.ini", dh.job_text([
+    ("job", {"name": "sum", "kernel": "reduce"}),
+    ("input", {"source": "generate", "generator": "random", "seed": 3, "shape": "64,30"}),
+    ("output", {"report": "sum.json"}),
+    ("reduce", {"ops": "sum"}),
+    ("run", {"threads": 1})]))
+if h.expect_ok(smpirun([job], ns_per_unit=NS), "sum: dproc-smpi with DPROC_SMPI_NS_PER_UNIT"):
+    rep = dh.load_json(h.path("sum.json"))
+    h.check(rep["work_units"] == 64 * 30, "sum: 1920 elements folded, once each",
+            rep["work_units"])
+
+# ---- jobs that need files are refused by the job check, once, naming the key ------------------
 with h5py.File(h.path("in.h5"), "w") as f:
     f["/x"] = [[1.0, 2.0], [3.0, 4.0]]
-hdf5_in = h.write("hdf5_in.ini", dh.job_text([
-    ("job", {"name": "hdf5_in", "kernel": "reduce"}),
-    ("input", {"source": "hdf5", "path": "in.h5", "dataset": "/x"}),
-    ("reduce", {"ops": "sum"})]))
-for what, args in (("an HDF5 output", ["--set", "output.path=out.h5",
-                                        stencil_job("refused", (48, 40), {})]),
-                   ("an HDF5 input", [hdf5_in])):
-    res = smpirun(args)
+h.write("in.raw", b"\0" * 64)
+h.write("words.txt", "a b c\n")
+REFUSED = [  # what, job sections, the [section] key named
+    ("an HDF5 output", [("output", {"path": "out.h5"})], "[output] path"),
+    ("a trace", [("output", {"trace": "t.json"})], "[output] trace"),
+    ("an HDF5 input", [("input", {"source": "hdf5", "path": "in.h5", "dataset": "/x"})],
+     "[input] source"),
+    ("a raw input", [("input", {"source": "raw", "path": "in.raw", "dtype": "float64",
+                                "shape": "8"})], "[input] source"),
+    ("a checkpoint", [("stencil", {"checkpoint_every": 4, "checkpoint_path": "c.h5"})],
+     "[stencil] checkpoint_path"),
+]
+for what, sections, named in REFUSED:
+    parts = {"job": {"name": "refused", "kernel": "stencil"},
+             "input": {"source": "generate", "generator": "bump", "shape": "48,40"},
+             "stencil": {"preset": "heat", "alpha": 0.1, "iterations": 8}}
+    for sec, keys in sections:
+        parts[sec] = keys if sec == "input" else {**parts.get(sec, {}), **keys}
+    job = h.write("refused.ini", dh.job_text(list(parts.items())))
+    res = smpirun([job])
     lines = [ln for ln in res.err.splitlines() if "dproc-smpi" in ln]
     h.check(res.rc == dh.EXIT_USAGE and not res.timed_out,
             f"{what}: refused with exit status 2", res.describe())
-    h.check(len(lines) == 1, f"{what}: one error line naming dproc-smpi", res.err)
-    h.check(not os.path.exists(h.path("out.h5")), f"{what}: no output file")
+    h.check(len(lines) == 1 and lines[0].startswith(job + ":") and named in lines[0],
+            f"{what}: one error line, JOB.ini:LINE: {named}, naming dproc-smpi", res.err)
+    h.check(not os.path.exists(h.path("out.h5")) and not os.path.exists(h.path("t.json")),
+            f"{what}: no file written")
+wc = h.write("wc.ini", dh.job_text([
+    ("job", {"name": "wc", "kernel": "wordcount"}),
+    ("input", {"source": "text", "path": "words.txt"}),
+    ("output", {"report": "wc.json"})]))
+res = smpirun([wc])
+h.check(res.rc == dh.EXIT_USAGE and sum("[job] kernel" in ln and "dproc-smpi" in ln
+                                        for ln in res.err.splitlines()) == 1,
+        "a key-value kernel: refused once, naming [job] kernel, exit 2", res.describe())
 
 h.finish()
