@@ -1,5 +1,6 @@
-/* dproc's in-memory benchmark: a STREAM-style bandwidth probe and the reduce kernel's
- * throughput on the same machine, in the same run. Prints one JSON object on stdout.
+/* dproc's in-memory benchmark: a STREAM-style bandwidth probe, the reduce kernel's throughput,
+ * and element-wise maps (the map kernel, formulas of the expr kernel, a hand-written C loop) on
+ * the same machine, in the same run. Prints one JSON object on stdout.
  *
  *   dp_bench [--mib N] [--reps R] [--threads T]
  *
@@ -73,13 +74,51 @@ static double time_reduce(const char *section, double *x, int64_t n, double *che
         free(p);
     }
     dp_results_t res = {0};
-    k->results(st, &res);
+    k->results(st, NULL, &res); /* reduce keeps its combined partial */
     const double t = omp_get_wtime() - t0;
     *check = res.n && !res.v[0].is_int ? res.v[0].r[0] : 0.0;
     dp_results_free(&res);
     k->destroy(st);
     dp_job_free(&job);
     return t;
+}
+
+/* Runs the MAP kernel of the job text's [job] kernel over x into y as one rank, as the driver
+ * does for one piece; returns seconds. */
+static double time_map(const char *kernel, const char *section, const double *x, double *y,
+                       int64_t n)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "[job]\nkernel = %s\n[input]\nsource = generate\nshape = %lld\n[output]\n"
+             "path = bench.h5\n[%s]\n%s\n",
+             kernel, (long long)n, kernel, section);
+    dp_job_t job;
+    dp_diag_t diag = {0};
+    if (dp_job_parse(&job, "bench.ini", text, strlen(text), NULL, 0, &diag) != 0) {
+        dp_diag_print(&diag, stderr);
+        exit(1);
+    }
+    const dp_kernel_t *k = job.kernel;
+    const dp_shape_t g = {.ndim = 1, .n = {n, 1, 1}};
+    dp_block_t in = {.global = g, .count = {n, 1, 1}, .data = (double *)x};
+    dp_block_t out = {.global = g, .count = {n, 1, 1}, .data = y};
+    void *st = k->create ? k->create(job.kcfg, &g) : NULL;
+    const double t0 = omp_get_wtime();
+    k->process(st, &in, &out, NULL);
+    const double t = omp_get_wtime() - t0;
+    if (k->destroy)
+        k->destroy(st);
+    dp_job_free(&job);
+    return t;
+}
+
+/* The hand-written loop that kernel expr's sqrt(x*x + 1) competes with. */
+static void c_sqrt_loop(const double *x, double *y, int64_t n)
+{
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = sqrt(x[i] * x[i] + 1.0);
 }
 
 int main(int argc, char **argv)
@@ -144,7 +183,40 @@ int main(int argc, char **argv)
         printf("%s\n    \"%s\": %.3f", c ? "," : "", cases[c].name,
                bytes / median(t + 1, reps) / 1e9);
     }
+    printf("\n  },\n");
+
+    /* maps read x and write y: 16 bytes per element */
+    double *y = malloc((size_t)n * sizeof *y);
+    if (!y)
+        return 1;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = 0.0;
+    struct {
+        const char *name, *kernel, *section;
+    } maps[] = {
+        {"axpy (map)", "map", "op = axpy\na = 2.5\nb = 1"},
+        {"a*x + b (expr)", "expr", "y = a*x + b\na = 2.5\nb = 1"},
+        {"sqrt(x*x + 1) (C loop)", NULL, NULL},
+        {"sqrt(x*x + 1) (expr)", "expr", "y = sqrt(x*x + 1)"},
+    };
+    printf("  \"map_gbs\": {");
+    for (size_t c = 0; c < sizeof maps / sizeof maps[0]; c++) {
+        for (int r = 0; r <= reps; r++) {
+            if (maps[c].kernel) {
+                t[r] = time_map(maps[c].kernel, maps[c].section, x, y, n);
+            } else {
+                const double t0 = omp_get_wtime();
+                c_sqrt_loop(x, y, n);
+                t[r] = omp_get_wtime() - t0;
+            }
+        }
+        sink += y[n / 2];
+        printf("%s\n    \"%s\": %.3f", c ? "," : "", maps[c].name,
+               2 * bytes / median(t + 1, reps) / 1e9);
+    }
     printf("\n  },\n  \"checksum\": %.6g\n}\n", sink);
+    free(y);
     free(x);
     return 0;
 }

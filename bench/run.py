@@ -8,6 +8,8 @@ Measures, in one run on this machine:
   * the STREAM-style read and triad bandwidth probe (bench/dp_bench.c), 1 and 2 threads;
   * reduce throughput in GB/s of float64 input for ops = sum, sum,min,max,mean,var and hist
     (256 bins), on data already in memory (generation excluded), 1 and 2 threads;
+  * element-wise maps in GB/s read + written, 1 and 2 threads: kernel expr's a*x + b against
+    kernel map's axpy, and expr's sqrt(x*x + 1) against a hand-written C loop;
   * reduce through the dproc binary on an HDF5 file in the page cache (read + compute time from
     the JSON report), 1 rank x 2 threads and 2 ranks x 1 thread;
   * numpy (Debian's python3-numpy, one core) on the same size of data, and dproc's ratio to it;
@@ -238,6 +240,15 @@ def main():
         pct = 100 * two["reduce_gbs"][k] / two["probe_read_gbs"]
         print(f"{'reduce ' + k:28} {one['reduce_gbs'][k]:10.2f} {two['reduce_gbs'][k]:10.2f} "
               f"{pct:11.0f}%")
+    print(f"{'map (GB/s read + written)':28}")
+    for k in two["map_gbs"]:
+        print(f"{'  ' + k:28} {one['map_gbs'][k]:10.2f} {two['map_gbs'][k]:10.2f}")
+    for t, d in (("1", one), ("2", two)):
+        m_ = d["map_gbs"]
+        print(f"  {t} thread(s): expr a*x + b at {m_['a*x + b (expr)'] / m_['axpy (map)']:.0%} of "
+              f"map axpy (target >= 80%); expr sqrt(x*x + 1) at "
+              f"{m_['sqrt(x*x + 1) (expr)'] / m_['sqrt(x*x + 1) (C loop)']:.0%} of the C loop "
+              f"(target >= 50%)")
     if "hdf5_page_cache" in res:
         print("HDF5 in page cache, through dproc (GB/s of input, read + compute):")
         for k, v in res["hdf5_page_cache"].items():

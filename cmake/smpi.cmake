@@ -17,7 +17,7 @@ endforeach()
 add_library(dproc_smpi SHARED ${DP_KERNEL_SOURCES} ${DP_SMPI_TILE_OBJECTS} ${DP_CORE_SOURCES}
   src/hdf5_absent.c src/omp_serial.c src/sim_cost.c src/main.c)
 set_target_properties(dproc_smpi PROPERTIES OUTPUT_NAME dproc-smpi PREFIX "" SUFFIX "")
-target_include_directories(dproc_smpi PRIVATE src kernels ${CMAKE_CURRENT_BINARY_DIR}/generated)
+target_include_directories(dproc_smpi PRIVATE include src kernels ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_include_directories(dproc_smpi SYSTEM BEFORE PRIVATE ${SIMGRID_INCLUDEDIR}/smpi)
 target_compile_definitions(dproc_smpi PRIVATE DP_SMPI)
 target_compile_options(dproc_smpi PRIVATE ${DP_WARNINGS} -Wno-unknown-pragmas -fno-math-errno

@@ -110,8 +110,9 @@ static int64_t index_of(const char *s)
     return *end || v > 1000000 ? -1 : v;
 }
 
-static const char *gb_check(const void *cfg, const char **key)
+static const char *gb_check(const void *cfg, const char **key, int *column)
 {
+    (void)column;
     const gb_cfg_t *c = cfg;
     char d;
     const int needs_value = (c->aggs & ~(1u << AGG_COUNT)) != 0;

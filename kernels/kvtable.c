@@ -1,3 +1,4 @@
+#include "dproc/kernel.h"
 #include "kvtable.h"
 
 #include <stdio.h>
@@ -87,4 +88,9 @@ void *dp_kvt_insert(dp_kvt_t *t, size_t s, const void *key, size_t len, uint64_t
 size_t dp_kvt_bytes(const dp_kvt_t *t)
 {
     return t->nslots * t->stride + t->size;
+}
+
+void *dp_kv_get(dp_kvt_t *t, const void *key, size_t len, int *created)
+{
+    return dp_kvt_get(t, key, len, dp_kv_hash(key, len), created);
 }

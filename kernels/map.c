@@ -1,4 +1,5 @@
 #include "kernel.h"
+#include "rounding.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -89,8 +90,9 @@ static const unsigned takes[OP_COUNT] = {
 static const unsigned needs[OP_COUNT] = {
     [OP_SCALE] = 1, [OP_OFFSET] = 2, [OP_AXPY] = 3, [OP_THRESHOLD] = 4};
 
-static const char *map_check(const void *cfg, const char **key)
+static const char *map_check(const void *cfg, const char **key, int *column)
 {
+    (void)column;
     const map_cfg_t *c = cfg;
     static const char *const names[] = {"a", "b", "lo", "hi"};
     static char msg[160];
@@ -138,55 +140,7 @@ static void *map_create(const void *cfg, const dp_shape_t *global)
             out[i] = (expr);                                                                       \
         }                                                                                          \
     } while (0)
-
-/* Rounds to an integer type: nearest (ties to even), saturating, NaN to 0. */
-#define ROUND_INT(lo, hi)                                                                          \
-    do {                                                                                           \
-        _Pragma("omp parallel for simd schedule(static)")                                          \
-        for (int64_t i = 0; i < n; i++) {                                                          \
-            const double x = rint(out[i]);                                                         \
-            out[i] = x != x ? 0 : x < (lo) ? (lo) : x > (hi) ? (hi) : x;                           \
-        }                                                                                          \
-    } while (0)
 // clang-format on
-
-/* Rounds each value to the nearest value of type t, as it will be stored. */
-static void round_to(int t, double *out, int64_t n)
-{
-    switch ((dp_dtype_t)t) {
-    case DP_DT_FLOAT64:
-        break;
-    case DP_DT_FLOAT32:
-#pragma omp parallel for simd schedule(static)
-        for (int64_t i = 0; i < n; i++)
-            out[i] = (double)(float)out[i];
-        break;
-    case DP_DT_INT8:
-        ROUND_INT(-128.0, 127.0);
-        break;
-    case DP_DT_INT16:
-        ROUND_INT(-32768.0, 32767.0);
-        break;
-    case DP_DT_INT32:
-        ROUND_INT(-2147483648.0, 2147483647.0);
-        break;
-    case DP_DT_INT64: /* 2^63 - 1 is not a double: the largest double below 2^63 */
-        ROUND_INT(-9223372036854775808.0, 9223372036854774784.0);
-        break;
-    case DP_DT_UINT8:
-        ROUND_INT(0.0, 255.0);
-        break;
-    case DP_DT_UINT16:
-        ROUND_INT(0.0, 65535.0);
-        break;
-    case DP_DT_UINT32:
-        ROUND_INT(0.0, 4294967295.0);
-        break;
-    case DP_DT_UINT64:
-        ROUND_INT(0.0, 18446744073709549568.0);
-        break;
-    }
-}
 
 static void map_process(const void *st, const dp_block_t *inb, dp_block_t *outb, void *partial)
 {
@@ -229,7 +183,7 @@ static void map_process(const void *st, const dp_block_t *inb, dp_block_t *outb,
         APPLY(x);
         break;
     }
-    round_to(m->dtype, out, n);
+    dp_round_to_dtype((dp_dtype_t)m->dtype, out, n);
 }
 
 static dp_dtype_t map_out_dtype(const void *cfg)

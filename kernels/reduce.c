@@ -92,8 +92,9 @@ static const dp_opt_t reduce_opts[] = {
     {0},
 };
 
-static const char *reduce_check(const void *cfg, const char **key)
+static const char *reduce_check(const void *cfg, const char **key, int *column)
 {
+    (void)column;
     const reduce_cfg_t *c = cfg;
     if (c->range.n > 0) {
         *key = "range";
@@ -566,8 +567,9 @@ static void report_axis(const reduce_t *r, dp_results_t *res)
     free(counts);
 }
 
-static const char *reduce_results(const void *st, dp_results_t *res)
+static const char *reduce_results(const void *st, const void *combined, dp_results_t *res)
 {
+    (void)combined; /* next_pass kept what it needs */
     const reduce_t *r = st;
     const reduce_cfg_t *c = r->cfg;
     const dp_stats_t *s = &r->stats;

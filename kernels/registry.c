@@ -1,5 +1,6 @@
 #include "kernel.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const dp_kernel_t dp_kernel_reduce;
@@ -8,10 +9,14 @@ extern const dp_kernel_t dp_kernel_map;
 extern const dp_kernel_t dp_kernel_stencil;
 extern const dp_kernel_t dp_kernel_wordcount;
 extern const dp_kernel_t dp_kernel_groupby;
+extern const dp_kernel_t dp_kernel_expr;
 
-static const dp_kernel_t *const registry[] = {
-    &dp_kernel_reduce,    &dp_kernel_copy,    &dp_kernel_map, &dp_kernel_stencil,
-    &dp_kernel_wordcount, &dp_kernel_groupby, NULL,
+enum { MAX_KERNELS = 64 };
+
+/* The built-in kernels, then those of the plugins loaded, NULL-terminated. */
+static const dp_kernel_t *registry[MAX_KERNELS + 1] = {
+    &dp_kernel_reduce,  &dp_kernel_copy,      &dp_kernel_map,     &dp_kernel_expr,
+    &dp_kernel_stencil, &dp_kernel_wordcount, &dp_kernel_groupby, NULL,
 };
 
 const dp_kernel_t *const *dp_kernel_list(void)
@@ -24,5 +29,69 @@ const dp_kernel_t *dp_kernel_find(const char *name)
     for (const dp_kernel_t *const *k = registry; *k; k++)
         if (!strcmp((*k)->name, name))
             return *k;
+    return NULL;
+}
+
+/* The first function that a kernel of its kind must have and lacks, or NULL. */
+static const char *missing_function(const dp_kernel_t *k)
+{
+    switch (k->kind) {
+    case DP_KERNEL_REDUCE:
+        return !k->partial_size   ? "partial_size"
+               : !k->partial_init ? "partial_init"
+               : !k->process      ? "process"
+               : !k->combine      ? "combine"
+               : !k->results      ? "results"
+                                  : NULL;
+    case DP_KERNEL_MAP:
+        return !k->process ? "process" : NULL;
+    case DP_KERNEL_STENCIL:
+        return !k->iteration ? "iteration" : !k->sweep ? "sweep" : !k->fill ? "fill" : NULL;
+    case DP_KERNEL_KEYVALUE:
+        return !k->kv_value_size                ? "kv_value_size"
+               : !k->kv_map                     ? "kv_map"
+               : !k->kv_merge                   ? "kv_merge"
+               : !k->kv_pack != !k->kv_unpack   ? "kv_pack and kv_unpack (both or neither)"
+               : !k->kv_pack != !k->kv_pack_max ? "kv_pack and kv_pack_max (both or neither)"
+               : !k->kv_columns                 ? "kv_columns"
+               : !k->kv_row                     ? "kv_row"
+               : !k->kv_count                   ? "kv_count"
+               : !k->kv_top_k                   ? "kv_top_k"
+                                                : NULL;
+    }
+    return "a valid kind";
+}
+
+const char *dp_kernel_add(const dp_kernel_t *k)
+{
+    static char why[200];
+    const char *name = k->name ? k->name : "";
+    size_t len = strlen(name), i = 0;
+    while (i < len && (name[i] == '_' || name[i] == '-' || (name[i] >= 'a' && name[i] <= 'z') ||
+                       (name[i] >= '0' && name[i] <= '9')))
+        i++;
+    const char *missing = missing_function(k);
+    if (!len || i < len || len > 40)
+        snprintf(why, sizeof why,
+                 "a kernel is named '%.40s': a name is 1 to 40 of a-z, 0-9, '_' and '-'", name);
+    else if (dp_kernel_find(name))
+        snprintf(why, sizeof why, "a kernel named '%s' exists already", name);
+    else if (!strcmp(name, "job") || !strcmp(name, "input") || !strcmp(name, "output") ||
+             !strcmp(name, "run"))
+        snprintf(why, sizeof why, "a kernel is named '%s', the name of a section of dproc's", name);
+    else if (!k->summary || !k->opts)
+        snprintf(why, sizeof why, "kernel '%s' has no %s", name, k->summary ? "opts" : "summary");
+    else if (missing)
+        snprintf(why, sizeof why, "kernel '%s' lacks %s", name, missing);
+    else if (registry[MAX_KERNELS - 1])
+        snprintf(why, sizeof why, "more than %d kernels in all", MAX_KERNELS);
+    else
+        why[0] = '\0';
+    if (why[0])
+        return why;
+    size_t n = 0;
+    while (registry[n])
+        n++;
+    registry[n] = k;
     return NULL;
 }

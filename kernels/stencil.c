@@ -137,8 +137,9 @@ static const dp_opt_t stencil_opts[] = {
     {0},
 };
 
-static const char *stencil_check(const void *cfgp, const char **key)
+static const char *stencil_check(const void *cfgp, const char **key, int *column)
 {
+    (void)column;
     const stencil_cfg_t *c = cfgp;
     static char why[160];
     if (c->preset == DP_PRESET_CUSTOM && !c->taps) {

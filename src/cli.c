@@ -5,7 +5,9 @@
 #include "driver.h"
 #include "explain.h"
 #include "fault.h"
+#include "man.h"
 #include "plot_cli.h"
+#include "plugin.h"
 #include "progress.h"
 #include "selftest.h"
 #include "signals.h"
@@ -28,6 +30,7 @@ static const char usage_text[] =
     "       dproc verify OUTPUT.h5           (recompute every dataset's digest, check checksums)\n"
     "       dproc plot trace|heatmap ...     (pictures of a trace or of an output; dproc plot "
     "--help)\n"
+    "       dproc man                        (this manual page, dproc(1), in troff)\n"
     "\n"
     "Runs the data-processing job described by JOB.ini over all MPI ranks.\n"
     "\n"
@@ -148,26 +151,45 @@ static int parse_args(cli_t *c, int argc, char **argv, int rank)
     return 0;
 }
 
+/* Loads the plugins of DPROC_PLUGIN_PATH for --list-kernels and --help-job; returns 0, or 2
+ * after saying why one cannot be loaded. */
+static int load_path_plugins(void)
+{
+    const char *why = dp_plugin_load_path();
+    if (why)
+        fprintf(stderr, "dproc: DPROC_PLUGIN_PATH: %s\n", why);
+    return why ? 2 : 0;
+}
+
+/* The kernels, built-in and of the plugins, with the plugin's file. */
 static void list_kernels(void)
 {
-    for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++)
-        printf("%-10s %s\n", (*k)->name, (*k)->summary);
+    for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++) {
+        const char *file = dp_plugin_of(*k);
+        printf("%-10s %s%s%s%s\n", (*k)->name, (*k)->summary, file ? " [plugin " : "",
+               file ? file : "", file ? "]" : "");
+    }
 }
 
 static int run(cli_t *c, int rank)
 {
     if (c->help || c->version || c->list_kernels || c->help_job) {
+        int st = 0;
         if (rank == 0) {
-            if (c->help)
+            if (c->help) {
                 fputs(usage_text, stdout);
-            else if (c->version)
+            } else if (c->version) {
                 printf("dproc %s\n", DP_VERSION);
-            else if (c->list_kernels)
-                list_kernels();
-            else
-                dp_job_print_reference(stdout);
+            } else {
+                st = load_path_plugins();
+                if (c->list_kernels)
+                    list_kernels();
+                else
+                    dp_job_print_reference(stdout);
+            }
         }
-        return 0;
+        MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        return st;
     }
     dp_job_t job = {0};
     int st = dp_job_load(&job, c->job, c->sets, c->nsets, MPI_COMM_WORLD);
@@ -194,6 +216,10 @@ int dp_cli_main(int argc, char **argv)
         return dp_submit_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "plot")) /* one process, no MPI */
         return dp_plot_main(argc - 1, argv + 1);
+    if (argc == 2 && !strcmp(argv[1], "man")) { /* no MPI: the build runs it */
+        dp_man_print(stdout, usage_text);
+        return 0;
+    }
     dp_signals_install(); /* first: a signal during MPI_Init is noted, not fatal */
     /* dproc never uses shared file pointers; Open MPI's default support for them leaves lock and
      * probe files beside the files it opens (inputs too) when a rank is killed. A user's own

@@ -17,6 +17,8 @@ void dp_diag_add(dp_diag_t *d, dp_where_t where, const char *section, const char
     va_end(ap);
     if (where.set)
         snprintf(place, sizeof place, "--set %s", where.set);
+    else if (where.line > 0 && where.col > 0)
+        snprintf(place, sizeof place, "%s:%d:%d", where.file, where.line, where.col);
     else if (where.line > 0)
         snprintf(place, sizeof place, "%s:%d", where.file, where.line);
     else
@@ -30,15 +32,22 @@ void dp_diag_add(dp_diag_t *d, dp_where_t where, const char *section, const char
         snprintf(head, sizeof head, " [%.64s%s]:", section, sdots);
     else
         head[0] = '\0';
+    size_t len = strlen(place) + strlen(head) + strlen(what) + 4;
+    char *msg = dp_xmalloc(len);
+    snprintf(msg, len, "%s:%s %s", place, head, what);
+    dp_diag_add_text(d, where.set ? 0 : where.line, msg);
+    free(msg);
+}
+
+void dp_diag_add_text(dp_diag_t *d, int line, const char *text)
+{
     if (d->n == d->cap) {
         d->cap = d->cap ? 2 * d->cap : 8;
         d->msg = dp_xrealloc(d->msg, d->cap * sizeof *d->msg);
         d->line = dp_xrealloc(d->line, d->cap * sizeof *d->line);
     }
-    d->line[d->n] = where.set ? 0 : where.line;
-    size_t len = strlen(place) + strlen(head) + strlen(what) + 4;
-    d->msg[d->n] = dp_xmalloc(len);
-    snprintf(d->msg[d->n], len, "%s:%s %s", place, head, what);
+    d->line[d->n] = line;
+    d->msg[d->n] = dp_xstrdup(text);
     d->n++;
 }
 

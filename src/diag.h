@@ -17,12 +17,18 @@ typedef struct {
     const char *file; /* job file name as given on the command line */
     int line;         /* 1-based line in file; 0 when the setting has no line */
     const char *set;  /* "section.key=value" when the setting came from --set, else NULL */
+    int col;          /* 1-based column in the line that a message points at; 0: the line */
 } dp_where_t;
 
-/* Appends one diagnostic "WHERE: [section] key: message". key may be NULL (section-level),
+/* Appends one diagnostic "WHERE: [section] key: message", WHERE being FILE:LINE (FILE:LINE:COL
+ * when where.col is set), "--set ..." or FILE. key may be NULL (section-level),
  * section may be NULL (file-level). Local. */
 void dp_diag_add(dp_diag_t *d, dp_where_t where, const char *section, const char *key,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Appends a diagnostic already formatted (by dp_diag_add elsewhere) about job-file line line
+ * (0: none). Local. */
+void dp_diag_add_text(dp_diag_t *d, int line, const char *text);
 
 /* Prints every diagnostic, one per line, to f: those of job-file lines in line order first,
  * then the others in the order they were found. Local. */

@@ -590,7 +590,7 @@ static dp_status_t run_job(run_t *r)
     dp_trace_span(DP_TR_SETUP, t2, MPI_Wtime());
     DP_CALL(passes(r));
     if (r->red) {
-        const char *why = r->red->results(r->red_state, &r->results);
+        const char *why = r->red->results(r->red_state, r->partial, &r->results);
         DP_CHECK(!why, DP_ERR_DATA, "%s: %s", r->src.describe, why);
     }
     if (job->kernel->kind == DP_KERNEL_STENCIL)

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const names[DP_NFAULTS] = {"open",   "read",       "write",
-                                              "rename", "checkpoint", "alloc"};
+static const char *const names[DP_NFAULTS] = {"open",       "read",  "write", "rename",
+                                              "checkpoint", "alloc", "plugin"};
 
 enum { ACT_FAIL, ACT_EXIT, ACT_ABORT };
 

@@ -1,9 +1,9 @@
 /* Fault injection, a test facility: DPROC_FAULT=site:rank[:n[:action]] makes rank `rank` fail
  * at the n-th time (default 1) it passes the named site — open, read, write, rename, checkpoint,
- * alloc — as if the operation had failed there (action fail, the default), or end the process
- * there (exit: _exit(1); abort: abort()). Always compiled in, inert unless the variable is set:
- * the tests use it to prove that a failure on one rank ends every rank, with one message and
- * nothing lost. */
+ * alloc, plugin (loading one) — as if the operation had failed there (action fail, the default), or
+ * end the process there (exit: _exit(1); abort: abort()). Always compiled in, inert unless the
+ * variable is set: the tests use it to prove that a failure on one rank ends every rank, with one
+ * message and nothing lost. */
 #ifndef DP_FAULT_H
 #define DP_FAULT_H
 
@@ -14,6 +14,7 @@ typedef enum {
     DP_FAULT_RENAME,
     DP_FAULT_CHECKPOINT,
     DP_FAULT_ALLOC,
+    DP_FAULT_PLUGIN,
     DP_NFAULTS
 } dp_fault_site_t;
 

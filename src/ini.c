@@ -84,9 +84,10 @@ static void add_entry(dp_ini_t *ini, char *section, char *key, char *value, dp_w
 
 /* Parses the value part of "key = value": quoted or bare, inline comment removed. Returns
  * NULL with *why set when malformed. */
-static char *parse_value(const char *b, const char *e, const char **why)
+static char *parse_value(const char *b, const char *e, const char **start, const char **why)
 {
     trim(&b, &e);
+    *start = b < e && *b == '"' ? b + 1 : b;
     if (b < e && *b == '"') {
         const char *q = memchr(b + 1, '"', (size_t)(e - b - 1));
         if (!q) {
@@ -109,6 +110,7 @@ static char *parse_value(const char *b, const char *e, const char **why)
 static void parse_line(dp_ini_t *ini, const char *b, const char *e, dp_where_t where,
                        const char **cur_section, dp_diag_t *diag)
 {
+    const char *const line_start = b;
     if (memchr(b, '\0', (size_t)(e - b))) {
         dp_diag_add(diag, where, NULL, NULL, "the line contains a NUL byte (a job file is text)");
         return;
@@ -174,7 +176,8 @@ static void parse_line(dp_ini_t *ini, const char *b, const char *e, dp_where_t w
         return;
     }
     const char *why = NULL;
-    char *value = parse_value(eq + 1, e, &why);
+    const char *start;
+    char *value = parse_value(eq + 1, e, &start, &why);
     if (!value) {
         dp_diag_add(diag, where, *cur_section, key, "%s", why);
         free(key);
@@ -189,6 +192,7 @@ static void parse_line(dp_ini_t *ini, const char *b, const char *e, dp_where_t w
         return;
     }
     add_entry(ini, dp_xstrdup(*cur_section), key, value, where);
+    ini->e[ini->n - 1].col = (int)(start - line_start) + 1;
 }
 
 void dp_ini_parse(dp_ini_t *ini, const char *file, const char *text, size_t len, dp_diag_t *diag)

@@ -11,6 +11,7 @@ typedef struct {
     char *key;
     char *value;
     dp_where_t where;
+    int col;  /* 1-based column of the value's first character in its line; 0: from --set */
     int used; /* set by the consumer when the key is recognised */
 } dp_ini_entry_t;
 

@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "opts.h"
+#include "plugin.h"
 #include "text.h"
 
 #include <ctype.h>
@@ -24,6 +25,12 @@ static const dp_opt_t job_opts[] = {
      .required = 1,
      .offset = OFF(dp_job_section_t, kernel),
      .help = "the kernel to run: a name from dproc --list-kernels"},
+    {.key = "plugin",
+     .type = DP_OPT_STRING,
+     .offset = OFF(dp_job_section_t, plugin),
+     .help = "plugin files (shared objects of kernels, docs/kernels.md) to load, comma-separated; "
+             "a name without '/' is looked for in the directories of DPROC_PLUGIN_PATH, then in "
+             "the working directory"},
     {0},
 };
 
@@ -618,6 +625,73 @@ static void parse_then(dp_job_t *job, dp_diag_t *diag)
                      diag);
 }
 
+/* Loads the plugins of DPROC_PLUGIN_PATH and of [job] plugin, noting the first failure. */
+static void load_plugins(dp_job_t *job, dp_diag_t *diag)
+{
+    const size_t before = diag->n;
+    const char *why = dp_plugin_load_path();
+    if (why)
+        dp_diag_add(diag, (dp_where_t){.file = "DPROC_PLUGIN_PATH"}, NULL, NULL, "%s", why);
+    const dp_where_t where = dp_opts_where(&job->ini, "job", "plugin");
+    for (const char *p = job->job.plugin; p && *p;) {
+        const char *comma = strchr(p, ',');
+        const char *b = p, *e = comma ? comma : p + strlen(p);
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        char *name = dp_xmalloc((size_t)(e - b) + 1);
+        memcpy(name, b, (size_t)(e - b));
+        name[e - b] = '\0';
+        why = name[0] ? dp_plugin_load(name) : "empty name in the list";
+        if (why)
+            dp_diag_add(diag, where, "job", "plugin", "%s", why);
+        free(name);
+        p = comma ? comma + 1 : NULL;
+    }
+    if (diag->n > before)
+        job->plugin_diag = (int)before + 1;
+}
+
+/* The message of the kernel's check() about key: at the column of the value it points at (from
+ * the job file: "FILE:LINE:COL:", then the line and a caret under that column), else at the
+ * key's line. */
+static void add_check(dp_job_t *job, const char *text, size_t len, const char *key, int column,
+                      const char *why, dp_diag_t *diag)
+{
+    const char *section = job->kernel->name;
+    dp_where_t where = dp_opts_where(&job->ini, section, key);
+    const dp_ini_entry_t *e = key ? dp_ini_find(&job->ini, section, key) : NULL;
+    if (column <= 0 || !e) {
+        dp_diag_add(diag, where, section, key, "%s", why);
+        return;
+    }
+    if (e->where.set || e->col <= 0) {
+        dp_diag_add(diag, where, section, key, "%s (at character %d of the value)", why, column);
+        return;
+    }
+    const char *p = text, *end = text + len;
+    for (int line = 1; line < e->where.line && p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    if (e->where.line == 1 && end - p >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
+        p += 3;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = (size_t)((nl ? nl : end) - p);
+    if (n && p[n - 1] == '\r')
+        n--;
+    where.col = e->col + column - 1;
+    char *caret = dp_xmalloc((size_t)where.col + 1);
+    for (int i = 0; i < where.col - 1; i++)
+        caret[i] = (size_t)i < n && p[i] == '\t' ? '\t' : ' ';
+    caret[where.col - 1] = '^';
+    caret[where.col] = '\0';
+    dp_diag_add(diag, where, section, key, "%s\n    %.*s\n    %s", why, (int)(n < 400 ? n : 400), p,
+                caret);
+    free(caret);
+}
+
 int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, char *const *sets,
                  int nsets, dp_diag_t *diag)
 {
@@ -631,9 +705,10 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
         dp_opts_parse(s->opts, s->name, &job->ini, (char *)job + s->offset, diag);
     if (!job->job.name)
         default_name(job);
+    load_plugins(job, diag);
     if (job->job.kernel) {
         job->kernel = dp_kernel_find(job->job.kernel);
-        if (!job->kernel) {
+        if (!job->kernel && !job->plugin_diag) { /* else the plugin that failed says why */
             char names[512];
             kernel_names(names, sizeof names);
             const char *sug = dp_opts_suggest(job->job.kernel, names);
@@ -660,10 +735,10 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
 #endif
     if (job->kernel && job->kernel->check && diag->n == before) {
         const char *key = NULL;
-        const char *why = job->kernel->check(job->kcfg, &key);
+        int column = 0;
+        const char *why = job->kernel->check(job->kcfg, &key, &column);
         if (why)
-            dp_diag_add(diag, dp_opts_where(&job->ini, job->kernel->name, key), job->kernel->name,
-                        key, "%s", why);
+            add_check(job, text, len, key, column, why, diag);
     }
     const int shape_known = job->input.source == DP_SRC_RAW || job->input.source == DP_SRC_GENERATE;
     if (job->kernel && job->kernel->check_data && shape_known && job->input.shape.ndim > 0 &&
@@ -677,7 +752,8 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
     }
     if (job->then && job->then->check && diag->n == before) {
         const char *key = NULL;
-        const char *why = job->then->check(job->then_cfg, &key);
+        int column = 0;
+        const char *why = job->then->check(job->then_cfg, &key, &column);
         const int ops = key && !strcmp(key, "ops"); /* given as [map] then_reduce */
         if (why)
             dp_diag_add(diag,
@@ -825,6 +901,32 @@ void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
     dp_text_files_free(&files);
 }
 
+/* A plugin may fail to load on some ranks only (a file missing on one node): the first such
+ * rank tells rank 0, which reports it with the rest. Collective. */
+static void agree_plugins(const dp_job_t *job, int rank, dp_diag_t *diag, MPI_Comm comm)
+{
+    int size;
+    MPI_Comm_size(comm, &size);
+    int first = job->plugin_diag ? rank : size;
+    MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
+    if (first == 0 || first == size)
+        return;
+    char msg[2048] = "";
+    int line = 0;
+    if (rank == first) {
+        char host[MPI_MAX_PROCESSOR_NAME];
+        int n;
+        MPI_Get_processor_name(host, &n);
+        snprintf(msg, sizeof msg, "%s (on rank %d, %s; rank 0 loaded it)",
+                 diag->msg[job->plugin_diag - 1], rank, host);
+        line = diag->line[job->plugin_diag - 1];
+    }
+    MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, comm);
+    MPI_Bcast(&line, 1, MPI_INT, first, comm);
+    if (rank == 0)
+        dp_diag_add_text(diag, line, msg);
+}
+
 int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, MPI_Comm comm)
 {
     int rank;
@@ -868,6 +970,7 @@ int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, M
     dp_diag_t diag = {0};
     int status = dp_job_parse(job, file, text, (size_t)len, sets, nsets, &diag);
     free(text);
+    agree_plugins(job, rank, &diag, comm);
     if (rank == 0 && status == DP_OK)
         dp_job_check_files(job, &diag);
     int ok = diag.n == 0;
@@ -887,11 +990,27 @@ void dp_job_print_reference(FILE *f)
     }
     for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++) {
         fprintf(f, "### [%s]: kernel %s\n\n%s.\n\n", (*k)->name, (*k)->name, (*k)->summary);
-        if ((*k)->opts && (*k)->opts[0].key)
+        if ((*k)->opts[0].key)
             dp_opts_print_markdown((*k)->opts, f);
         else
             fprintf(f, "This kernel has no keys.\n");
         fprintf(f, "\n");
+    }
+}
+
+void dp_job_print_man(FILE *f)
+{
+    for (const section_t *s = sections; s->name; s++) {
+        fprintf(f, ".SS [%s]\n", s->name);
+        dp_opts_print_troff(s->help, f);
+        fprintf(f, "\n");
+        dp_opts_print_man(s->opts, f);
+    }
+    for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++) {
+        fprintf(f, ".SS [%s] (kernel = %s)\n", (*k)->name, (*k)->name);
+        dp_opts_print_troff((*k)->summary, f);
+        fprintf(f, "\n%s", (*k)->opts[0].key ? "" : "This kernel has no keys.\n");
+        dp_opts_print_man((*k)->opts, f);
     }
 }
 

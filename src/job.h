@@ -19,6 +19,7 @@ typedef enum { DP_DECOMP_AUTO, DP_DECOMP_1D, DP_DECOMP_2D, DP_DECOMP_3D } dp_dec
 typedef struct {
     char *name;
     char *kernel;
+    char *plugin; /* plugin files, comma-separated, or NULL */
 } dp_job_section_t;
 
 typedef struct {
@@ -68,11 +69,14 @@ typedef struct {
     const dp_kernel_t *then; /* the reduction of a MAP kernel's output ([map] then_reduce) */
     void *then_cfg;          /* its configuration: [reduce] with the ops of then_reduce */
     char *text;              /* the job text with the overrides applied, for provenance */
+    int plugin_diag; /* 1 + the index in diag of the first plugin that failed to load; 0: none */
 } dp_job_t;
 
 /* Parses and validates a job from its text and overrides (sets[0..nsets-1], each
  * "section.key=value"). Every problem found is added to diag; returns DP_ERR_USAGE when there
- * was any. Touches no file: deterministic, so every rank reaches the same verdict. Local. */
+ * was any. Loads the plugins of DPROC_PLUGIN_PATH and [job] plugin but touches no other file:
+ * deterministic but for a plugin that fails to load on one rank only (dp_job_load agrees on
+ * that). Local. */
 int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, char *const *sets,
                  int nsets, dp_diag_t *diag);
 
@@ -93,6 +97,9 @@ dp_status_t dp_job_usage_error(const dp_job_t *job, const char *section, const c
 
 /* Prints the job-file reference (every section and key) as Markdown. Local. */
 void dp_job_print_reference(FILE *f);
+
+/* Prints the same reference as man-page (troff) subsections. Local. */
+void dp_job_print_man(FILE *f);
 
 /* Frees the job. Local. */
 void dp_job_free(dp_job_t *job);

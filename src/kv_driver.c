@@ -209,8 +209,8 @@ static void results(kv_t *kv, const dp_shuffle_stats_t *sh, const dp_kv_out_t *o
         dp_results_int(r, "total", sum[1]);
         dp_results_int(r, "distinct", out->distinct);
         dp_results_pairs(r, "top", out->top_key, out->top_count, (size_t)out->ntop);
+        dp_results_int(r, "bad_rows", sum[2]);
         if (kv->reader.csv) {
-            dp_results_int(r, "bad_rows", sum[2]);
             char *lines[DP_KV_LISTED];
             int n = 0;
             for (int q = 0; q < kv->nranks; q++)

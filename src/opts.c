@@ -314,8 +314,50 @@ static int parse_value(const dp_opt_t *o, const char *section, const char *v, dp
         }
         return 1;
     }
+    case DP_OPT_NAMED: /* many keys: parse_named() */
+        break;
     }
     return 0;
+}
+
+/* Whether key is the key of a row of table other than a DP_OPT_NAMED one. */
+static int table_has(const dp_opt_t *table, const char *key)
+{
+    for (const dp_opt_t *o = table; o->key; o++)
+        if (o->type != DP_OPT_NAMED && !strcmp(o->key, key))
+            return 1;
+    return 0;
+}
+
+/* A DP_OPT_NAMED row: every key of the section that no other row of table names. */
+static void parse_named(const dp_opt_t *table, const dp_opt_t *o, const char *section,
+                        dp_ini_t *ini, void *dst, dp_diag_t *diag)
+{
+    dp_named_t *out = (dp_named_t *)((char *)dst + o->offset);
+    out->n = 0;
+    for (size_t i = 0; i < ini->n; i++) {
+        dp_ini_entry_t *e = &ini->e[i];
+        if (strcmp(e->section, section) || table_has(table, e->key))
+            continue;
+        e->used = 1;
+        const char *k = e->key;
+        size_t len = strlen(k), j = 0;
+        if (isalpha((unsigned char)k[0]) || k[0] == '_')
+            while (j < len && (isalnum((unsigned char)k[j]) || k[j] == '_'))
+                j++;
+        dp_opt_t row = *o;
+        row.key = k;
+        if (!len || j < len || len >= DP_NAME_MAX) {
+            dp_diag_add(diag, e->where, section, k,
+                        "not a name (a letter or '_', then letters, digits, '_'; at most %d)",
+                        DP_NAME_MAX - 1);
+        } else if (out->n == DP_MAX_NAMED) {
+            dp_diag_add(diag, e->where, section, k, "more than %d named values", DP_MAX_NAMED);
+        } else if (parse_real(&row, section, e->value, e->where, &out->v[out->n], diag)) {
+            memcpy(out->name[out->n], k, len + 1);
+            out->n++;
+        }
+    }
 }
 
 int dp_opts_parse(const dp_opt_t *table, const char *section, dp_ini_t *ini, void *dst,
@@ -323,6 +365,10 @@ int dp_opts_parse(const dp_opt_t *table, const char *section, dp_ini_t *ini, voi
 {
     size_t before = diag->n;
     for (const dp_opt_t *o = table; o->key; o++) {
+        if (o->type == DP_OPT_NAMED) {
+            parse_named(table, o, section, ini, dst, diag);
+            continue;
+        }
         dp_ini_entry_t *e = dp_ini_find(ini, section, o->key);
         if (e) {
             e->used = 1;
@@ -399,28 +445,73 @@ static const char *type_name(dp_opt_type_t t)
         return "extents";
     case DP_OPT_REALS:
         return "numbers";
+    case DP_OPT_NAMED:
+        return "number";
     }
     return "?";
+}
+
+/* The allowed values of a row, in words. */
+static void allowed_text(const dp_opt_t *o, char *allowed, size_t size)
+{
+    allowed[0] = '\0';
+    if (o->allowed)
+        list_commas(o->allowed, allowed, size);
+    else if (o->type == DP_OPT_INT)
+        snprintf(allowed, size, "%.0f to %.0f", o->min, o->max);
+    else if (o->type == DP_OPT_REAL)
+        snprintf(allowed, size, "%g to %g", o->min, o->max);
+    else if (o->type == DP_OPT_REALS)
+        snprintf(allowed, size, "comma-separated, each %g to %g", o->min, o->max);
+    else if (o->type == DP_OPT_BOOL)
+        snprintf(allowed, size, "true, false");
+    else if (o->type == DP_OPT_SHAPE)
+        snprintf(allowed, size, "1 to 3 positive integers, e.g. 400,300");
+    else if (o->type == DP_OPT_NAMED)
+        snprintf(allowed, size, "any other key: a name, %g to %g", o->min, o->max);
 }
 
 void dp_opts_print_markdown(const dp_opt_t *table, FILE *f)
 {
     fprintf(f, "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n");
     for (const dp_opt_t *o = table; o->key; o++) {
-        char allowed[512] = "";
-        if (o->allowed)
-            list_commas(o->allowed, allowed, sizeof allowed);
-        else if (o->type == DP_OPT_INT)
-            snprintf(allowed, sizeof allowed, "%.0f to %.0f", o->min, o->max);
-        else if (o->type == DP_OPT_REAL)
-            snprintf(allowed, sizeof allowed, "%g to %g", o->min, o->max);
-        else if (o->type == DP_OPT_REALS)
-            snprintf(allowed, sizeof allowed, "comma-separated, each %g to %g", o->min, o->max);
-        else if (o->type == DP_OPT_BOOL)
-            snprintf(allowed, sizeof allowed, "true, false");
-        else if (o->type == DP_OPT_SHAPE)
-            snprintf(allowed, sizeof allowed, "1 to 3 positive integers, e.g. 400,300");
+        char allowed[512];
+        allowed_text(o, allowed, sizeof allowed);
         fprintf(f, "| `%s` | %s | %s | %s | %s |\n", o->key, type_name(o->type),
                 o->required ? "required" : (o->def ? o->def : "none"), allowed, o->help);
+    }
+}
+
+void dp_opts_print_troff(const char *text, FILE *f)
+{
+    int bol = 1;
+    for (const char *p = text; *p; p++) {
+        if (bol && (*p == '.' || *p == '\''))
+            fputs("\\&", f);
+        if (*p == '\\')
+            fputs("\\e", f);
+        else if (*p == '-')
+            fputs("\\-", f);
+        else
+            fputc(*p, f);
+        bol = *p == '\n';
+    }
+}
+
+void dp_opts_print_man(const dp_opt_t *table, FILE *f)
+{
+    for (const dp_opt_t *o = table; o->key; o++) {
+        char allowed[512], head[1024];
+        allowed_text(o, allowed, sizeof allowed);
+        snprintf(
+            head, sizeof head, "%s%s%s; %s%s", type_name(o->type), allowed[0] ? ": " : "", allowed,
+            o->required ? "required" : "default: ", o->required ? "" : (o->def ? o->def : "none"));
+        fputs(".TP\n\\fB", f);
+        dp_opts_print_troff(o->key, f);
+        fputs("\\fR \\(em ", f);
+        dp_opts_print_troff(head, f);
+        fputs("\n", f);
+        dp_opts_print_troff(o->help, f);
+        fputs("\n", f);
     }
 }

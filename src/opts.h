@@ -49,6 +49,13 @@ const char *dp_opts_suggest(const char *word, const char *candidates);
 /* Prints the table as Markdown rows: key, type, default, allowed values, meaning. Local. */
 void dp_opts_print_markdown(const dp_opt_t *table, FILE *f);
 
+/* Prints the table as man-page (troff) paragraphs: key, type, allowed values, default, meaning.
+ * Local. */
+void dp_opts_print_man(const dp_opt_t *table, FILE *f);
+
+/* Prints text escaped for troff (backslashes, hyphens, a '.' or '\'' starting a line). Local. */
+void dp_opts_print_troff(const char *text, FILE *f);
+
 /* The index of the word b[0..len) in list ("a|b|c"), or -1. Local. */
 int dp_opts_word_index(const char *list, const char *b, size_t len);
 
