@@ -1,6 +1,5 @@
 #include "expr.h"
 #include "kernel.h"
-#include "rounding.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -94,7 +93,6 @@ static const char *expr_check(const void *cfg, const char **key, int *column)
 
 typedef struct {
     dp_expr_t *program;
-    dp_dtype_t dtype;
 } expr_state_t;
 
 static void *expr_create(const void *cfg, const dp_shape_t *global)
@@ -107,7 +105,6 @@ static void *expr_create(const void *cfg, const dp_shape_t *global)
         fprintf(stderr, "dproc: out of memory compiling [expr] y\n");
         abort();
     }
-    st->dtype = (dp_dtype_t)c->dtype;
     return st;
 }
 
@@ -131,23 +128,41 @@ static void eval_run(const dp_expr_t *e, const double *in, double *out, int64_t 
     }
 }
 
+/* The global row-major index of the first value of run r of a piece whose runs span axes d
+ * and after: r counts the runs over the piece's axes before d. */
+static int64_t run_start(const dp_block_t *in, const int64_t *stride, int d, int64_t r)
+{
+    int64_t start = in->start[d] * stride[d];
+    for (int k = d - 1; k >= 0; k--) {
+        start += (in->start[k] + r % in->count[k]) * stride[k];
+        r /= in->count[k];
+    }
+    return start;
+}
+
+/* Evaluates a piece: runs of values consecutive in the global array, each with the global
+ * index of its first value. The run is the last axis, grown over the axes before it while the
+ * piece spans the whole of the axes after them; a piece of whole rows is one run. */
 static void expr_process(const void *st, const dp_block_t *in, dp_block_t *out, void *partial)
 {
     (void)partial;
     const expr_state_t *s = st;
-    const int64_t *g = in->global.n, *c = in->count, *o = in->start;
-    if (c[1] == g[1] && c[2] == g[2]) { /* whole planes: one run of global indices */
-        eval_run(s->program, in->data, out->data, dp_block_size(in), o[0] * g[1] * g[2]);
-    } else { /* a box: runs along the last axis, each of its own global index */
-        const int64_t rows = c[0] * c[1];
-#pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t a = o[0] + r / c[1], b = o[1] + r % c[1];
-            dp_expr_eval(s->program, in->data + r * c[2], out->data + r * c[2], c[2],
-                         (a * g[1] + b) * g[2] + o[2]);
-        }
+    const int64_t *g = in->global.n, *c = in->count;
+    int d = in->global.ndim - 1;
+    int64_t run = c[d], stride[DP_MAX_DIMS] = {1, 1, 1};
+    for (int k = in->global.ndim - 2; k >= 0; k--)
+        stride[k] = stride[k + 1] * g[k + 1];
+    while (d > 0 && c[d] == g[d])
+        run *= c[--d];
+    const int64_t runs = run ? dp_block_size(in) / run : 0;
+    if (runs == 1) { /* threads share the run */
+        eval_run(s->program, in->data, out->data, run, run_start(in, stride, d, 0));
+        return;
     }
-    dp_round_to_dtype(s->dtype, out->data, dp_block_size(in));
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < runs; r++)
+        dp_expr_eval(s->program, in->data + r * run, out->data + r * run, run,
+                     run_start(in, stride, d, r));
 }
 
 static dp_dtype_t expr_out_dtype(const void *cfg)

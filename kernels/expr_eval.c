@@ -34,10 +34,16 @@
             LOOP_##kind(const double a = A[j]; const double b = B[j]; R[j] = (e))                  \
         }                                                                                          \
         break;
-#define FUNC1(op, f, kind)                                                                         \
+#define FUNC1(op, name, f, kind)                                                                   \
     case DP_EXPR_##op:                                                                             \
         LOOP_##kind(R[j] = f(A[j])) break;
-#define FUNC2(op, f, kind) BINARY(DP_EXPR_##op, kind, f(a, b))
+#define FUNC2(op, name, f, kind) BINARY(DP_EXPR_##op, kind, f(a, b))
+
+double dp_expr_lgamma(double x)
+{
+    int sign;
+    return lgamma_r(x, &sign);
+}
 
 /* Runs one instruction over n <= DP_EXPR_VEC values: x and y at the vector's first value, i of
  * that value start. */
@@ -98,6 +104,19 @@ static void run(const dp_expr_ins_t *in, const double *x, double *y, double (*re
         }
         break;
     }
+    case DP_EXPR_MULADD: { /* -ffp-contract=off: the product is rounded before the sum */
+        const double kc = in->k[2];
+        if (in->konst & 1) {
+            const double a = in->k[0];
+            LOOP_SIMD(R[j] = a * B[j] + kc)
+        } else if (in->konst & 2) {
+            const double b = in->k[1];
+            LOOP_SIMD(R[j] = A[j] * b + kc)
+        } else {
+            LOOP_SIMD(R[j] = A[j] * B[j] + kc)
+        }
+        break;
+    }
         DP_EXPR_FUNCS1(FUNC1)
         DP_EXPR_FUNCS2(FUNC2)
     case DP_EXPR_NOPS:
@@ -110,6 +129,9 @@ void dp_expr_eval(const dp_expr_t *e, const double *x, double *y, int64_t n, int
     double reg[DP_EXPR_MAX_REGS][DP_EXPR_VEC];
     for (int64_t off = 0; off < n; off += DP_EXPR_VEC) {
         const int m = n - off < DP_EXPR_VEC ? (int)(n - off) : DP_EXPR_VEC;
+        if (e->nins > 1 && n - off > 3 * DP_EXPR_VEC) /* keep reads in flight across passes */
+            for (int k = 0; k < DP_EXPR_VEC; k += 8)
+                __builtin_prefetch(x + off + 2 * DP_EXPR_VEC + k, 0);
         for (int p = 0; p < e->nins; p++)
             run(&e->ins[p], x + off, y + off, reg, m, start + off);
     }

@@ -45,8 +45,8 @@ typedef struct {
     dp_expr_error_t *err;
 } parser_t;
 
-#define FUNC_ROW1(op, name, kind) {#name, DP_EXPR_##op, 1},
-#define FUNC_ROW2(op, name, kind) {#name, DP_EXPR_##op, 2},
+#define FUNC_ROW1(op, name, fn, kind) {#name, DP_EXPR_##op, 1},
+#define FUNC_ROW2(op, name, fn, kind) {#name, DP_EXPR_##op, 2},
 static const struct {
     const char *name;
     int op, nargs;
@@ -496,6 +496,37 @@ static opnd_t gen(dp_expr_t *e, const node_t *nodes, int id, int d, int out)
     return (opnd_t){.kind = O_REG, .reg = d};
 }
 
+/* Fuses a product and the constant added to (or subtracted from) it, r = a*b + k, k + a*b,
+ * a*b - k or k - a*b, into one MULADD: one pass over the vector instead of two, which keeps the
+ * memory streams of a formula like a*x + b as busy as a C loop keeps them. The results are
+ * those of the two instructions: a*b - k is a*b + (-k), and k - a*b is (-a)*b + k, exactly. */
+static void fuse(dp_expr_t *e)
+{
+    int n = 0;
+    for (int q = 0; q < e->nins; q++) {
+        dp_expr_ins_t *mul = n > 0 ? &e->ins[n - 1] : NULL;
+        const dp_expr_ins_t *add = &e->ins[q];
+        const int reg = mul && mul->op == DP_EXPR_MUL && mul->dst >= 0 ? mul->dst : -100;
+        const int add_c = add->op == DP_EXPR_ADD || add->op == DP_EXPR_SUB;
+        /* which operand of add is the product (the other is its constant), or -1 */
+        const int at = !add_c                                  ? -1
+                       : add->konst == 2 && add->src[0] == reg ? 0
+                       : add->konst == 1 && add->src[1] == reg ? 1
+                                                               : -1;
+        const int negate = add->op == DP_EXPR_SUB && at == 1; /* k - a*b = (-a)*b + k */
+        if (at < 0 || (negate && !(mul->konst & 3))) {
+            e->ins[n++] = *add;
+            continue;
+        }
+        if (negate)
+            mul->k[mul->konst & 1 ? 0 : 1] *= -1;
+        mul->op = DP_EXPR_MULADD;
+        mul->dst = add->dst;
+        mul->k[2] = add->op == DP_EXPR_SUB && at == 0 ? -add->k[1] : add->k[1 - at];
+    }
+    e->nins = n;
+}
+
 dp_expr_t *dp_expr_compile(const char *text, const char *const *names, const double *values,
                            int nnames, dp_expr_error_t *err)
 {
@@ -542,6 +573,7 @@ dp_expr_t *dp_expr_compile(const char *text, const char *const *names, const dou
     const opnd_t r = gen(e, p.nodes, root, 0, 1);
     if (r.kind != O_REG)
         emit(e, r.kind == O_X ? DP_EXPR_COPY : DP_EXPR_FILL, &r, 1, DP_EXPR_OUT);
+    fuse(e);
     char *c = e->consts;
     for (int j = 0; j < nnames; j++)
         if (p.mentioned[j])

@@ -1,5 +1,4 @@
 #include "kernel.h"
-#include "rounding.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -9,8 +8,9 @@
 
 /* map: one element-wise function of each value, written to the output dataset in the element
  * type dtype, optionally followed by a reduction of the written values in the same pass
- * ([map] then_reduce). Values are computed in float64 and rounded to dtype as numpy's astype
- * would after rint for integers: so a then_reduce sees exactly the values stored. */
+ * ([map] then_reduce). Values are computed in float64; dproc rounds them to dtype as numpy's
+ * astype would after rint for integers (out_dtype): so a then_reduce sees exactly the values
+ * stored. */
 
 enum {
     OP_SCALE,
@@ -183,7 +183,6 @@ static void map_process(const void *st, const dp_block_t *inb, dp_block_t *outb,
         APPLY(x);
         break;
     }
-    dp_round_to_dtype((dp_dtype_t)m->dtype, out, n);
 }
 
 static dp_dtype_t map_out_dtype(const void *cfg)

@@ -1,5 +1,6 @@
 #include "kernel.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,7 +49,8 @@ static const char *missing_function(const dp_kernel_t *k)
     case DP_KERNEL_STENCIL:
         return !k->iteration ? "iteration" : !k->sweep ? "sweep" : !k->fill ? "fill" : NULL;
     case DP_KERNEL_KEYVALUE:
-        return !k->kv_value_size                ? "kv_value_size"
+        return !k->create                       ? "create (a key-value kernel's state)"
+               : !k->kv_value_size              ? "kv_value_size"
                : !k->kv_map                     ? "kv_map"
                : !k->kv_merge                   ? "kv_merge"
                : !k->kv_pack != !k->kv_unpack   ? "kv_pack and kv_unpack (both or neither)"
@@ -60,6 +62,46 @@ static const char *missing_function(const dp_kernel_t *k)
                                                 : NULL;
     }
     return "a valid kind";
+}
+
+/* Bytes of the destination of an option of type t. */
+static size_t opt_size(dp_opt_type_t t)
+{
+    switch (t) {
+    case DP_OPT_STRING:
+        return sizeof(char *);
+    case DP_OPT_INT:
+        return sizeof(int64_t);
+    case DP_OPT_REAL:
+        return sizeof(double);
+    case DP_OPT_BOOL:
+    case DP_OPT_CHOICE:
+        return sizeof(int);
+    case DP_OPT_FLAGS:
+        return sizeof(unsigned);
+    case DP_OPT_SHAPE:
+        return sizeof(dp_shape_t);
+    case DP_OPT_REALS:
+        return sizeof(dp_reals_t);
+    case DP_OPT_NAMED:
+        return sizeof(dp_named_t);
+    }
+    return SIZE_MAX;
+}
+
+/* The first row of the kernel's option table whose destination does not fit in config_size
+ * bytes, or a second DP_OPT_NAMED row; NULL when all are fine. */
+static const dp_opt_t *bad_option(const dp_kernel_t *k)
+{
+    int named = 0;
+    for (const dp_opt_t *o = k->opts; o->key; o++) {
+        const size_t size = opt_size(o->type);
+        named += o->type == DP_OPT_NAMED;
+        if (size == SIZE_MAX || o->offset > k->config_size || size > k->config_size - o->offset ||
+            named > 1)
+            return o;
+    }
+    return NULL;
 }
 
 const char *dp_kernel_add(const dp_kernel_t *k)
@@ -83,6 +125,11 @@ const char *dp_kernel_add(const dp_kernel_t *k)
         snprintf(why, sizeof why, "kernel '%s' has no %s", name, k->summary ? "opts" : "summary");
     else if (missing)
         snprintf(why, sizeof why, "kernel '%s' lacks %s", name, missing);
+    else if (bad_option(k))
+        snprintf(why, sizeof why,
+                 "kernel '%s': option '%.40s' has no room in its configuration (offset and type "
+                 "beyond config_size %zu bytes, or a second NAME row)",
+                 name, bad_option(k)->key, k->config_size);
     else if (registry[MAX_KERNELS - 1])
         snprintf(why, sizeof why, "more than %d kernels in all", MAX_KERNELS);
     else

@@ -165,9 +165,11 @@ static int load_path_plugins(void)
 static void list_kernels(void)
 {
     for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++) {
-        const char *file = dp_plugin_of(*k);
-        printf("%-10s %s%s%s%s\n", (*k)->name, (*k)->summary, file ? " [plugin " : "",
-               file ? file : "", file ? "]" : "");
+        const char *name = NULL, *file = dp_plugin_of(*k, &name);
+        if (file)
+            printf("%-10s %s [plugin %s, %s]\n", (*k)->name, (*k)->summary, name, file);
+        else
+            printf("%-10s %s\n", (*k)->name, (*k)->summary);
     }
 }
 

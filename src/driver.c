@@ -13,6 +13,7 @@
 #include "progress.h"
 #include "report.h"
 #include "results.h"
+#include "rounding.h"
 #include "sink.h"
 #include "source.h"
 #include "stream.h"
@@ -259,6 +260,7 @@ static void compute_piece(run_t *r, int64_t p, double *data, int map, int write)
     if (c[0] == 0 || row == 0)
         return;
     const double t0 = MPI_Wtime();
+    const dp_dtype_t out = k->out_dtype ? k->out_dtype(r->job->kcfg) : DP_DT_FLOAT64;
     const int64_t step = row >= POKE_VALUES ? 1 : POKE_VALUES / row;
     for (int64_t i = 0; i < c[0]; i += step) {
         dp_block_t in = {.global = r->plan.global, .data = data + i * row};
@@ -266,8 +268,10 @@ static void compute_piece(run_t *r, int64_t p, double *data, int map, int write)
         memcpy(in.count, c, sizeof in.count);
         in.start[0] = s[0] + i;
         in.count[0] = c[0] - i < step ? c[0] - i : step;
-        if (map && k->kind == DP_KERNEL_MAP)
+        if (map && k->kind == DP_KERNEL_MAP) {
             k->process(r->state, &in, &in, NULL);
+            dp_round_to_dtype(out, in.data, dp_block_size(&in)); /* as it will be stored */
+        }
         if (r->red)
             r->red->process(r->red_state, &in, &in, r->partial);
         dp_stream_poke(&r->stream);

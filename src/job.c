@@ -649,8 +649,7 @@ static void load_plugins(dp_job_t *job, dp_diag_t *diag)
         free(name);
         p = comma ? comma + 1 : NULL;
     }
-    if (diag->n > before)
-        job->plugin_diag = (int)before + 1;
+    job->plugin_failed = diag->n > before;
 }
 
 /* The message of the kernel's check() about key: at the column of the value it points at (from
@@ -708,7 +707,7 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
     load_plugins(job, diag);
     if (job->job.kernel) {
         job->kernel = dp_kernel_find(job->job.kernel);
-        if (!job->kernel && !job->plugin_diag) { /* else the plugin that failed says why */
+        if (!job->kernel && !job->plugin_failed) { /* else the plugin that failed says why */
             char names[512];
             kernel_names(names, sizeof names);
             const char *sug = dp_opts_suggest(job->job.kernel, names);
@@ -901,30 +900,33 @@ void dp_job_check_files(const dp_job_t *job, dp_diag_t *diag)
     dp_text_files_free(&files);
 }
 
-/* A plugin may fail to load on some ranks only (a file missing on one node): the first such
- * rank tells rank 0, which reports it with the rest. Collective. */
-static void agree_plugins(const dp_job_t *job, int rank, dp_diag_t *diag, MPI_Comm comm)
+/* Parsing is the same on every rank but where plugins differ (a file missing on one node,
+ * DPROC_PLUGIN_PATH not passed to all ranks): returns 1 when every rank found the job good,
+ * else 0, and gives rank 0 the first message of the first rank that found a problem rank 0
+ * did not. Collective. */
+static int agree_parse(int rank, dp_diag_t *diag, MPI_Comm comm)
 {
     int size;
     MPI_Comm_size(comm, &size);
-    int first = job->plugin_diag ? rank : size;
+    int first = diag->n ? rank : size;
     MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
     if (first == 0 || first == size)
-        return;
+        return first == size;
     char msg[2048] = "";
     int line = 0;
     if (rank == first) {
         char host[MPI_MAX_PROCESSOR_NAME];
         int n;
         MPI_Get_processor_name(host, &n);
-        snprintf(msg, sizeof msg, "%s (on rank %d, %s; rank 0 loaded it)",
-                 diag->msg[job->plugin_diag - 1], rank, host);
-        line = diag->line[job->plugin_diag - 1];
+        snprintf(msg, sizeof msg, "%s (on rank %d, %s; rank 0 found no problem)", diag->msg[0],
+                 rank, host);
+        line = diag->line[0];
     }
     MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, comm);
     MPI_Bcast(&line, 1, MPI_INT, first, comm);
     if (rank == 0)
         dp_diag_add_text(diag, line, msg);
+    return 0;
 }
 
 int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, MPI_Comm comm)
@@ -970,11 +972,9 @@ int dp_job_load(dp_job_t *job, const char *file, char *const *sets, int nsets, M
     dp_diag_t diag = {0};
     int status = dp_job_parse(job, file, text, (size_t)len, sets, nsets, &diag);
     free(text);
-    agree_plugins(job, rank, &diag, comm);
     if (rank == 0 && status == DP_OK)
         dp_job_check_files(job, &diag);
-    int ok = diag.n == 0;
-    MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+    const int ok = agree_parse(rank, &diag, comm);
     if (rank == 0)
         dp_diag_print(&diag, stderr);
     dp_diag_free(&diag);

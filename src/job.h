@@ -69,14 +69,14 @@ typedef struct {
     const dp_kernel_t *then; /* the reduction of a MAP kernel's output ([map] then_reduce) */
     void *then_cfg;          /* its configuration: [reduce] with the ops of then_reduce */
     char *text;              /* the job text with the overrides applied, for provenance */
-    int plugin_diag; /* 1 + the index in diag of the first plugin that failed to load; 0: none */
+    int plugin_failed;       /* a plugin failed to load on this rank */
 } dp_job_t;
 
 /* Parses and validates a job from its text and overrides (sets[0..nsets-1], each
  * "section.key=value"). Every problem found is added to diag; returns DP_ERR_USAGE when there
  * was any. Loads the plugins of DPROC_PLUGIN_PATH and [job] plugin but touches no other file:
- * deterministic but for a plugin that fails to load on one rank only (dp_job_load agrees on
- * that). Local. */
+ * deterministic but where plugins differ between ranks (dp_job_load agrees on the verdict).
+ * Local. */
 int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, char *const *sets,
                  int nsets, dp_diag_t *diag);
 

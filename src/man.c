@@ -3,11 +3,9 @@
 #include "dp_version.h"
 #include "job.h"
 #include "opts.h"
-#include "plugin.h"
 
 void dp_man_print(FILE *f, const char *usage)
 {
-    dp_plugin_load_path();
     fprintf(f, ".TH DPROC 1 \"\" \"dproc %s\" \"User Commands\"\n", DP_VERSION);
     fputs(".SH NAME\n"
           "dproc \\- MPI + OpenMP distributed data processing, driven by INI job files\n"

@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 /* Prints dproc(1) in troff (man) format: the synopsis and options of usage (the --help text),
- * every job-file section and key, the kernels (with those of the plugins on DPROC_PLUGIN_PATH),
- * the environment and the exit status. Local, no MPI. */
+ * every job-file section and key, the built-in kernels (not those of DPROC_PLUGIN_PATH: the
+ * build prints the page), the environment and the exit status. Local, no MPI. */
 void dp_man_print(FILE *f, const char *usage);
 
 #endif

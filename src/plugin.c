@@ -54,8 +54,12 @@ static const char *resolve(const char *name, char *buf, size_t size)
 static const char *load_file(const char *file)
 {
     char real[PATH_MAX];
-    if (!realpath(file, real) || !is_file(real)) {
-        snprintf(why, sizeof why, "%s: %s", file, errno ? strerror(errno) : "not a regular file");
+    if (!realpath(file, real)) {
+        snprintf(why, sizeof why, "%s: %s", file, strerror(errno));
+        return why;
+    }
+    if (!is_file(real)) {
+        snprintf(why, sizeof why, "%s: not a regular file", file);
         return why;
     }
     for (int i = 0; i < nloaded; i++)
@@ -116,7 +120,6 @@ const char *dp_plugin_load(const char *name)
                  name, getenv("DPROC_PLUGIN_PATH") ? getenv("DPROC_PLUGIN_PATH") : "not set");
         return why;
     }
-    errno = 0;
     return load_file(file);
 }
 
@@ -144,7 +147,6 @@ static const char *load_dir(const char *dir)
     for (int i = 0; i < n; i++) {
         char file[PATH_MAX + 256];
         snprintf(file, sizeof file, "%s/%s", dir, names[i]->d_name);
-        errno = 0;
         if (!bad)
             bad = load_file(file);
         free(names[i]);
@@ -167,23 +169,26 @@ const char *dp_plugin_load_path(void)
         char entry[PATH_MAX];
         snprintf(entry, sizeof entry, "%.*s", (int)len, p);
         struct stat st;
+        const char *bad = NULL;
         if (len > 0 && stat(entry, &st) != 0) {
             snprintf(why, sizeof why, "%s: %s", entry, strerror(errno));
-            result = why;
+            bad = why;
         } else if (len > 0) {
-            errno = 0;
-            result = S_ISDIR(st.st_mode) ? load_dir(entry) : load_file(entry);
+            bad = S_ISDIR(st.st_mode) ? load_dir(entry) : load_file(entry);
         }
+        result = bad ? dp_xstrdup(bad) : NULL; /* why is overwritten by later loads */
         p = colon ? colon + 1 : NULL;
     }
     return result;
 }
 
-const char *dp_plugin_of(const dp_kernel_t *k)
+const char *dp_plugin_of(const dp_kernel_t *k, const char **name)
 {
     for (int i = 0; i < nloaded; i++)
         for (const dp_kernel_t *const *q = loaded[i].plugin->kernels; *q; q++)
-            if (*q == k)
+            if (*q == k) {
+                *name = loaded[i].plugin->name ? loaded[i].plugin->name : "?";
                 return loaded[i].path;
+            }
     return NULL;
 }

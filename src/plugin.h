@@ -18,7 +18,8 @@ const char *dp_plugin_load(const char *name);
  * failed cannot be used. Local. */
 const char *dp_plugin_load_path(void);
 
-/* The file of the plugin that brought kernel k, or NULL for a built-in kernel. Local. */
-const char *dp_plugin_of(const dp_kernel_t *k);
+/* The file of the plugin that brought kernel k, with the plugin's name in *name; NULL for a
+ * built-in kernel. Local. */
+const char *dp_plugin_of(const dp_kernel_t *k, const char **name);
 
 #endif

@@ -258,7 +258,7 @@ typedef struct {
  *   while next_pass(st, combined) asks for another pass over the same data (multi_pass: the
  *        driver keeps the whole block in memory when [run] memory_mb allows, else reads it
  *        again)
- *   results(st, res); destroy(st)
+ *   results(st, combined, res); destroy(st)
  *
  * for a MAP kernel create, process(st, piece, out, NULL) for every piece (then the reduction
  * of then_reduce over the pieces written), destroy; and for a
@@ -287,8 +287,11 @@ typedef struct dp_kernel {
      * and its path, returns how many (at most DP_KERNEL_MAX_FILES), so that dproc checks them
      * as it checks [output] path: never the input, never another output. Optional. */
     int (*files)(const void *cfg, const char *keys[], const char *paths[]);
-    /* Makes the per-run state from the configuration and the global extents of the data;
-     * NULL is a valid state. */
+    /* Makes the per-run state from the configuration and the global extents of the data
+     * (NULL for a KEYVALUE kernel, which sees text). Optional for the array kinds, where NULL
+     * is a valid state (and the state is NULL without create); required for KEYVALUE, where a
+     * NULL state means out of memory. May be called more than once in a run (each with its
+     * destroy), e.g. to inspect a checkpoint. */
     void *(*create)(const void *cfg, const dp_shape_t *global);
     /* Whether next_pass may ask for more than one pass (REDUCE). Optional: default no. */
     int (*multi_pass)(const void *cfg);
@@ -326,8 +329,9 @@ typedef struct dp_kernel {
      * one is NaN), else 0 (STENCIL, optional: temporal blocking). */
     double (*steps)(const void *st, const dp_field_t *in, dp_field_t *out, const dp_edges_t *edges,
                     int64_t steps, const dp_box_t *tiles, int64_t ntiles, int want_change);
-    /* The element type of the array a MAP kernel writes; its values are already rounded to
-     * that type. Optional: default float64. */
+    /* The element type of the array a MAP kernel writes: dproc rounds the values process()
+     * wrote to it (integers to the nearest, ties to even, saturating, NaN to 0) before it
+     * stores or reduces them. Optional: default float64. */
     dp_dtype_t (*out_dtype)(const void *cfg);
     /* The ops of the reduce kernel to run on the values a MAP kernel writes, in the same pass
      * (map, then reduce, without a second read), as job-file text; NULL for none. Its other
@@ -381,7 +385,7 @@ typedef struct dp_kernel {
  * dproc refuses a plugin without it, of another api_version, or naming a kernel that exists. */
 typedef struct {
     int api_version;                   /* DP_KERNEL_API_VERSION of the header it was built with */
-    const char *name;                  /* the plugin's name, for messages */
+    const char *name;                  /* the plugin's name, shown by --list-kernels */
     const dp_kernel_t *const *kernels; /* NULL-terminated */
 } dp_plugin_t;
 /* Keeps dproc_plugin visible when the rest of the plugin is built with hidden visibility. */

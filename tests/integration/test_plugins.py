@@ -15,11 +15,14 @@
    docs/kernels.md, taken from the page as it is, counts as numpy does. Plugins are named by
    path, by bare name on DPROC_PLUGIN_PATH, and loaded from a DPROC_PLUGIN_PATH directory, and
    appear in --list-kernels and --help-job.
+   A map plugin with out_dtype int16 is rounded by dproc as numpy's rint and clip; a plugin
+   that calls every function of the header loads and runs.
 4. Bad plugins each give their documented message on one line from rank 0, exit 2, and no rank
    hangs: a missing file, a shared object without dproc_plugin, another API version, an undefined
-   symbol, a kernel without a function its kind needs, a kernel name taken by a built-in, a
-   DPROC_PLUGIN_PATH entry that does not exist, and a plugin that fails to load on rank 1 only
-   (fault injection)."""
+   symbol, a call into dproc's internals (not exported), a kernel without a function its kind
+   needs (combine; create for key-value), an option beyond config_size, a kernel name taken by a
+   built-in, a DPROC_PLUGIN_PATH entry that does not exist, and a plugin, named in the job or on
+   DPROC_PLUGIN_PATH, that fails to load on rank 1 only (fault injection)."""
 
 import os
 import re
@@ -123,6 +126,29 @@ def build_so(name, source, extra=()):
 
 
 NEG = build_so("negate", NEGATE)
+# the same map writing int16: dproc rounds what process() wrote to the type (out_dtype)
+NEG16 = build_so("negate16", NEGATE.replace('"negate"', '"negate16"').replace(
+    ".process = negate,", ".process = negate, .out_dtype = int16,").replace(
+    "static const dp_kernel_t k", "static dp_dtype_t int16(const void *c)\n{\n    (void)c;\n"
+    "    return DP_DT_INT16;\n}\n\nstatic const dp_kernel_t k"))
+# every function of the header called from a plugin, so that dlopen must resolve them all
+APIALL = build_so("apiall", NEGATE.replace('"negate"', '"apiall"').replace(
+    "static const dp_kernel_t k", """static void *const api[] = {
+    (void *)dp_results_real, (void *)dp_results_int, (void *)dp_results_reals,
+    (void *)dp_results_ints, (void *)dp_results_array, (void *)dp_results_int_array,
+    (void *)dp_kv_get, (void *)dp_field_max_change, (void *)dp_field_tiles};
+
+static void *create(const void *cfg, const dp_shape_t *g)
+{
+    (void)cfg;
+    (void)g;
+    for (size_t j = 0; j < sizeof api / sizeof api[0]; j++)
+        if (!api[j])
+            return NULL;
+    return (void *)api;
+}
+
+static const dp_kernel_t k""").replace(".process = negate,", ".process = negate, .create = create,"))
 
 # the plugin of docs/kernels.md, exactly as the page shows it, built as the page says
 with open(os.path.join(SRC, "docs", "kernels.md")) as f:
@@ -252,6 +278,18 @@ for np_ in (1, 2, 3):
             want = int(np.sum(x > 0.75))
         h.check(got == {"above": want}, f"{what}: above {want} as numpy's", got)
 
+    h.write("neg16.ini", negate_job.replace("negate", "negate16"))
+    res = h.dproc("neg16.ini", np=np_)
+    what = f"np {np_}: a map plugin writing int16 (out_dtype)"
+    if h.expect_ok(res, what):
+        with h5py.File(h.path("neg.h5"), "r") as f:
+            y = f["y"][()]
+        with np.errstate(invalid="ignore"):
+            want = np.clip(np.rint(-x), -32768, 32767)
+        want[np.isnan(want)] = 0
+        h.check(y.dtype == np.int16 and np.array_equal(y, want.astype(np.int16)),
+                f"{what}: numpy's rint, clip, NaN to 0")
+
     res = h.dproc(h.write("negate.ini", negate_job), np=np_)
     what = f"np {np_}: negate (a map plugin built with pkg-config)"
     if h.expect_ok(res, what):
@@ -259,6 +297,9 @@ for np_ in (1, 2, 3):
             y = f["y"][()]
         h.check(dh.same_bits(y, -x), f"{what}: output is -x to the bit")
 h.check_inputs("plugin runs")
+res = h.dproc(h.write("apiall.ini", negate_job.replace(f"plugin = {NEG}", f"plugin = {APIALL}")
+                      .replace("kernel = negate", "kernel = apiall")), np=2)
+h.expect_ok(res, "a plugin calling every function of <dproc/kernel.h> loads and runs")
 
 # bare names on DPROC_PLUGIN_PATH, directories on it, --list-kernels, --help-job
 env_dir = dict(h.env, DPROC_PLUGIN_PATH=f"{h.path('nowhere-else')}:{EX}")
@@ -273,8 +314,9 @@ h.expect_ok(res, "kernels of a DPROC_PLUGIN_PATH directory need no [job] plugin"
 res = h.run(["--list-kernels"], np=1, env=env_all)
 listed = {l.split()[0]: l for l in res.out.splitlines() if l.strip()}
 h.check(res.rc == 0 and "reduce" in listed and
-        all(k in listed and f"[plugin {os.path.realpath(p)}]" in listed[k]
-            for k, p in (("above", ABOVE), ("http_status", STATUS))),
+        all(k in listed and f"[plugin {n}, {os.path.realpath(p)}]" in listed[k]
+            for k, n, p in (("above", "threshold_count", ABOVE),
+                            ("http_status", "http_status", STATUS))),
         "--list-kernels lists the built-ins and the plugins' kernels with their files",
         res.describe())
 res = h.run(["--help-job"], mpi=False, env=env_all)
@@ -288,13 +330,24 @@ WRONG_API = NEGATE.replace(".api_version = DP_KERNEL_API_VERSION", ".api_version
 UNDEFINED = NEGATE.replace("out->data[i] = -in->data[i];",
                            "out->data[i] = dp_not_a_function(in->data[i]);").replace(
     "#include <stddef.h>", "#include <stddef.h>\ndouble dp_not_a_function(double);")
+INTERNAL = NEGATE.replace("out->data[i] = -in->data[i];", "out->data[i] = -in->data[i];\n"
+                          "    dp_xmalloc(1);").replace(
+    "#include <stddef.h>", "#include <stddef.h>\nvoid *dp_xmalloc(size_t);")
 NO_COMBINE = NEGATE.replace(".kind = DP_KERNEL_MAP", ".kind = DP_KERNEL_REDUCE")
+KV_NO_CREATE = NEGATE.replace(".kind = DP_KERNEL_MAP", ".kind = DP_KERNEL_KEYVALUE")
+NO_ROOM = NEGATE.replace("static const dp_opt_t opts[] = {{0}};", """static const dp_opt_t opts[] = {
+    {.key = "scale", .type = DP_OPT_REAL, .min = 0, .max = 1, .def = "1", .help = "h"},
+    {0},
+};""")
 TAKEN = NEGATE.replace('.name = "negate", .summary', '.name = "reduce", .summary')
 bad_sos = {
     "nosym": build_so("nosym", NO_SYMBOL),
     "api": build_so("api", WRONG_API),
     "undef": build_so("undef", UNDEFINED),
+    "internal": build_so("internal", INTERNAL),
     "nocombine": build_so("nocombine", NO_COMBINE),
+    "kvnocreate": build_so("kvnocreate", KV_NO_CREATE),
+    "noroom": build_so("noroom", NO_ROOM),
     "taken": build_so("taken", TAKEN),
 }
 
@@ -323,6 +376,13 @@ expect_refused("another API version", negate_with(bad_sos["api"]),
                r"built for kernel API version 999, this dproc has version 1")
 expect_refused("undefined symbol", negate_with(bad_sos["undef"]),
                r"cannot be loaded: .*undefined symbol: dp_not_a_function")
+expect_refused("a plugin calling dproc's internals (not exported)",
+               negate_with(bad_sos["internal"]),
+               r"cannot be loaded: .*undefined symbol: dp_xmalloc")
+expect_refused("key-value kernel without create", negate_with(bad_sos["kvnocreate"]),
+               r"kernel 'negate' lacks create")
+expect_refused("an option beyond config_size", negate_with(bad_sos["noroom"]),
+               r"kernel 'negate': option 'scale' has no room in its configuration")
 expect_refused("reduce kernel without its functions", negate_with(bad_sos["nocombine"]),
                r"kernel 'negate' lacks partial_size")
 expect_refused("kernel name of a built-in", negate_with(bad_sos["taken"]),
@@ -332,8 +392,13 @@ expect_refused("DPROC_PLUGIN_PATH entry that does not exist", negate_job,
                env=dict(h.env, DPROC_PLUGIN_PATH=h.path("gone")), line=False)
 if h.np >= 2:
     expect_refused("plugin fails to load on rank 1 only", negate_job,
-                   r"injected fault .*\(on rank 1, .*; rank 0 loaded it\)",
+                   r"injected fault .*\(on rank 1, .*; rank 0 found no problem\)",
                    env=dict(h.env, DPROC_FAULT="plugin:1"))
+    expect_refused("a DPROC_PLUGIN_PATH plugin fails to load on rank 1 only",
+                   above_job("0.75", "true").replace(f"plugin = {ABOVE}\n", ""),
+                   r"^DPROC_PLUGIN_PATH: .*injected fault .*\(on rank 1, .*; rank 0 found no "
+                   r"problem\)", env=dict(h.env, DPROC_FAULT="plugin:1", DPROC_PLUGIN_PATH=EX),
+                   line=False)
 h.check_inputs("bad plugins")
 h.check_no_leftovers("all runs")
 h.finish()

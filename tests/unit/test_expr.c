@@ -52,6 +52,12 @@ static double r_axpb(double x, double i)
     (void)i;
     return A * x + B;
 }
+/* products and constants that the compiler fuses into one instruction, and one it must not */
+static double r_fused(double x, double i)
+{
+    (void)i;
+    return (B - A * x) + (x * A - B) * (3 - x * x) + (1 + x * x * x) / (2 + 3 * x);
+}
 static double r_poly(double x, double i)
 {
     (void)i;
@@ -180,6 +186,7 @@ static const struct {
     double (*ref)(double x, double i);
 } cases[] = {
     {"a*x + b", r_axpb},
+    {"(b - a*x) + (x*a - b) * (3 - x*x) + (1 + x*x*x) / (2 + 3*x)", r_fused},
     {"x*x - 3*x/7 + 1", r_poly},
     {"sqrt(x*x + 1) * a", r_sqrt},
     {"-x^2", r_negsq},
@@ -276,8 +283,10 @@ static void test_folding_and_syntax(void)
     CU_ASSERT_EQUAL(length_of("where(1 < 2, 3, x)", 0), 1);
     CU_ASSERT_EQUAL(length_of("x", 0), 1);
     CU_ASSERT_EQUAL(length_of("i", 0), 1);
-    CU_ASSERT_EQUAL(length_of("a*x + b", 2), 2);
-    CU_ASSERT_EQUAL(length_of("x * (2 + 3) - sqrt(a)", 2), 2);
+    CU_ASSERT_EQUAL(length_of("a*x + b", 2), 1); /* one fused pass */
+    CU_ASSERT_EQUAL(length_of("b - x*a", 2), 1);
+    CU_ASSERT_EQUAL(length_of("3 - x*x", 0), 2); /* no constant factor to negate: not fused */
+    CU_ASSERT_EQUAL(length_of("x * (2 + 3) - sqrt(a)", 2), 1);
     CU_ASSERT_EQUAL(length_of("x^2", 0), 1);
     CU_ASSERT_EQUAL(value_of("2*pi", NULL, NULL, 0), 2 * 3.14159265358979323846);
     CU_ASSERT_EQUAL(value_of("2^3^2", NULL, NULL, 0), 512);
@@ -469,8 +478,9 @@ static void test_threads(void)
     free(want);
 }
 
-/* The kernel expr over pieces of a 5x6x7 array: whole planes (one run of global indices) and a
- * box (a run per row), i being the global row-major index in both, against a plain loop. */
+/* The kernel expr over pieces of a 5x6x7 array: whole planes (one run of global indices), a
+ * box (a run per row), whole rows of part of each plane (a run per plane) and one value, i
+ * being the global row-major index in all, against a plain loop. */
 static void test_kernel_pieces(void)
 {
     static const char text[] = "[job]\nkernel = expr\n[input]\nsource = generate\n"
@@ -483,7 +493,10 @@ static void test_kernel_pieces(void)
     void *st = job.kernel->create(job.kcfg, &g);
     const struct {
         int64_t start[3], count[3];
-    } pieces[] = {{{2, 0, 0}, {2, 6, 7}}, {{1, 2, 3}, {3, 2, 4}}, {{4, 5, 6}, {1, 1, 1}}};
+    } pieces[] = {{{2, 0, 0}, {2, 6, 7}},
+                  {{1, 2, 3}, {3, 2, 4}},
+                  {{0, 2, 0}, {5, 3, 7}},
+                  {{4, 5, 6}, {1, 1, 1}}};
     for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
         dp_block_t in = {.global = g}, out = {.global = g};
         memcpy(in.start, pieces[p].start, sizeof in.start);

@@ -7,6 +7,7 @@
 #include "xsum.h"
 #include "kernel.h"
 #include "results.h"
+#include "rounding.h"
 #include "source.h"
 
 #include <math.h>
@@ -631,6 +632,7 @@ static void run_map(const char *keys, const double *x, double *y, int64_t n)
     dp_block_t out = in;
     out.data = y;
     job.kernel->process(st, &in, &out, NULL);
+    dp_round_to_dtype(job.kernel->out_dtype(job.kcfg), y, n);
     dp_job_free(&job);
 }
 
