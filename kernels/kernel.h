@@ -19,6 +19,9 @@ const dp_kernel_t *const *dp_kernel_list(void);
  * Local. */
 const char *dp_kernel_add(const dp_kernel_t *k);
 
+/* Removes the last n kernels added (those of a plugin refused after some were added). Local. */
+void dp_kernel_drop(int n);
+
 /* Synthetic data generators for source = generate: the value at each global index depends
  * only on that index (and seed), so any decomposition yields the same array. */
 typedef enum { DP_GEN_RAMP, DP_GEN_RANDOM, DP_GEN_BUMP } dp_generator_t;

@@ -89,24 +89,45 @@ static size_t opt_size(dp_opt_type_t t)
     return SIZE_MAX;
 }
 
-/* The first row of the kernel's option table whose destination does not fit in config_size
- * bytes, or a second DP_OPT_NAMED row; NULL when all are fine. */
-static const dp_opt_t *bad_option(const dp_kernel_t *k)
+/* Why a row of the kernel's option table is unusable, or NULL: its destination does not fit
+ * in config_size bytes, a number has no range (min and max left 0), or a second NAMED row. */
+static const char *bad_option(const dp_kernel_t *k)
 {
+    static char why[300];
     int named = 0;
     for (const dp_opt_t *o = k->opts; o->key; o++) {
         const size_t size = opt_size(o->type);
+        const int number = o->type == DP_OPT_INT || o->type == DP_OPT_REAL ||
+                           o->type == DP_OPT_REALS || o->type == DP_OPT_NAMED;
         named += o->type == DP_OPT_NAMED;
-        if (size == SIZE_MAX || o->offset > k->config_size || size > k->config_size - o->offset ||
-            named > 1)
-            return o;
+        if (size == SIZE_MAX || o->offset > k->config_size || size > k->config_size - o->offset)
+            snprintf(why, sizeof why,
+                     "option '%.40s' has no room in its configuration (offset and type beyond "
+                     "config_size %zu bytes)",
+                     o->key, k->config_size);
+        else if (number && !(o->min < o->max))
+            snprintf(why, sizeof why, "option '%.40s' has no range: set min below max", o->key);
+        else if (named > 1)
+            snprintf(why, sizeof why, "option '%.40s': a second NAMED row", o->key);
+        else
+            continue;
+        return why;
     }
     return NULL;
 }
 
+void dp_kernel_drop(int n)
+{
+    size_t len = 0;
+    while (registry[len])
+        len++;
+    while (n-- > 0 && len > 0)
+        registry[--len] = NULL;
+}
+
 const char *dp_kernel_add(const dp_kernel_t *k)
 {
-    static char why[200];
+    static char why[400];
     const char *name = k->name ? k->name : "";
     size_t len = strlen(name), i = 0;
     while (i < len && (name[i] == '_' || name[i] == '-' || (name[i] >= 'a' && name[i] <= 'z') ||
@@ -122,14 +143,12 @@ const char *dp_kernel_add(const dp_kernel_t *k)
              !strcmp(name, "run"))
         snprintf(why, sizeof why, "a kernel is named '%s', the name of a section of dproc's", name);
     else if (!k->summary || !k->opts)
-        snprintf(why, sizeof why, "kernel '%s' has no %s", name, k->summary ? "opts" : "summary");
+        snprintf(why, sizeof why, "kernel '%s' has no %s", name,
+                 k->summary ? "opts (an option table; {{0}} for no keys)" : "summary");
     else if (missing)
         snprintf(why, sizeof why, "kernel '%s' lacks %s", name, missing);
     else if (bad_option(k))
-        snprintf(why, sizeof why,
-                 "kernel '%s': option '%.40s' has no room in its configuration (offset and type "
-                 "beyond config_size %zu bytes, or a second NAME row)",
-                 name, bad_option(k)->key, k->config_size);
+        snprintf(why, sizeof why, "kernel '%s': %s", name, bad_option(k));
     else if (registry[MAX_KERNELS - 1])
         snprintf(why, sizeof why, "more than %d kernels in all", MAX_KERNELS);
     else

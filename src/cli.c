@@ -164,12 +164,15 @@ static int load_path_plugins(void)
 /* The kernels, built-in and of the plugins, with the plugin's file. */
 static void list_kernels(void)
 {
+    int width = 10;
+    for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++)
+        width = (int)strlen((*k)->name) > width ? (int)strlen((*k)->name) : width;
     for (const dp_kernel_t *const *k = dp_kernel_list(); *k; k++) {
         const char *name = NULL, *file = dp_plugin_of(*k, &name);
         if (file)
-            printf("%-10s %s [plugin %s, %s]\n", (*k)->name, (*k)->summary, name, file);
+            printf("%-*s %s [plugin %s, %s]\n", width, (*k)->name, (*k)->summary, name, file);
         else
-            printf("%-10s %s\n", (*k)->name, (*k)->summary);
+            printf("%-*s %s\n", width, (*k)->name, (*k)->summary);
     }
 }
 

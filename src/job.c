@@ -287,6 +287,8 @@ static void check_sections(dp_job_t *job, dp_diag_t *diag)
                                 : "");
             continue;
         }
+        if (job->plugin_failed) /* likely the section of a kernel of the plugin refused */
+            continue;
         const char *sug = dp_opts_suggest(s->name, names);
         char list[512];
         snprintf(list, sizeof list, "%s", names);
@@ -713,8 +715,10 @@ int dp_job_parse(dp_job_t *job, const char *file, const char *text, size_t len, 
             const char *sug = dp_opts_suggest(job->job.kernel, names);
             commas(names);
             dp_diag_add(diag, dp_opts_where(&job->ini, "job", "kernel"), "job", "kernel",
-                        "unknown kernel '%.64s'%s%s%s (kernels: %s)", job->job.kernel,
-                        sug ? ", did you mean '" : "", sug ? sug : "", sug ? "'?" : "", names);
+                        "unknown kernel '%.64s'%s%s%s (kernels: %s; a plugin's kernel needs "
+                        "[job] plugin or DPROC_PLUGIN_PATH)",
+                        job->job.kernel, sug ? ", did you mean '" : "", sug ? sug : "",
+                        sug ? "'?" : "", names);
         }
     }
     if (job->kernel) {

@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "fault.h"
+#include "opts.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -51,6 +52,27 @@ static const char *resolve(const char *name, char *buf, size_t size)
     return is_file(buf) ? buf : NULL;
 }
 
+/* Why a default of kernel k's option table is refused by its own row, or NULL: a plugin's
+ * mistake, found when it is loaded rather than blamed on the job. */
+static const char *bad_default(const dp_kernel_t *k)
+{
+    static char msg[600];
+    msg[0] = '\0';
+    void *cfg = dp_xcalloc(1, k->config_size ? k->config_size : 1);
+    dp_diag_t d = {0};
+    const dp_where_t w = {.file = "default"};
+    for (const dp_opt_t *o = k->opts; o->key && !d.n; o++)
+        if (o->def && o->type != DP_OPT_NAMED)
+            dp_opts_parse_as(k->opts, o->key, k->name, o->key, o->def, w, cfg, &d);
+    if (d.n)
+        snprintf(msg, sizeof msg, "kernel '%s': a default its option table refuses: %s", k->name,
+                 d.msg[0]);
+    dp_opts_free(k->opts, cfg);
+    free(cfg);
+    dp_diag_free(&d);
+    return msg[0] ? msg : NULL;
+}
+
 static const char *load_file(const char *file)
 {
     char real[PATH_MAX];
@@ -82,8 +104,8 @@ static const char *load_file(const char *file)
     const dp_plugin_t *pl = dlsym(h, DP_PLUGIN_SYMBOL);
     if (!pl) {
         snprintf(why, sizeof why,
-                 "%s: not a dproc plugin: it defines no '%s' (const dp_plugin_t, see "
-                 "docs/kernels.md)",
+                 "%s: not a dproc plugin: it defines no '%s' (DP_PLUGIN_EXPORT const "
+                 "dp_plugin_t dproc_plugin = {...}, see docs/kernels.md)",
                  file, DP_PLUGIN_SYMBOL);
     } else if (pl->api_version != DP_KERNEL_API_VERSION) {
         snprintf(why, sizeof why,
@@ -95,11 +117,17 @@ static const char *load_file(const char *file)
     } else { /* from here its code stays loaded: kernels added before a bad one live on */
         loaded[nloaded].path = dp_xstrdup(real);
         loaded[nloaded++].plugin = pl;
+        int added = 0;
         for (const dp_kernel_t *const *k = pl->kernels; *k; k++) {
             const char *bad = dp_kernel_add(*k);
-            if (bad) {
+            if (!bad) {
+                added++;
+                bad = bad_default(*k);
+            }
+            if (bad) { /* then none of its kernels */
                 snprintf(why, sizeof why, "%s: %s", file, bad);
                 loaded[nloaded - 1].error = dp_xstrdup(why);
+                dp_kernel_drop(added);
                 return why;
             }
         }

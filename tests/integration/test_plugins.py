@@ -5,8 +5,8 @@
    include/dproc/kernel.h, the CMake package (lib/cmake/dproc), the pkg-config module
    (lib/pkgconfig/dproc.pc) and the manual page share/man/man1/dproc.1, which documents every
    key that --help-job lists.
-2. kernels/examples is configured and built as its own CMake project against that prefix
-   (find_package(dproc)); a third plugin, a map kernel written here, is built with the C compiler
+2. kernels/examples, as installed in share/doc/dproc/examples, is configured and built as its
+   own CMake project against that prefix (find_package(dproc)); a third plugin, a map kernel written here, is built with the C compiler
    and `pkg-config --cflags dproc` only.
 3. The installed dproc runs them at 1, 2 and 3 ranks: `above` (count of values above a threshold,
    strict and not) on an HDF5 array with NaN and infinities against numpy; `http_status` on two
@@ -54,7 +54,8 @@ PREFIX = h.path("prefix")
 sh([CMAKE, "--install", BUILD, "--prefix", PREFIX], "cmake --install")
 for f in ("bin/dproc", "include/dproc/kernel.h", "lib/cmake/dproc/dprocConfig.cmake",
           "lib/cmake/dproc/dprocConfigVersion.cmake", "lib/pkgconfig/dproc.pc",
-          "share/man/man1/dproc.1"):
+          "share/man/man1/dproc.1", "share/doc/dproc/examples/CMakeLists.txt",
+          "share/doc/dproc/examples/threshold_count.c", "share/doc/dproc/examples/http_status.c"):
     h.check(os.path.isfile(os.path.join(PREFIX, f)), f"installed {f}")
 DPROC = os.path.join(PREFIX, "bin", "dproc")
 if not os.access(DPROC, os.X_OK):
@@ -75,7 +76,7 @@ h.check(man.startswith(".TH DPROC 1") and "DPROC_PLUGIN_PATH" in man,
 # ---- 2. build the plugins against the installed dproc ----------------------------------------
 
 EX = h.path("examples-build")
-sh([CMAKE, "-S", os.path.join(SRC, "kernels", "examples"), "-B", EX,
+sh([CMAKE, "-S", os.path.join(PREFIX, "share", "doc", "dproc", "examples"), "-B", EX,
     f"-DCMAKE_PREFIX_PATH={PREFIX}", "-DCMAKE_BUILD_TYPE=Release"],
    "configure kernels/examples with find_package(dproc)")
 sh([CMAKE, "--build", EX], "build kernels/examples")
@@ -335,6 +336,16 @@ INTERNAL = NEGATE.replace("out->data[i] = -in->data[i];", "out->data[i] = -in->d
     "#include <stddef.h>", "#include <stddef.h>\nvoid *dp_xmalloc(size_t);")
 NO_COMBINE = NEGATE.replace(".kind = DP_KERNEL_MAP", ".kind = DP_KERNEL_REDUCE")
 KV_NO_CREATE = NEGATE.replace(".kind = DP_KERNEL_MAP", ".kind = DP_KERNEL_KEYVALUE")
+SECOND_BAD = NEGATE.replace("static const dp_kernel_t k =", """static const dp_kernel_t bad = {
+    .name = "negate_bad", .summary = "no process", .kind = DP_KERNEL_MAP, .opts = opts,
+};
+static const dp_kernel_t k =""").replace("(const dp_kernel_t *const[]){&k, NULL}",
+                                         "(const dp_kernel_t *const[]){&k, &bad, NULL}")
+NO_RANGE = NEGATE.replace("static const dp_opt_t opts[] = {{0}};", """static const dp_opt_t opts[] = {
+    {.key = "factor", .type = DP_OPT_REAL, .def = "1", .help = "h"},
+    {0},
+};""").replace(".process = negate,", ".process = negate, .config_size = sizeof(double),")
+BAD_DEFAULT = NO_RANGE.replace('.def = "1", .help', '.def = "2", .min = 0, .max = 1, .help')
 NO_ROOM = NEGATE.replace("static const dp_opt_t opts[] = {{0}};", """static const dp_opt_t opts[] = {
     {.key = "scale", .type = DP_OPT_REAL, .min = 0, .max = 1, .def = "1", .help = "h"},
     {0},
@@ -348,6 +359,9 @@ bad_sos = {
     "nocombine": build_so("nocombine", NO_COMBINE),
     "kvnocreate": build_so("kvnocreate", KV_NO_CREATE),
     "noroom": build_so("noroom", NO_ROOM),
+    "secondbad": build_so("secondbad", SECOND_BAD),
+    "norange": build_so("norange", NO_RANGE),
+    "baddefault": build_so("baddefault", BAD_DEFAULT),
     "taken": build_so("taken", TAKEN),
 }
 
@@ -355,7 +369,9 @@ bad_sos = {
 def expect_refused(what, text, want, env=None, np_=None, line=True):
     h.write("bad.ini", text)
     res = h.run(["bad.ini"], np=np_, env=env)
-    lines = [l for l in res.err.splitlines() if "plugin" in l or "DPROC_PLUGIN_PATH" in l]
+    lines = [l for l in res.err.splitlines()  # every line of dproc's: no follow-on messages
+             if l.startswith(("bad.ini", "DPROC_PLUGIN_PATH", "dproc:"))
+             and not l.startswith("dproc: warning")]
     head = f"bad.ini:{dh.line_of(text, 'plugin =')}: [job] plugin: " if line else ""
     h.check(res.rc == 2 and not res.timed_out and len(lines) == 1 and
             lines[0].startswith(head) and re.search(want, lines[0]),
@@ -383,6 +399,22 @@ expect_refused("key-value kernel without create", negate_with(bad_sos["kvnocreat
                r"kernel 'negate' lacks create")
 expect_refused("an option beyond config_size", negate_with(bad_sos["noroom"]),
                r"kernel 'negate': option 'scale' has no room in its configuration")
+expect_refused("a good kernel beside a bad one: the plugin is refused whole, one message",
+               negate_with(bad_sos["secondbad"]) + "\n[negate]\n",
+               r"kernel 'negate_bad' lacks process$")
+res = h.run(["--list-kernels"], np=1, env=dict(h.env, DPROC_PLUGIN_PATH=bad_sos["secondbad"]))
+h.check(res.rc == 2 and "lacks process" in res.err and "negate" not in res.out and
+        "reduce" in res.out, "--list-kernels: a plugin refused whole lists none of its kernels",
+        res.describe())
+expect_refused("a number option without a range", negate_with(bad_sos["norange"]),
+               r"kernel 'negate': option 'factor' has no range: set min below max")
+expect_refused("a default outside its own range", negate_with(bad_sos["baddefault"]),
+               r"kernel 'negate': a default its option table refuses: .*factor: 2 is out of "
+               r"range \(0 to 1\)")
+expect_refused("a plugin kernel named without loading its plugin",
+               negate_job.replace(f"plugin = {NEG}\n", ""),
+               r"unknown kernel 'negate' .*a plugin's kernel needs \[job\] plugin or "
+               r"DPROC_PLUGIN_PATH", line=False)
 expect_refused("reduce kernel without its functions", negate_with(bad_sos["nocombine"]),
                r"kernel 'negate' lacks partial_size")
 expect_refused("kernel name of a built-in", negate_with(bad_sos["taken"]),
