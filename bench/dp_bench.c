@@ -47,6 +47,18 @@ static void probe_triad(double *a, const double *b, const double *c, int64_t n)
         a[i] = b[i] + 3.0 * c[i];
 }
 
+/* The job of text, parsed as dproc parses it; a bad one ends the benchmark. */
+static dp_job_t parse_job(const char *text)
+{
+    dp_job_t job;
+    dp_diag_t diag = {0};
+    if (dp_job_parse(&job, "bench.ini", text, strlen(text), NULL, 0, &diag) != 0) {
+        dp_diag_print(&diag, stderr);
+        exit(1);
+    }
+    return job;
+}
+
 /* Runs reduce with the given [reduce] section over x as one rank; returns seconds. */
 static double time_reduce(const char *section, double *x, int64_t n, double *check)
 {
@@ -54,12 +66,7 @@ static double time_reduce(const char *section, double *x, int64_t n, double *che
     snprintf(text, sizeof text,
              "[job]\nkernel = reduce\n[input]\nsource = generate\nshape = %lld\n[reduce]\n%s\n",
              (long long)n, section);
-    dp_job_t job;
-    dp_diag_t diag = {0};
-    if (dp_job_parse(&job, "bench.ini", text, strlen(text), NULL, 0, &diag) != 0) {
-        dp_diag_print(&diag, stderr);
-        exit(1);
-    }
+    dp_job_t job = parse_job(text);
     const dp_kernel_t *k = job.kernel;
     const dp_shape_t g = {.ndim = 1, .n = {n, 1, 1}};
     dp_block_t b = {.global = g, .count = {n, 1, 1}, .data = x};
@@ -93,12 +100,7 @@ static double time_map(const char *kernel, const char *section, const double *x,
              "[job]\nkernel = %s\n[input]\nsource = generate\nshape = %lld\n[output]\n"
              "path = bench.h5\n[%s]\n%s\n",
              kernel, (long long)n, kernel, section);
-    dp_job_t job;
-    dp_diag_t diag = {0};
-    if (dp_job_parse(&job, "bench.ini", text, strlen(text), NULL, 0, &diag) != 0) {
-        dp_diag_print(&diag, stderr);
-        exit(1);
-    }
+    dp_job_t job = parse_job(text);
     const dp_kernel_t *k = job.kernel;
     const dp_shape_t g = {.ndim = 1, .n = {n, 1, 1}};
     dp_block_t in = {.global = g, .count = {n, 1, 1}, .data = (double *)x};
