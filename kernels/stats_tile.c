@@ -5,9 +5,10 @@
  * Pass B splits every value into two pieces of 40 bits each, counted from the tile's max |x|
  * (the "extractor" trick of binned summation: (S + x) - S rounds x to a multiple of ulp(S)
  * exactly) and sums each piece exactly in a double per SIMD lane; squares the same way, as x*x
- * plus its exact rounding error. Whatever is left below the second piece (from values more than
- * 2^27 times smaller than the tile's largest) is added to the accumulator exactly, one value at
- * a time. */
+ * plus its exact rounding error. Values too small for two pieces to hold them (more than 2^13
+ * times smaller than the tile's largest with squares, 2^27 without) are set aside, found by one
+ * comparison per vector, and added afterwards: folded as a tile of their own when there are
+ * many, else one at a time into the accumulator. */
 #include "stats_tile.h"
 
 #include <math.h>
@@ -124,17 +125,14 @@ static void fold_flush(const chain_t *c, int k, const double *acc, dp_xsum_t *a)
         dp_xsum_add_scaled(a, units, c->e[k]);
 }
 
-/* r split over the chain's two folds: each keeps r rounded to its digit's unit, exactly, and
- * passes on the exact remainder. */
+/* r split over the chain's two folds: the first keeps r rounded to its unit, exactly, and the
+ * second takes the exact remainder. The second addition is exact only when r has no bit below
+ * the second fold's unit: the caller sees to that by the value's magnitude (see SMALL_SUM). */
 #define FOLD2(a0, a1, r)                                                                           \
     do {                                                                                           \
-        vd t_ = a0 + r, q_ = t_ - a0;                                                              \
+        const vd t_ = a0 + r, q_ = t_ - a0;                                                        \
         a0 = t_;                                                                                   \
-        r = r - q_;                                                                                \
-        t_ = a1 + r;                                                                               \
-        q_ = t_ - a1;                                                                              \
-        a1 = t_;                                                                                   \
-        r = r - q_;                                                                                \
+        a1 = a1 + (r - q_);                                                                        \
     } while (0)
 
 /* Whether any bit of t is set. */
@@ -154,42 +152,39 @@ static inline __attribute__((always_inline)) int any_bits(vl t)
 #endif
 }
 
-/* The lanes of one SIMD step's chains: sum (s), square (p), square's rounding error (e). Two
- * steps are kept apart (acc[0], acc[1]) so that their additions do not wait for each other. */
+/* Which values the two folds hold exactly, by magnitude. A value of exponent k has no bit below
+ * 2^(k-52), its square none below 2^(2k-52) and the square's rounding error none below
+ * 2^(2k-104). The second folds' units are 2^(top-79) for the values (top = ilogb of the tile's
+ * max |x|), 2^(top_p-79) for the squares and 2^(top_p-132) for their errors (top_p <= 2 top + 1):
+ * all three hold every bit when k >= top - 27 (sums alone) or k >= top - 13 (with squares).
+ * Smaller non-zero values are "small": set aside and added apart. */
+enum { SMALL_SUM = 27, SMALL_SQUARES = 13 };
+
+/* Where the small values of a tile go: at most DP_TILE of them, then zeros up to a multiple of
+ * DP_TILE_PAD, so that they can be folded as a tile of their own. */
+typedef struct {
+    double v[DP_TILE + DP_TILE_PAD];
+    int64_t n;
+    double amax;
+} smalls_t;
+
+/* The small lanes of v (mask) appended to sm; rare, and inline so that no call is made in the
+ * loops (a call clobbers every vector register, and the lanes would live in memory). */
+static inline __attribute__((always_inline)) void set_aside(vd v, vl mask, smalls_t *sm)
+{
+    for (int l = 0; l < LANES; l++)
+        if (mask[l]) {
+            sm->v[sm->n++] = v[l];
+            sm->amax = fabs(v[l]) > sm->amax ? fabs(v[l]) : sm->amax;
+        }
+}
+
+/* The lanes of a fold: the chains of the sum (s), the squares (p) and their rounding errors (e),
+ * each over two folds. Each lane takes at most DP_TILE / LANES values of at most 2^40 units: its
+ * total stays below 2^51 units, within what the extractor holds. */
 typedef struct {
     vd s[FOLDS], p[FOLDS], e[FOLDS];
 } lanes_t;
-
-/* What the two folds could not hold (a value far smaller than the tile's largest): added to
- * the accumulator one value at a time, so the sums stay exact. Rare. */
-static void add_rest(vd r, vd p, vd e, dp_xsum_t *s1, dp_xsum_t *s2)
-{
-    for (int l = 0; l < LANES; l++) {
-        dp_xsum_add(s1, r[l]);
-        if (s2) {
-            dp_xsum_add(s2, p[l]);
-            dp_xsum_add(s2, e[l]);
-        }
-    }
-}
-
-static inline __attribute__((always_inline)) void step_sum(lanes_t *a, vd r, dp_xsum_t *s1)
-{
-    FOLD2(a->s[0], a->s[1], r);
-    if (any_bits((vl)r))
-        add_rest(r, r, r, s1, NULL);
-}
-
-static inline __attribute__((always_inline)) void step_squares(lanes_t *a, vd v, dp_xsum_t *s1,
-                                                               dp_xsum_t *s2)
-{
-    vd r = v, p = v * v, e = square_error(v, p); /* p + e = v^2 exactly */
-    FOLD2(a->s[0], a->s[1], r);
-    FOLD2(a->p[0], a->p[1], p);
-    FOLD2(a->e[0], a->e[1], e);
-    if (any_bits((vl)r | (vl)p | (vl)e))
-        add_rest(r, p, e, s1, s2);
-}
 
 static void lanes_start(lanes_t *a, const chain_t *cs, const chain_t *cp, const chain_t *ce)
 {
@@ -200,38 +195,102 @@ static void lanes_start(lanes_t *a, const chain_t *cs, const chain_t *cp, const 
     }
 }
 
+/* The lines of the next tile that the step at i covers, prefetched. */
+static inline __attribute__((always_inline)) void prefetch_step(const double *next, int64_t i,
+                                                                int64_t next_n)
+{
+    if (i < next_n && i % 8 == 0)
+        __builtin_prefetch(next + i, 0, 3);
+}
+
+/* Folds x[0..n) into the lanes; values with |x| < small (other than 0) go to sm instead. The
+ * lanes are local variables for the loop, so that they stay in registers. */
+static inline __attribute__((always_inline)) void fold_loop(const double *restrict x, int64_t n,
+                                                            int squares, double small, lanes_t *a,
+                                                            smalls_t *sm, const double *next,
+                                                            int64_t next_n)
+{
+    vd s0 = a->s[0], s1 = a->s[1], p0 = a->p[0], p1 = a->p[1], e0 = a->e[0], e1 = a->e[1];
+    const vl abs_mask = (vl){0} + 0x7fffffffffffffffLL;
+    const vd lim = splat(small), zero = splat(0.0);
+    for (int64_t i = 0; i < n; i += LANES) {
+        prefetch_step(next, i, next_n);
+        vd v = load(x + i);
+        const vd av = (vd)((vl)v & abs_mask);
+        const vl tiny = (av < lim) & (av > zero);
+        if (__builtin_expect(any_bits(tiny), 0)) {
+            set_aside(v, tiny, sm);
+            v = (vd)((vl)v & ~tiny);
+        }
+        FOLD2(s0, s1, v);
+        if (squares) {
+            vd p = v * v, e = square_error(v, p); /* p + e = v^2 exactly */
+            FOLD2(p0, p1, p);
+            FOLD2(e0, e1, e);
+        }
+    }
+    a->s[0] = s0;
+    a->s[1] = s1;
+    a->p[0] = p0;
+    a->p[1] = p1;
+    a->e[0] = e0;
+    a->e[1] = e1;
+}
+
+/* Folds x[0..n) (n a multiple of DP_TILE_PAD) exactly into s1 (and its squares into s2); its
+ * small values go to sm. */
+static void fold_pass(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
+                      dp_xsum_t *s2, smalls_t *sm, const double *next, int64_t next_n)
+{
+    const double pmax = amax * amax;
+    const int top = ilogb(amax), top_p = squares && pmax > 0.0 ? ilogb(pmax) : -1074;
+    const chain_t cs = chain_for(top), cp = chain_for(top_p), ce = chain_for(top_p - 53);
+    const double small = ldexp(1.0, top - (squares ? SMALL_SQUARES : SMALL_SUM));
+    lanes_t acc;
+    lanes_start(&acc, &cs, &cp, &ce);
+    sm->n = 0;
+    sm->amax = 0.0;
+    if (squares)
+        fold_loop(x, n, 1, small, &acc, sm, next, next_n);
+    else
+        fold_loop(x, n, 0, small, &acc, sm, next, next_n);
+    for (int k = 0; k < FOLDS; k++) {
+        fold_flush(&cs, k, (const double *)&acc.s[k], s1);
+        if (squares) {
+            fold_flush(&cp, k, (const double *)&acc.p[k], s2);
+            fold_flush(&ce, k, (const double *)&acc.e[k], s2);
+        }
+    }
+}
+
+/* Small values left after a pass: fewer than this are added one at a time; more are folded as
+ * a tile of their own (their largest sets the new chains). */
+enum { SMALL_ONE_BY_ONE = 64 };
+
 static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, double amax,
                                            int squares, dp_xsum_t *s1, dp_xsum_t *s2,
                                            const double *next, int64_t next_n)
 {
-    const double pmax = amax * amax;
-    const int top_p = squares && pmax > 0.0 ? ilogb(pmax) : -1074;
-    const chain_t cs = chain_for(ilogb(amax)), cp = chain_for(top_p), ce = chain_for(top_p - 53);
-    lanes_t acc[2];
-    lanes_start(&acc[0], &cs, &cp, &ce);
-    lanes_start(&acc[1], &cs, &cp, &ce);
-    for (int64_t i = 0; i < n; i += 2 * LANES) {
-        if (i < next_n) { /* the 64-byte lines of the next tile, as far as this step goes */
-            __builtin_prefetch(next + i, 0, 3);
-            if (2 * LANES > 8)
-                __builtin_prefetch(next + i + 8, 0, 3);
-        }
+    smalls_t sm[2];
+    int cur = 0;
+    fold_pass(x, n, amax, squares, s1, s2, &sm[cur], next, next_n);
+    while (sm[cur].n >= SMALL_ONE_BY_ONE) { /* each pass leaves fewer: its largest stays */
+        smalls_t *in = &sm[cur];
+        int64_t m = in->n;
+        for (; m % DP_TILE_PAD; m++)
+            in->v[m] = 0.0;
+        cur = !cur;
+        fold_pass(in->v, m, in->amax, squares, s1, s2, &sm[cur], NULL, 0);
+    }
+    for (int64_t i = 0; i < sm[cur].n; i++) {
+        const double v = sm[cur].v[i];
+        dp_xsum_add(s1, v);
         if (squares) {
-            step_squares(&acc[0], load(x + i), s1, s2);
-            step_squares(&acc[1], load(x + i + LANES), s1, s2);
-        } else {
-            step_sum(&acc[0], load(x + i), s1);
-            step_sum(&acc[1], load(x + i + LANES), s1);
+            const double p = v * v;
+            dp_xsum_add(s2, p);
+            dp_xsum_add(s2, fma(v, v, -p));
         }
     }
-    for (int u = 0; u < 2; u++)
-        for (int k = 0; k < FOLDS; k++) {
-            fold_flush(&cs, k, (const double *)&acc[u].s[k], s1);
-            if (squares) {
-                fold_flush(&cp, k, (const double *)&acc[u].p[k], s2);
-                fold_flush(&ce, k, (const double *)&acc[u].e[k], s2);
-            }
-        }
 }
 
 static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t n,
@@ -279,32 +338,54 @@ static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t 
 
 typedef int vi __attribute__((vector_size(VBYTES / 2)));
 
-/* Bins of x[0..n) as numpy.histogram finds them (see histogram.c), LANES at a time; the edges
- * are recomputed as dp_hist_make computes them (i * step + lo) instead of being looked up. */
+/* m ? a : b, lane by lane (m all ones or all zeros per lane). */
+static inline __attribute__((always_inline)) vd pick(vl m, vd a, vd b)
+{
+#if defined(__AVX2__) && !defined(__AVX512F__)
+    return (vd)_mm256_blendv_pd((__m256d)b, (__m256d)a, (__m256d)m);
+#elif defined(__SSE4_1__) && !defined(__AVX2__)
+    return (vd)_mm_blendv_pd((__m128d)b, (__m128d)a, (__m128d)m);
+#else
+    return (vd)(((vl)a & m) | ((vl)b & ~m));
+#endif
+}
+
+static inline __attribute__((always_inline)) vd vfloor(vd v)
+{
+#if defined(__AVX512F__)
+    return (vd)_mm512_roundscale_pd((__m512d)v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+#elif defined(__AVX2__)
+    return (vd)_mm256_floor_pd((__m256d)v);
+#elif defined(__SSE4_1__)
+    return (vd)_mm_floor_pd((__m128d)v);
+#else
+    for (int l = 0; l < LANES; l++)
+        v[l] = floor(v[l]);
+    return v;
+#endif
+}
+
+/* Bins of x[0..n) as numpy.histogram finds them (see histogram.c), LANES at a time, all in
+ * double lanes (bins < 2^31 are exact there); the edges are recomputed as dp_hist_make computes
+ * them (i * step + lo) instead of being looked up. The lanes of values out of the range hold
+ * garbage until the last selection. */
 static void CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n, const dp_hist_t *h,
                                             int32_t *restrict idx)
 {
     const vd lo = splat(h->lo), hi = splat(h->hi), norm = splat(h->norm);
     const vd step = splat((h->hi - h->lo) / (double)h->bins), one = splat(1.0);
-    const vi last = (vi){0} + (int)(h->bins - 1), below = last + 1, above = last + 2,
-             nan = last + 3;
+    const vd last = splat((double)(h->bins - 1)), below = last + one, above = below + one,
+             nan = above + one;
     int64_t i = 0;
     for (; i + LANES <= n; i += LANES) {
         const vd v = load(x + i);
-        const vi in = __builtin_convertvector((v >= lo) & (v <= hi), vi);
-        const vd f = (vd)((vl)((v - lo) * norm) & ((v >= lo) & (v <= hi)));
-        vi b = __builtin_convertvector(f, vi);
-        const vi over = b > last;
-        b = (over & last) | (~over & b);
-        const vd bd = __builtin_convertvector(b, vd);
-        const vi dec = __builtin_convertvector(v < bd * step + lo, vi);
-        const vi inc =
-            __builtin_convertvector(v >= (bd + one) * step + lo, vi) & ~dec & (b != last);
-        b = b + dec - inc; /* true lanes are -1 */
-        const vi lt = __builtin_convertvector(v < lo, vi), gt = __builtin_convertvector(v > hi, vi);
-        const vi out = (lt & below) | (gt & above) | (~lt & ~gt & nan);
-        const vi r = (in & b) | (~in & out);
-        memcpy(idx + i, &r, sizeof r);
+        const vl lt = v<lo, gt = v> hi, in = (v >= lo) & (v <= hi);
+        vd b = vmin(vfloor((v - lo) * norm), last);
+        const vl dec = v < b * step + lo, inc = v >= (b + one) * step + lo; /* not both */
+        b = vmin(b - (vd)(dec & (vl)one) + (vd)(inc & (vl)one), last);
+        const vd r = pick(in, b, pick(gt, above, pick(lt, below, nan)));
+        const vi ri = __builtin_convertvector(r, vi);
+        memcpy(idx + i, &ri, sizeof ri);
     }
     for (; i < n; i++) {
         const double v = x[i];

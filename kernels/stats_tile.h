@@ -18,9 +18,9 @@ typedef struct {
      * DP_TILE_PAD); returns the count of non-NaN values and their min, max and max |x|. */
     int64_t (*scan)(const double *restrict x, int64_t n, double *restrict clean, double *mn,
                     double *mx, double *amax);
-    /* Pass B: adds the sum of the n values (a multiple of DP_TILE_PAD, finite, |x| < 2^500,
-     * amax their largest |x|) to s1 and, when squares is set, the sum of their squares to s2,
-     * exactly. Prefetches next[0..next_n) meanwhile, to keep memory busy. */
+    /* Pass B: adds the sum of the n values (n <= DP_TILE, a multiple of DP_TILE_PAD, finite,
+     * |x| < 2^500, amax their largest |x|) to s1 and, when squares is set, the sum of their
+     * squares to s2, exactly. Prefetches next[0..next_n) meanwhile, to keep memory busy. */
     void (*fold)(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
                  dp_xsum_t *s2, const double *next, int64_t next_n);
     /* Histogram bins of x[0..n) into idx: the bin, or bins for values below the range, bins + 1

@@ -382,6 +382,35 @@ static void test_tile_variants(void)
         dp_xsum_add(&e, -0x1p-80);
         dp_xsum_add(&e, 0x1p-300);
         CU_ASSERT_EQUAL(dp_xsum_round(&d), dp_xsum_round(&e));
+        /* every exponent from the largest's down to 2^-120 below it, with all 53 bits of
+         * the significand used, zeros and subnormals: many values are too small for the
+         * folds of the tile's largest, and of the next ones. The sums must be exact: taking
+         * every value (and square) back out leaves exactly zero. */
+        for (int squares = 0; squares < 2; squares++) {
+            double z[DP_TILE];
+            for (int i = 0; i < DP_TILE; i++) {
+                const double m = 1.0 + rnd() + rnd() * 0x1p-31 + rnd() * 0x1p-62;
+                z[i] = i % 11 == 0   ? 0.0
+                       : i % 97 == 1 ? m * 0x1p-1060
+                                     : (i % 2 ? m : -m) * ldexp(1.0, -((i * 7) % 121));
+            }
+            dp_xsum_t z1, z2;
+            dp_xsum_init(&z1);
+            dp_xsum_init(&z2);
+            double zmax = 0.0;
+            for (int i = 0; i < DP_TILE; i++)
+                zmax = fabs(z[i]) > zmax ? fabs(z[i]) : zmax;
+            v[k].ops->fold(z, DP_TILE, zmax, squares, &z1, &z2, NULL, 0);
+            for (int i = 0; i < DP_TILE; i++) {
+                dp_xsum_add(&z1, -z[i]);
+                const double p = z[i] * z[i];
+                dp_xsum_add(&z2, -p);
+                dp_xsum_add(&z2, -fma(z[i], z[i], -p));
+            }
+            CU_ASSERT_EQUAL(dp_xsum_round(&z1), 0.0);
+            if (squares)
+                CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
+        }
         printf(" [%s]", v[k].name);
         tested++;
     }
