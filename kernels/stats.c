@@ -107,26 +107,58 @@ static int64_t index_of(const place_t *p, int64_t i)
     return p->b ? dp_block_global_index(p->b, p->off + i) : p->base + i * p->stride;
 }
 
-/* Histogram counts of one tile: bins found with SIMD, then counted. */
+/* A thread's histogram counts: `copies` interleaved arrays of `stride` words (the bins, below,
+ * above, then NaN, which the statistics count anyway), so that values falling in one bin one
+ * after the other do not wait on each other's increments. */
+typedef struct {
+    int64_t *c;
+    int64_t stride;
+    int copies;
+} bins_t;
+
+enum { BIN_COPIES = 4, BIN_COPIES_MAX_WORDS = 1024 /* 32 KiB of copies at most */ };
+
+static bins_t bins_alloc(const dp_hist_t *h)
+{
+    bins_t b = {.stride = dp_hist_words(h) + 1};
+    b.copies = b.stride <= BIN_COPIES_MAX_WORDS ? BIN_COPIES : 1;
+    b.c = calloc((size_t)(b.stride * b.copies), sizeof *b.c);
+    if (!b.c)
+        abort();
+    return b;
+}
+
+/* Histogram counts of one tile: bins found with SIMD, then counted; the values up to next_n of
+ * next are prefetched meanwhile. */
 static void count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const double *x, int64_t n,
-                       int64_t *counts)
+                       bins_t *b, const double *next, int64_t next_n)
 {
     if ((h->hi - h->lo) / (double)h->bins == 0.0 || h->bins >= INT32_MAX - 3) {
         /* edges not i * step + lo, or too many bins for int32 */
-        dp_hist_count(h, x, n, counts);
+        dp_hist_count(h, x, n, b->c);
         return;
     }
     int32_t idx[DP_TILE];
     ops->hist_index(x, n, h, idx);
-    const int32_t nan = (int32_t)h->bins + 2; /* NaN: counted by the statistics */
-    for (int64_t i = 0; i < n; i++)
-        if (idx[i] != nan)
-            counts[idx[i]]++;
+    int64_t i = 0, *c = b->c;
+    if (b->copies == BIN_COPIES) {
+        const int64_t s = b->stride;
+        for (; i + BIN_COPIES <= n; i += BIN_COPIES) {
+            if (i % 8 == 0 && i < next_n)
+                __builtin_prefetch(next + i, 0, 3);
+            c[idx[i]]++;
+            c[s + idx[i + 1]]++;
+            c[2 * s + idx[i + 2]]++;
+            c[3 * s + idx[i + 3]]++;
+        }
+    }
+    for (; i < n; i++)
+        c[idx[i]]++;
 }
 
 /* Statistics of x[0..n) (n <= DP_TILE); the values up to end are prefetched meanwhile. */
 static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const double *end,
-                 const dp_stats_want_t *w, int64_t *hist_counts)
+                 const dp_stats_want_t *w, bins_t *bins)
 {
     const int squares = w->squares;
     const dp_tile_ops_t *ops = tile_ops();
@@ -156,11 +188,12 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
         s->max = x[i];
         s->argmax = index_of(&at, i);
     }
-    if (w->hist) /* while the tile is in L1 */
-        count_bins(ops, w->hist, x, n, hist_counts);
-    if (amax == 0.0 || !(w->sums || w->squares))
-        return;
     const int64_t next_n = end - (x + n) < DP_TILE ? end - (x + n) : DP_TILE;
+    const int folds = w->sums || w->squares;
+    if (w->hist) /* while the tile is in L1; the fold prefetches if there is one */
+        count_bins(ops, w->hist, x, n, bins, x + n, folds ? 0 : next_n);
+    if (amax == 0.0 || !folds)
+        return;
     if (amax < FAST_LIMIT) {
         ops->fold(clean, padded, amax, squares, &s->s1, &s->s2, x + n, next_n);
         return;
@@ -179,9 +212,9 @@ void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
     {
         dp_stats_t local;
         dp_stats_init(&local);
-        int64_t *hist = words ? calloc((size_t)words, sizeof *hist) : NULL;
-        if (words && !hist)
-            abort();
+        bins_t bins = {0};
+        if (words)
+            bins = bins_alloc(w->hist);
         /* the end of this thread's share, for prefetching: static schedule, equal chunks */
         const int nt = omp_get_num_threads(), me = omp_get_thread_num();
         const int64_t per = ntiles / nt, extra = ntiles % nt;
@@ -192,15 +225,16 @@ void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
             const int64_t off = t * DP_TILE;
             const place_t at = {.b = b, .off = off};
             tile(&local, b->data + off, n - off < DP_TILE ? n - off : DP_TILE, at, b->data + limit,
-                 w, hist);
+                 w, &bins);
         }
 #pragma omp critical(dp_stats_merge)
         {
             dp_stats_merge(s, &local);
-            for (int64_t i = 0; i < words; i++)
-                hist_counts[i] += hist[i];
+            for (int k = 0; k < bins.copies; k++)
+                for (int64_t i = 0; i < words; i++)
+                    hist_counts[i] += bins.c[k * bins.stride + i];
         }
-        free(hist);
+        free(bins.c);
     }
 }
 
