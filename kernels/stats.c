@@ -17,6 +17,8 @@
 /* Tiles whose largest |x| reaches 2^500 (or is Inf) take the exact scalar path: their squares
  * could overflow the extractors. */
 #define FAST_LIMIT 0x1p500
+/* The largest guess scan_fold takes (below FAST_LIMIT / 2). */
+#define GUESS_LIMIT 0x1p498
 
 /* The SIMD passes for the best instruction set this processor has (stats_tile.c is compiled
  * once per set). */
@@ -156,16 +158,50 @@ static void count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const doubl
         c[idx[i]]++;
 }
 
-/* Statistics of x[0..n) (n <= DP_TILE); the values up to end are prefetched meanwhile. */
-static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const double *end,
-                 const dp_stats_want_t *w, bins_t *bins)
+/* Passes A and B as two: count, min, max and max |x| with NaN replaced by 0 in a copy, then
+ * the sums of the copy. For tiles with no good guess of their largest |x|. */
+static int64_t scan_then_fold(const dp_tile_ops_t *ops, dp_stats_t *s, const double *x, int64_t n,
+                              const dp_stats_want_t *w, double *mn, double *mx, const double *next,
+                              int64_t next_n)
 {
-    const int squares = w->squares;
-    const dp_tile_ops_t *ops = tile_ops();
     double clean[DP_TILE + DP_TILE_PAD] __attribute__((aligned(64)));
-    double mn, mx, amax;
-    const int64_t count = ops->scan(x, n, clean, &mn, &mx, &amax);
+    double amax;
+    const int64_t count = ops->scan(x, n, clean, mn, mx, &amax);
     const int64_t padded = (n + DP_TILE_PAD - 1) / DP_TILE_PAD * DP_TILE_PAD;
+    if (amax == 0.0 || !(w->sums || w->squares))
+        return count;
+    if (amax < FAST_LIMIT) {
+        ops->fold(clean, padded, amax, w->squares, &s->s1, &s->s2, next, next_n);
+        return count;
+    }
+    for (int64_t i = 0; i < n; i++)
+        add_exact(s, clean[i], w->squares);
+    return count;
+}
+
+/* Statistics of x[0..n) (n <= DP_TILE); the values up to end are prefetched meanwhile. guess is
+ * the largest |x| of the thread's last tile (0: none): when this tile's values stay below it
+ * (as ones of a similar size do), passes A and B are one pass over x. Either way the sums are
+ * exact, so the guess cannot change a bit of them. */
+static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const double *end,
+                 const dp_stats_want_t *w, bins_t *bins, double *guess)
+{
+    const dp_tile_ops_t *ops = tile_ops();
+    const int64_t next_n = end - (x + n) < DP_TILE ? end - (x + n) : DP_TILE;
+    const int folds = w->sums || w->squares;
+    double mn, mx;
+    int64_t count = -1;
+    if (folds && *guess > 0.0 && n % DP_TILE_PAD == 0) {
+        const int64_t nan =
+            ops->scan_fold(x, n, *guess, w->squares, &s->s1, &s->s2, &mn, &mx, x + n, next_n);
+        count = nan < 0 ? -1 : n - nan;
+    }
+    if (count < 0)
+        count = scan_then_fold(ops, s, x, n, w, &mn, &mx, x + n, next_n);
+    if (count > 0) {
+        const double amax = fmax(fabs(mn), fabs(mx));
+        *guess = amax < GUESS_LIMIT ? amax : 0.0;
+    }
     s->count += count;
     s->nan += n - count;
     if (count < n && s->first_nan < 0) {
@@ -188,18 +224,8 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
         s->max = x[i];
         s->argmax = index_of(&at, i);
     }
-    const int64_t next_n = end - (x + n) < DP_TILE ? end - (x + n) : DP_TILE;
-    const int folds = w->sums || w->squares;
-    if (w->hist) /* while the tile is in L1; the fold prefetches if there is one */
+    if (w->hist) /* while the tile is in L1; the fold prefetched if there was one */
         count_bins(ops, w->hist, x, n, bins, x + n, folds ? 0 : next_n);
-    if (amax == 0.0 || !folds)
-        return;
-    if (amax < FAST_LIMIT) {
-        ops->fold(clean, padded, amax, squares, &s->s1, &s->s2, x + n, next_n);
-        return;
-    }
-    for (int64_t i = 0; i < n; i++)
-        add_exact(s, clean[i], squares);
 }
 
 void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
@@ -212,6 +238,7 @@ void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
     {
         dp_stats_t local;
         dp_stats_init(&local);
+        double guess = 0.0;
         bins_t bins = {0};
         if (words)
             bins = bins_alloc(w->hist);
@@ -225,7 +252,7 @@ void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
             const int64_t off = t * DP_TILE;
             const place_t at = {.b = b, .off = off};
             tile(&local, b->data + off, n - off < DP_TILE ? n - off : DP_TILE, at, b->data + limit,
-                 w, &bins);
+                 w, &bins, &guess);
         }
 #pragma omp critical(dp_stats_merge)
         {
@@ -241,8 +268,9 @@ void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,
 void dp_stats_add_run(dp_stats_t *s, const double *x, int64_t n, int64_t base, int64_t stride,
                       const dp_stats_want_t *w)
 {
+    double guess = 0.0;
     for (int64_t off = 0; off < n; off += DP_TILE) {
         const place_t at = {.b = NULL, .base = base + off * stride, .stride = stride};
-        tile(s, x + off, n - off < DP_TILE ? n - off : DP_TILE, at, x + n, w, NULL);
+        tile(s, x + off, n - off < DP_TILE ? n - off : DP_TILE, at, x + n, w, NULL, &guess);
     }
 }

@@ -203,22 +203,54 @@ static inline __attribute__((always_inline)) void prefetch_step(const double *ne
         __builtin_prefetch(next + i, 0, 3);
 }
 
+/* What pass A finds when it is done by the fold itself (dp_tile_ops_t.scan_fold). */
+typedef struct {
+    double big; /* values with |x| >= big end the pass */
+    vd mn, mx;  /* min and max, NaN skipped */
+    int64_t nan;
+} scan_t;
+
+/* |a| < b, with NaN in a taken as not less. */
+static inline __attribute__((always_inline)) vl not_below(vd a, vd b)
+{
+#if defined(__AVX512F__) || !defined(__AVX__)
+    return ~(a < b);
+#else
+    return (vl)_mm256_cmp_pd((__m256d)a, (__m256d)b, _CMP_NLT_UQ);
+#endif
+}
+
 /* Folds x[0..n) into the lanes; values with |x| < small (other than 0) go to sm instead. The
- * lanes are local variables for the loop, so that they stay in registers. */
-static inline __attribute__((always_inline)) void fold_loop(const double *restrict x, int64_t n,
-                                                            int squares, double small, lanes_t *a,
-                                                            smalls_t *sm, const double *next,
-                                                            int64_t next_n)
+ * lanes are local variables for the loop, so that they stay in registers. With sc, the loop also
+ * does pass A: NaN count as 0 (and are counted), min and max are kept, and a value with
+ * |x| >= sc->big ends the loop: it returns 0 then (the lanes are to be discarded), else 1. */
+static inline __attribute__((always_inline)) int fold_loop(const double *restrict x, int64_t n,
+                                                           int squares, double small, lanes_t *a,
+                                                           smalls_t *sm, scan_t *sc,
+                                                           const double *next, int64_t next_n)
 {
     vd s0 = a->s[0], s1 = a->s[1], p0 = a->p[0], p1 = a->p[1], e0 = a->e[0], e1 = a->e[1];
     const vl abs_mask = (vl){0} + 0x7fffffffffffffffLL;
-    const vd lim = splat(small), zero = splat(0.0);
+    const vd lim = splat(small), zero = splat(0.0), big = splat(sc ? sc->big : 0.0);
+    vd mn = splat(INFINITY), mx = splat(-INFINITY);
     for (int64_t i = 0; i < n; i += LANES) {
         prefetch_step(next, i, next_n);
         vd v = load(x + i);
         const vd av = (vd)((vl)v & abs_mask);
-        const vl tiny = (av < lim) & (av > zero);
-        if (__builtin_expect(any_bits(tiny), 0)) {
+        const vl tiny = (av < lim) & (av > zero), odd = sc ? not_below(av, big) : (vl){0};
+        if (sc) {
+            mn = vmin(v, mn);
+            mx = vmax(v, mx);
+        }
+        if (__builtin_expect(any_bits(tiny | odd), 0)) {
+            if (sc && any_bits(odd)) {
+                const vl nan = v != v;
+                if (any_bits(odd & ~nan))
+                    return 0;
+                for (int l = 0; l < LANES; l++)
+                    sc->nan += nan[l] != 0;
+                v = (vd)((vl)v & ~nan);
+            }
             set_aside(v, tiny, sm);
             v = (vd)((vl)v & ~tiny);
         }
@@ -235,25 +267,35 @@ static inline __attribute__((always_inline)) void fold_loop(const double *restri
     a->p[1] = p1;
     a->e[0] = e0;
     a->e[1] = e1;
+    if (sc) {
+        sc->mn = mn;
+        sc->mx = mx;
+    }
+    return 1;
 }
 
-/* Folds x[0..n) (n a multiple of DP_TILE_PAD) exactly into s1 (and its squares into s2); its
- * small values go to sm. */
-static void fold_pass(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
-                      dp_xsum_t *s2, smalls_t *sm, const double *next, int64_t next_n)
+/* Folds x[0..n) (n a multiple of DP_TILE_PAD, every |x| < 2^(top + 1), every square below
+ * 2^(top_p + 1)) exactly into s1 (and its squares into s2); its small values go to sm. With sc,
+ * does pass A too (see fold_loop) and returns 0, adding nothing, if a value is too large. */
+static int fold_pass(const double *restrict x, int64_t n, int top, int top_p, int squares,
+                     dp_xsum_t *s1, dp_xsum_t *s2, smalls_t *sm, scan_t *sc, const double *next,
+                     int64_t next_n)
 {
-    const double pmax = amax * amax;
-    const int top = ilogb(amax), top_p = squares && pmax > 0.0 ? ilogb(pmax) : -1074;
     const chain_t cs = chain_for(top), cp = chain_for(top_p), ce = chain_for(top_p - 53);
     const double small = ldexp(1.0, top - (squares ? SMALL_SQUARES : SMALL_SUM));
     lanes_t acc;
     lanes_start(&acc, &cs, &cp, &ce);
     sm->n = 0;
     sm->amax = 0.0;
+    int ok;
     if (squares)
-        fold_loop(x, n, 1, small, &acc, sm, next, next_n);
+        ok = sc ? fold_loop(x, n, 1, small, &acc, sm, sc, next, next_n)
+                : fold_loop(x, n, 1, small, &acc, sm, NULL, next, next_n);
     else
-        fold_loop(x, n, 0, small, &acc, sm, next, next_n);
+        ok = sc ? fold_loop(x, n, 0, small, &acc, sm, sc, next, next_n)
+                : fold_loop(x, n, 0, small, &acc, sm, NULL, next, next_n);
+    if (!ok)
+        return 0;
     for (int k = 0; k < FOLDS; k++) {
         fold_flush(&cs, k, (const double *)&acc.s[k], s1);
         if (squares) {
@@ -261,26 +303,34 @@ static void fold_pass(const double *restrict x, int64_t n, double amax, int squa
             fold_flush(&ce, k, (const double *)&acc.e[k], s2);
         }
     }
+    return 1;
+}
+
+/* The chains' tops for values of largest |x| amax, as fold_pass takes them. */
+static void tops_of(double amax, int squares, int *top, int *top_p)
+{
+    const double pmax = amax * amax;
+    *top = ilogb(amax);
+    *top_p = squares && pmax > 0.0 ? ilogb(pmax) : -1074;
 }
 
 /* Small values left after a pass: fewer than this are added one at a time; more are folded as
  * a tile of their own (their largest sets the new chains). */
 enum { SMALL_ONE_BY_ONE = 64 };
 
-static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, double amax,
-                                           int squares, dp_xsum_t *s1, dp_xsum_t *s2,
-                                           const double *next, int64_t next_n)
+/* What fold_pass set aside, added exactly: folded again as a tile of its own while there are
+ * many, then one at a time. */
+static void add_smalls(smalls_t sm[2], int cur, int squares, dp_xsum_t *s1, dp_xsum_t *s2)
 {
-    smalls_t sm[2];
-    int cur = 0;
-    fold_pass(x, n, amax, squares, s1, s2, &sm[cur], next, next_n);
     while (sm[cur].n >= SMALL_ONE_BY_ONE) { /* each pass leaves fewer: its largest stays */
         smalls_t *in = &sm[cur];
         int64_t m = in->n;
         for (; m % DP_TILE_PAD; m++)
             in->v[m] = 0.0;
         cur = !cur;
-        fold_pass(in->v, m, in->amax, squares, s1, s2, &sm[cur], NULL, 0);
+        int top, top_p;
+        tops_of(in->amax, squares, &top, &top_p);
+        fold_pass(in->v, m, top, top_p, squares, s1, s2, &sm[cur], NULL, NULL, 0);
     }
     for (int64_t i = 0; i < sm[cur].n; i++) {
         const double v = sm[cur].v[i];
@@ -291,6 +341,39 @@ static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, 
             dp_xsum_add(s2, fma(v, v, -p));
         }
     }
+}
+
+static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, double amax,
+                                           int squares, dp_xsum_t *s1, dp_xsum_t *s2,
+                                           const double *next, int64_t next_n)
+{
+    smalls_t sm[2];
+    int top, top_p;
+    tops_of(amax, squares, &top, &top_p);
+    fold_pass(x, n, top, top_p, squares, s1, s2, &sm[0], NULL, next, next_n);
+    add_smalls(sm, 0, squares, s1, s2);
+}
+
+static int64_t CAT(dp_scan_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n,
+                                                   double guess, int squares, dp_xsum_t *s1,
+                                                   dp_xsum_t *s2, double *mn_out, double *mx_out,
+                                                   const double *next, int64_t next_n)
+{
+    smalls_t sm[2];
+    const int top = ilogb(guess);
+    scan_t sc = {.big = ldexp(1.0, top + 1)};
+    if (!fold_pass(x, n, top, squares ? 2 * top + 1 : -1074, squares, s1, s2, &sm[0], &sc, next,
+                   next_n))
+        return -1;
+    add_smalls(sm, 0, squares, s1, s2);
+    double smn = INFINITY, smx = -INFINITY;
+    for (int l = 0; l < LANES; l++) {
+        smn = sc.mn[l] < smn ? sc.mn[l] : smn;
+        smx = sc.mx[l] > smx ? sc.mx[l] : smx;
+    }
+    *mn_out = smn;
+    *mx_out = smx;
+    return sc.nan;
 }
 
 static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t n,
@@ -409,5 +492,6 @@ static void CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n,
 const dp_tile_ops_t CAT(dp_tile, DP_TILE_ISA) = {
     .scan = CAT(dp_scan_tile, DP_TILE_ISA),
     .fold = CAT(dp_fold_tile, DP_TILE_ISA),
+    .scan_fold = CAT(dp_scan_fold_tile, DP_TILE_ISA),
     .hist_index = CAT(dp_hist_index, DP_TILE_ISA),
 };

@@ -23,6 +23,14 @@ typedef struct {
      * squares to s2, exactly. Prefetches next[0..next_n) meanwhile, to keep memory busy. */
     void (*fold)(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
                  dp_xsum_t *s2, const double *next, int64_t next_n);
+    /* Passes A and B in one, over x itself, for a tile whose largest |x| is believed to be
+     * below 2^(ilogb(guess) + 1) (0 < guess < 2^499): adds the sums as fold does, NaN counting
+     * as 0, sets *mn and *mx (NaN skipped) and returns the count of NaN values. Returns -1 and
+     * adds nothing if some |x| reaches 2^(ilogb(guess) + 1). n <= DP_TILE, a multiple of
+     * DP_TILE_PAD. */
+    int64_t (*scan_fold)(const double *restrict x, int64_t n, double guess, int squares,
+                         dp_xsum_t *s1, dp_xsum_t *s2, double *mn, double *mx, const double *next,
+                         int64_t next_n);
     /* Histogram bins of x[0..n) into idx: the bin, or bins for values below the range, bins + 1
      * above it, bins + 2 for NaN. Only for histograms with fewer than 2^31 - 3 bins whose edges
      * are i * step + lo (step nonzero). */

@@ -344,6 +344,20 @@ static void test_tile_variants(void)
         v[k].ops->fold(clean, DP_TILE, amax, 1, &s1, &s2, NULL, 0);
         CU_ASSERT_EQUAL(dp_xsum_round(&s1), dp_xsum_round(&ref1));
         CU_ASSERT_EQUAL(dp_xsum_round(&s2), dp_xsum_round(&ref2));
+        /* passes A and B in one: the same count, min, max and sums, from x itself */
+        double fmn, fmx;
+        dp_xsum_init(&s1);
+        dp_xsum_init(&s2);
+        CU_ASSERT_EQUAL(v[k].ops->scan_fold(x, DP_TILE, amax, 1, &s1, &s2, &fmn, &fmx, NULL, 0), 1);
+        CU_ASSERT(fmn == mn && fmx == mx);
+        CU_ASSERT_EQUAL(dp_xsum_round(&s1), dp_xsum_round(&ref1));
+        CU_ASSERT_EQUAL(dp_xsum_round(&s2), dp_xsum_round(&ref2));
+        /* a guess below the largest value: refused, nothing added */
+        dp_xsum_init(&s1);
+        dp_xsum_init(&s2);
+        CU_ASSERT_EQUAL(v[k].ops->scan_fold(x, DP_TILE, amax / 4, 1, &s1, &s2, &fmn, &fmx, NULL, 0),
+                        -1);
+        CU_ASSERT(dp_xsum_round(&s1) == 0.0 && dp_xsum_round(&s2) == 0.0);
         /* histogram bins: SIMD against the scalar reference, values on and around edges */
         dp_hist_t h;
         dp_hist_make(&h, 37, -3000.0, 70000.0);
@@ -401,12 +415,17 @@ static void test_tile_variants(void)
             for (int i = 0; i < DP_TILE; i++)
                 zmax = fabs(z[i]) > zmax ? fabs(z[i]) : zmax;
             v[k].ops->fold(z, DP_TILE, zmax, squares, &z1, &z2, NULL, 0);
-            for (int i = 0; i < DP_TILE; i++) {
-                dp_xsum_add(&z1, -z[i]);
-                const double p = z[i] * z[i];
-                dp_xsum_add(&z2, -p);
-                dp_xsum_add(&z2, -fma(z[i], z[i], -p));
-            }
+            double zmn, zmx; /* and once more, in one pass with a guess 3x too large */
+            CU_ASSERT_EQUAL(
+                v[k].ops->scan_fold(z, DP_TILE, 3 * zmax, squares, &z1, &z2, &zmn, &zmx, NULL, 0),
+                0);
+            for (int i = 0; i < DP_TILE; i++)
+                for (int twice = 0; twice < 2; twice++) {
+                    dp_xsum_add(&z1, -z[i]);
+                    const double p = z[i] * z[i];
+                    dp_xsum_add(&z2, -p);
+                    dp_xsum_add(&z2, -fma(z[i], z[i], -p));
+                }
             CU_ASSERT_EQUAL(dp_xsum_round(&z1), 0.0);
             if (squares)
                 CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
