@@ -131,17 +131,18 @@ static bins_t bins_alloc(const dp_hist_t *h)
 }
 
 /* Histogram counts of one tile: bins found with SIMD, then counted; the values up to next_n of
- * next are prefetched meanwhile. */
-static void count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const double *x, int64_t n,
-                       bins_t *b, const double *next, int64_t next_n)
+ * next are prefetched meanwhile. Returns the count of NaN values and sets *mn and *mx, or returns
+ * -1 if the bins were found another way (which does not find those). */
+static int64_t count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const double *x, int64_t n,
+                          bins_t *b, const double *next, int64_t next_n, double *mn, double *mx)
 {
     if ((h->hi - h->lo) / (double)h->bins == 0.0 || h->bins >= INT32_MAX - 3) {
         /* edges not i * step + lo, or too many bins for int32 */
         dp_hist_count(h, x, n, b->c);
-        return;
+        return -1;
     }
     int32_t idx[DP_TILE];
-    ops->hist_index(x, n, h, idx);
+    const int64_t nan = ops->hist_index(x, n, h, idx, mn, mx);
     int64_t i = 0, *c = b->c;
     if (b->copies == BIN_COPIES) {
         const int64_t s = b->stride;
@@ -156,6 +157,7 @@ static void count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const doubl
     }
     for (; i < n; i++)
         c[idx[i]]++;
+    return nan;
 }
 
 /* Passes A and B as two: count, min, max and max |x| with NaN replaced by 0 in a copy, then
@@ -191,9 +193,14 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
     const int folds = w->sums || w->squares;
     double mn, mx;
     int64_t count = -1;
+    int binned = 0;
     if (folds && *guess > 0.0 && n % DP_TILE_PAD == 0) {
         const int64_t nan =
             ops->scan_fold(x, n, *guess, w->squares, &s->s1, &s->s2, &mn, &mx, x + n, next_n);
+        count = nan < 0 ? -1 : n - nan;
+    } else if (!folds && w->hist) { /* a histogram alone: it finds count, min and max too */
+        const int64_t nan = count_bins(ops, w->hist, x, n, bins, x + n, next_n, &mn, &mx);
+        binned = 1;
         count = nan < 0 ? -1 : n - nan;
     }
     if (count < 0)
@@ -224,8 +231,10 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
         s->max = x[i];
         s->argmax = index_of(&at, i);
     }
-    if (w->hist) /* while the tile is in L1; the fold prefetched if there was one */
-        count_bins(ops, w->hist, x, n, bins, x + n, folds ? 0 : next_n);
+    if (w->hist && !binned) { /* while the tile is in L1; the fold prefetched */
+        double hmn, hmx;
+        count_bins(ops, w->hist, x, n, bins, x + n, 0, &hmn, &hmx);
+    }
 }
 
 void dp_stats_add(dp_stats_t *s, const dp_block_t *b, const dp_stats_want_t *w,

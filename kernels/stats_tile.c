@@ -451,17 +451,23 @@ static inline __attribute__((always_inline)) vd vfloor(vd v)
 /* Bins of x[0..n) as numpy.histogram finds them (see histogram.c), LANES at a time, all in
  * double lanes (bins < 2^31 are exact there); the edges are recomputed as dp_hist_make computes
  * them (i * step + lo) instead of being looked up. The lanes of values out of the range hold
- * garbage until the last selection. */
-static void CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n, const dp_hist_t *h,
-                                            int32_t *restrict idx)
+ * garbage until the last selection. Min, max and the NaN count come along (pass A). */
+static int64_t CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n,
+                                               const dp_hist_t *h, int32_t *restrict idx,
+                                               double *mn_out, double *mx_out)
 {
     const vd lo = splat(h->lo), hi = splat(h->hi), norm = splat(h->norm);
     const vd step = splat((h->hi - h->lo) / (double)h->bins), one = splat(1.0);
     const vd last = splat((double)(h->bins - 1)), below = last + one, above = below + one,
              nan = above + one;
+    vd mn = splat(INFINITY), mx = splat(-INFINITY);
+    vl nans = {0};
     int64_t i = 0;
     for (; i + LANES <= n; i += LANES) {
         const vd v = load(x + i);
+        mn = vmin(v, mn);
+        mx = vmax(v, mx);
+        nans -= v != v;
         const vl lt = v<lo, gt = v> hi, in = (v >= lo) & (v <= hi);
         vd b = vmin(vfloor((v - lo) * norm), last);
         const vl dec = v < b * step + lo, inc = v >= (b + one) * step + lo; /* not both */
@@ -470,14 +476,24 @@ static void CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n,
         const vi ri = __builtin_convertvector(r, vi);
         memcpy(idx + i, &ri, sizeof ri);
     }
+    int64_t nan_count = 0;
+    double smn = INFINITY, smx = -INFINITY;
+    for (int l = 0; l < LANES; l++) {
+        nan_count += nans[l];
+        smn = mn[l] < smn ? mn[l] : smn;
+        smx = mx[l] > smx ? mx[l] : smx;
+    }
     for (; i < n; i++) {
         const double v = x[i];
+        smn = v < smn ? v : smn;
+        smx = v > smx ? v : smx;
         if (v < h->lo) {
             idx[i] = (int32_t)h->bins;
         } else if (v > h->hi) {
             idx[i] = (int32_t)h->bins + 1;
         } else if (v != v) {
             idx[i] = (int32_t)h->bins + 2;
+            nan_count++;
         } else {
             const double sp = (h->hi - h->lo) / (double)h->bins;
             int64_t b = (int64_t)((v - h->lo) * h->norm);
@@ -487,6 +503,9 @@ static void CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n,
             idx[i] = (int32_t)(b - dec + inc);
         }
     }
+    *mn_out = smn;
+    *mx_out = smx;
+    return nan_count;
 }
 
 const dp_tile_ops_t CAT(dp_tile, DP_TILE_ISA) = {

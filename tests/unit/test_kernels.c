@@ -371,7 +371,9 @@ static void test_tile_variants(void)
         y[3] = -1e9;
         int32_t idx[DP_TILE];
         int64_t want[39] = {0}, got[39] = {0};
-        v[k].ops->hist_index(y, DP_TILE, &h, idx);
+        double hmn, hmx;
+        CU_ASSERT_EQUAL(v[k].ops->hist_index(y, DP_TILE, &h, idx, &hmn, &hmx), 1);
+        CU_ASSERT(hmn == -1e9 && hmx == 1e9);
         dp_hist_count(&h, y, DP_TILE, want);
         for (int i = 0; i < DP_TILE; i++)
             if (idx[i] != 39)
