@@ -9,6 +9,7 @@
  * timed loops. Each figure is the median of R timed repetitions after one warm-up. */
 #include "job.h"
 #include "kernel.h"
+#include "probe.h"
 #include "results.h"
 
 #include <math.h>
@@ -27,24 +28,6 @@ static double median(double *t, int n)
 {
     qsort(t, (size_t)n, sizeof *t, cmp);
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-/* The probe: read bandwidth of a plain vectorised sum (what a memory-bound reduction can
- * reach), and STREAM triad (2 reads, 1 write) over the same memory. */
-static double probe_read(const double *x, int64_t n)
-{
-    double s = 0.0;
-#pragma omp parallel for simd schedule(static) reduction(+ : s)
-    for (int64_t i = 0; i < n; i++)
-        s += x[i];
-    return s;
-}
-
-static void probe_triad(double *a, const double *b, const double *c, int64_t n)
-{
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        a[i] = b[i] + 3.0 * c[i];
 }
 
 /* The job of text, parsed as dproc parses it; a bad one ends the benchmark. */
@@ -159,7 +142,7 @@ int main(int argc, char **argv)
            (long long)mib, reps);
     for (int r = 0; r <= reps; r++) {
         const double t0 = omp_get_wtime();
-        sink += probe_read(x, n);
+        sink += dp_probe_read(x, n);
         t[r] = omp_get_wtime() - t0;
     }
     printf("  \"probe_read_gbs\": %.3f,\n", bytes / median(t + 1, reps) / 1e9);
@@ -168,7 +151,7 @@ int main(int argc, char **argv)
         double *a = x, *b = x + m, *c = x + 2 * m;
         for (int r = 0; r <= reps; r++) {
             const double t0 = omp_get_wtime();
-            probe_triad(a, b, c, m);
+            dp_probe_triad(a, b, c, m);
             t[r] = omp_get_wtime() - t0;
         }
         printf("  \"probe_triad_gbs\": %.3f,\n", 3.0 * (double)m * 8 / median(t + 1, reps) / 1e9);

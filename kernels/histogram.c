@@ -1,7 +1,6 @@
 #include "histogram.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 void dp_hist_make(dp_hist_t *h, int64_t bins, double lo, double hi)
 {
@@ -56,23 +55,4 @@ void dp_hist_count(const dp_hist_t *h, const double *restrict x, int64_t n,
     }
     counts[last + 1] += below;
     counts[last + 2] += above;
-}
-
-void dp_hist_add(const dp_hist_t *h, const double *x, int64_t n, int64_t *counts)
-{
-    const int64_t words = dp_hist_words(h);
-    const int64_t chunk = 1 << 16;
-#pragma omp parallel
-    {
-        int64_t *local = calloc((size_t)words, sizeof *local);
-        if (!local)
-            abort();
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i += chunk)
-            dp_hist_count(h, x + i, n - i < chunk ? n - i : chunk, local);
-#pragma omp critical(dp_hist_merge)
-        for (int64_t b = 0; b < words; b++)
-            counts[b] += local[b];
-        free(local);
-    }
 }

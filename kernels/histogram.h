@@ -30,8 +30,4 @@ void dp_hist_free(dp_hist_t *h);
 /* Adds n values to counts (dp_hist_words of them) on the calling thread. Local. */
 void dp_hist_count(const dp_hist_t *h, const double *x, int64_t n, int64_t *counts);
 
-/* Adds n values to counts (dp_hist_words of them). OpenMP; the counts do not depend on the
- * thread count. Local. */
-void dp_hist_add(const dp_hist_t *h, const double *x, int64_t n, int64_t *counts);
-
 #endif

@@ -263,9 +263,13 @@ static void reduce_process(const void *st, const dp_block_t *in, dp_block_t *out
     case PASS_STATS:
         dp_stats_add(partial, in, &r->want, counts_of(r, partial));
         break;
-    case PASS_HIST:
-        dp_hist_add(&r->hist, in->data, n, partial);
+    case PASS_HIST: { /* the tiles of the statistics, counting bins only */
+        dp_stats_t unused;
+        dp_stats_init(&unused);
+        const dp_stats_want_t bins_only = {.hist = &r->hist};
+        dp_stats_add(&unused, in, &bins_only, partial);
         break;
+    }
     default:
         dp_select_add(&r->sel, in->data, n, partial);
         break;

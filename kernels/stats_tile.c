@@ -101,6 +101,15 @@ typedef struct {
     double ext[FOLDS];
 } chain_t;
 
+/* 1.5 * 2^k, for -1022 <= k <= 1023, from its bits (ldexp is a library call). */
+static double one_and_half_pow2(int k)
+{
+    const uint64_t bits = (uint64_t)(k + 1023) << 52 | (uint64_t)1 << 51;
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
 static chain_t chain_for(int top)
 {
     chain_t c;
@@ -109,20 +118,23 @@ static chain_t chain_for(int top)
         e = -1074 + DP_XSUM_W * (FOLDS - 1);
     for (int k = 0; k < FOLDS; k++) {
         c.e[k] = e - DP_XSUM_W * k;
-        c.ext[k] = ldexp(1.5, c.e[k] + 52);
+        c.ext[k] = one_and_half_pow2(c.e[k] + 52);
     }
     return c;
 }
 
-/* Hands a fold's lanes to the accumulator: each lane's sum, less the extractor, is an integer
- * number of the fold's units below 2^51, so their total is exact in an int64. */
-static void fold_flush(const chain_t *c, int k, const double *acc, dp_xsum_t *a)
+/* Hands a fold's lanes to the accumulator. Each lane's sum stays within 2^51 units of the
+ * extractor, in its binade, where one unit is one step of the bit pattern: the lane's integer
+ * number of units is the difference of the two patterns, and their total is exact in an int64. */
+static inline __attribute__((always_inline)) void fold_flush(const chain_t *c, int k, vd acc,
+                                                             dp_xsum_t *a)
 {
-    int64_t units = 0;
+    const vl units = (vl)acc - (vl)splat(c->ext[k]);
+    int64_t total = 0;
     for (int l = 0; l < LANES; l++)
-        units += (int64_t)ldexp(acc[l] - c->ext[k], -c->e[k]);
-    if (units)
-        dp_xsum_add_scaled(a, units, c->e[k]);
+        total += units[l];
+    if (total)
+        dp_xsum_add_scaled(a, total, c->e[k]);
 }
 
 /* r split over the chain's two folds: the first keeps r rounded to its unit, exactly, and the
@@ -297,10 +309,10 @@ static int fold_pass(const double *restrict x, int64_t n, int top, int top_p, in
     if (!ok)
         return 0;
     for (int k = 0; k < FOLDS; k++) {
-        fold_flush(&cs, k, (const double *)&acc.s[k], s1);
+        fold_flush(&cs, k, acc.s[k], s1);
         if (squares) {
-            fold_flush(&cp, k, (const double *)&acc.p[k], s2);
-            fold_flush(&ce, k, (const double *)&acc.e[k], s2);
+            fold_flush(&cp, k, acc.p[k], s2);
+            fold_flush(&ce, k, acc.e[k], s2);
         }
     }
     return 1;
