@@ -207,14 +207,6 @@ static void lanes_start(lanes_t *a, const chain_t *cs, const chain_t *cp, const 
     }
 }
 
-/* The lines of the next tile that the step at i covers, prefetched. */
-static inline __attribute__((always_inline)) void prefetch_step(const double *next, int64_t i,
-                                                                int64_t next_n)
-{
-    if (i < next_n && i % 8 == 0)
-        __builtin_prefetch(next + i, 0, 3);
-}
-
 /* What pass A finds when it is done by the fold itself (dp_tile_ops_t.scan_fold). */
 typedef struct {
     double big; /* values with |x| >= big end the pass */
@@ -245,32 +237,43 @@ static inline __attribute__((always_inline)) int fold_loop(const double *restric
     const vl abs_mask = (vl){0} + 0x7fffffffffffffffLL;
     const vd lim = splat(small), zero = splat(0.0), big = splat(sc ? sc->big : 0.0);
     vd mn = splat(INFINITY), mx = splat(-INFINITY);
-    for (int64_t i = 0; i < n; i += LANES) {
-        prefetch_step(next, i, next_n);
-        vd v = load(x + i);
-        const vd av = (vd)((vl)v & abs_mask);
-        const vl tiny = (av < lim) & (av > zero), odd = sc ? not_below(av, big) : (vl){0};
-        if (sc) {
-            mn = vmin(v, mn);
-            mx = vmax(v, mx);
-        }
-        if (__builtin_expect(any_bits(tiny | odd), 0)) {
-            if (sc && any_bits(odd)) {
-                const vl nan = v != v;
-                if (any_bits(odd & ~nan))
-                    return 0;
-                for (int l = 0; l < LANES; l++)
-                    sc->nan += nan[l] != 0;
-                v = (vd)((vl)v & ~nan);
+    /* two vectors per step (n is a multiple of DP_TILE_PAD): half the loop's own instructions
+     * and one branch for both */
+    for (int64_t i = 0; i < n; i += 2 * LANES) {
+        for (int64_t j = 0; j < 2 * LANES; j += 8)
+            if ((2 * LANES >= 8 || i % 8 == 0) && i + j < next_n)
+                __builtin_prefetch(next + i + j, 0, 3);
+        vd v[2] = {load(x + i), load(x + i + LANES)};
+        vl tiny[2], odd[2];
+        for (int u = 0; u < 2; u++) {
+            const vd av = (vd)((vl)v[u] & abs_mask);
+            tiny[u] = (av < lim) & (av > zero);
+            odd[u] = sc ? not_below(av, big) : (vl){0};
+            if (sc) {
+                mn = vmin(v[u], mn);
+                mx = vmax(v[u], mx);
             }
-            set_aside(v, tiny, sm);
-            v = (vd)((vl)v & ~tiny);
         }
-        FOLD2(s0, s1, v);
-        if (squares) {
-            vd p = v * v, e = square_error(v, p); /* p + e = v^2 exactly */
-            FOLD2(p0, p1, p);
-            FOLD2(e0, e1, e);
+        if (__builtin_expect(any_bits(tiny[0] | odd[0] | tiny[1] | odd[1]), 0))
+            for (int u = 0; u < 2; u++) {
+                if (sc && any_bits(odd[u])) {
+                    const vl nan = v[u] != v[u];
+                    if (any_bits(odd[u] & ~nan))
+                        return 0;
+                    for (int l = 0; l < LANES; l++)
+                        sc->nan += nan[l] != 0;
+                    v[u] = (vd)((vl)v[u] & ~nan);
+                }
+                set_aside(v[u], tiny[u], sm);
+                v[u] = (vd)((vl)v[u] & ~tiny[u]);
+            }
+        for (int u = 0; u < 2; u++) {
+            FOLD2(s0, s1, v[u]);
+            if (squares) {
+                vd p = v[u] * v[u], e = square_error(v[u], p); /* p + e = v^2 exactly */
+                FOLD2(p0, p1, p);
+                FOLD2(e0, e1, e);
+            }
         }
     }
     a->s[0] = s0;
