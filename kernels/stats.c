@@ -116,6 +116,7 @@ typedef struct {
     int64_t *c;
     int64_t stride;
     int copies;
+    int in_range; /* the last tile's values were all in [lo, hi] */
 } bins_t;
 
 enum { BIN_COPIES = 4, BIN_COPIES_MAX_WORDS = 1024 /* 32 KiB of copies at most */ };
@@ -142,7 +143,10 @@ static int64_t count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const do
         return -1;
     }
     int32_t idx[DP_TILE];
-    const int64_t nan = ops->hist_index(x, n, h, idx, mn, mx);
+    int64_t nan = b->in_range ? ops->hist_index(x, n, h, idx, 1, mn, mx) : -1;
+    if (nan < 0) /* not known to be, or not, in the range */
+        nan = ops->hist_index(x, n, h, idx, 0, mn, mx);
+    b->in_range = nan == 0 && *mn >= h->lo && *mx <= h->hi;
     int64_t i = 0, *c = b->c;
     if (b->copies == BIN_COPIES) {
         const int64_t s = b->stride;

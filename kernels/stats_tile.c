@@ -463,13 +463,25 @@ static inline __attribute__((always_inline)) vd vfloor(vd v)
 #endif
 }
 
-/* Bins of x[0..n) as numpy.histogram finds them (see histogram.c), LANES at a time, all in
- * double lanes (bins < 2^31 are exact there); the edges are recomputed as dp_hist_make computes
- * them (i * step + lo) instead of being looked up. The lanes of values out of the range hold
- * garbage until the last selection. Min, max and the NaN count come along (pass A). */
-static int64_t CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n,
-                                               const dp_hist_t *h, int32_t *restrict idx,
-                                               double *mn_out, double *mx_out)
+/* The bin of each lane of v as numpy.histogram finds it (see histogram.c), in double lanes
+ * (bins < 2^31 are exact there): scaled, then corrected by one against the edges, recomputed as
+ * dp_hist_make computes them (i * step + lo) instead of being looked up. Garbage for lanes out
+ * of [lo, hi] or NaN. */
+static inline __attribute__((always_inline)) vd bin_of(vd v, vd lo, vd norm, vd step, vd last)
+{
+    const vd one = splat(1.0);
+    const vd b = vmin(vfloor((v - lo) * norm), last);
+    const vl dec = v < b * step + lo, inc = v >= (b + one) * step + lo; /* not both */
+    return vmin(b - (vd)(dec & (vl)one) + (vd)(inc & (vl)one), last);
+}
+
+/* Bins of x[0..n) into idx, LANES at a time, with min, max and the NaN count (pass A). With
+ * in_range, the loop skips what values out of the range or NaN need, and returns -1 if there was
+ * one (idx is garbage then). */
+static inline __attribute__((always_inline)) int64_t hist_loop(const double *restrict x, int64_t n,
+                                                               const dp_hist_t *h,
+                                                               int32_t *restrict idx, int in_range,
+                                                               double *mn_out, double *mx_out)
 {
     const vd lo = splat(h->lo), hi = splat(h->hi), norm = splat(h->norm);
     const vd step = splat((h->hi - h->lo) / (double)h->bins), one = splat(1.0);
@@ -483,11 +495,11 @@ static int64_t CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t
         mn = vmin(v, mn);
         mx = vmax(v, mx);
         nans -= v != v;
-        const vl lt = v<lo, gt = v> hi, in = (v >= lo) & (v <= hi);
-        vd b = vmin(vfloor((v - lo) * norm), last);
-        const vl dec = v < b * step + lo, inc = v >= (b + one) * step + lo; /* not both */
-        b = vmin(b - (vd)(dec & (vl)one) + (vd)(inc & (vl)one), last);
-        const vd r = pick(in, b, pick(gt, above, pick(lt, below, nan)));
+        vd r = bin_of(v, lo, norm, step, last);
+        if (!in_range) {
+            const vl lt = v<lo, gt = v> hi, in = (v >= lo) & (v <= hi);
+            r = pick(in, r, pick(gt, above, pick(lt, below, nan)));
+        }
         const vi ri = __builtin_convertvector(r, vi);
         memcpy(idx + i, &ri, sizeof ri);
     }
@@ -520,7 +532,16 @@ static int64_t CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t
     }
     *mn_out = smn;
     *mx_out = smx;
+    if (in_range && (nan_count || smn < h->lo || smx > h->hi))
+        return -1;
     return nan_count;
+}
+
+static int64_t CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n,
+                                               const dp_hist_t *h, int32_t *restrict idx,
+                                               int in_range, double *mn, double *mx)
+{
+    return in_range ? hist_loop(x, n, h, idx, 1, mn, mx) : hist_loop(x, n, h, idx, 0, mn, mx);
 }
 
 const dp_tile_ops_t CAT(dp_tile, DP_TILE_ISA) = {

@@ -34,9 +34,11 @@ typedef struct {
     /* Histogram bins of x[0..n) into idx: the bin, or bins for values below the range, bins + 1
      * above it, bins + 2 for NaN. Only for histograms with fewer than 2^31 - 3 bins whose edges
      * are i * step + lo (step nonzero). Also sets *mn and *mx (NaN skipped) and returns the
-     * count of NaN values, so that a histogram alone needs no pass A. */
+     * count of NaN values, so that a histogram alone needs no pass A. With in_range set, it
+     * assumes every value is in [lo, hi] (a faster loop) and returns -1, idx being garbage, if
+     * one was not or was NaN. */
     int64_t (*hist_index)(const double *restrict x, int64_t n, const dp_hist_t *h,
-                          int32_t *restrict idx, double *mn, double *mx);
+                          int32_t *restrict idx, int in_range, double *mn, double *mx);
 } dp_tile_ops_t;
 
 #if defined(__x86_64__)

@@ -372,8 +372,18 @@ static void test_tile_variants(void)
         int32_t idx[DP_TILE];
         int64_t want[39] = {0}, got[39] = {0};
         double hmn, hmx;
-        CU_ASSERT_EQUAL(v[k].ops->hist_index(y, DP_TILE, &h, idx, &hmn, &hmx), 1);
+        CU_ASSERT_EQUAL(v[k].ops->hist_index(y, DP_TILE, &h, idx, 0, &hmn, &hmx), 1);
         CU_ASSERT(hmn == -1e9 && hmx == 1e9);
+        /* the loop for values all in the range: refuses this tile, bins the same otherwise */
+        int32_t idx2[DP_TILE];
+        CU_ASSERT_EQUAL(v[k].ops->hist_index(y, DP_TILE, &h, idx2, 1, &hmn, &hmx), -1);
+        double yin[DP_TILE];
+        for (int i = 0; i < DP_TILE; i++)
+            yin[i] = isnan(y[i]) || y[i] < h.lo || y[i] > h.hi ? h.hi : y[i];
+        CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx, 0, &hmn, &hmx), 0);
+        CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx2, 1, &hmn, &hmx), 0);
+        CU_ASSERT_EQUAL(memcmp(idx, idx2, sizeof idx), 0);
+        v[k].ops->hist_index(y, DP_TILE, &h, idx, 0, &hmn, &hmx);
         dp_hist_count(&h, y, DP_TILE, want);
         for (int i = 0; i < DP_TILE; i++)
             if (idx[i] != 39)
