@@ -150,13 +150,11 @@ static int64_t count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const do
     int64_t i = 0, *c = b->c;
     if (b->copies == BIN_COPIES) {
         const int64_t s = b->stride;
-        for (; i + BIN_COPIES <= n; i += BIN_COPIES) {
-            if (i % 8 == 0 && i < next_n)
+        for (; i + 8 <= n; i += 8) { /* a 64-byte line of values per step */
+            if (i < next_n)
                 __builtin_prefetch(next + i, 0, 3);
-            c[idx[i]]++;
-            c[s + idx[i + 1]]++;
-            c[2 * s + idx[i + 2]]++;
-            c[3 * s + idx[i + 3]]++;
+            for (int k = 0; k < 8; k++)
+                c[k % BIN_COPIES * s + idx[i + k]]++;
         }
     }
     for (; i < n; i++)

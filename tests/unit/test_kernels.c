@@ -390,6 +390,47 @@ static void test_tile_variants(void)
                 got[idx[i]]++;
         CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
         dp_hist_free(&h);
+        /* bin by bin against the scalar reference, for ranges near and far from 0 (the quick
+         * path's margin grows with |lo| / width), values on the edges, 1 and 2 ulps either side
+         * of them, and in between */
+        const struct {
+            int64_t bins;
+            double lo, hi;
+        } hs[] = {{256, 0.0, 1.0},
+                  {100, 1e6 + 0.5, 1e6 + 100.5},
+                  {1000, -1e-3, 7e-3},
+                  {256, 0.0, 256.0},
+                  {3, 1e15, 1e15 + 3.0},
+                  {7, -1e300, 1e300},
+                  {64, -0x1p-1000, 0x1p-1000}};
+        for (size_t c = 0; c < sizeof hs / sizeof hs[0]; c++) {
+            dp_hist_make(&h, hs[c].bins, hs[c].lo, hs[c].hi);
+            for (int i = 0; i < DP_TILE; i++) {
+                const double edge = h.edges[i % (h.bins + 1)];
+                const int kind = i % 6;
+                y[i] = kind == 0   ? edge
+                       : kind == 1 ? nextafter(edge, -INFINITY)
+                       : kind == 2 ? nextafter(edge, INFINITY)
+                       : kind == 3 ? nextafter(nextafter(edge, INFINITY), INFINITY)
+                       : kind == 4 ? nextafter(nextafter(edge, -INFINITY), -INFINITY)
+                                   : h.lo + rnd() * (h.hi - h.lo);
+            }
+            int mismatches = 0;
+            for (int quick = 0; quick < 2; quick++) {
+                v[k].ops->hist_index(y, DP_TILE, &h, idx, quick, &hmn, &hmx);
+                if (quick && v[k].ops->hist_index(y, DP_TILE, &h, idx, 1, &hmn, &hmx) < 0)
+                    v[k].ops->hist_index(y, DP_TILE, &h, idx, 0, &hmn, &hmx);
+                for (int i = 0; i < DP_TILE; i++) {
+                    int64_t one[1003] = {0};
+                    dp_hist_count(&h, &y[i], 1, one);
+                    mismatches += idx[i] < 0 || idx[i] > h.bins + 1 || one[idx[i]] != 1;
+                }
+            }
+            if (mismatches)
+                printf(" [bins %lld: %d differ]", (long long)h.bins, mismatches);
+            CU_ASSERT_EQUAL(mismatches, 0);
+            dp_hist_free(&h);
+        }
         /* values far below the largest are added exactly, not rounded away */
         clean[7] = 0x1p-80;
         clean[8] = -0x1p-300;
