@@ -207,9 +207,11 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
     }
     if (count < 0)
         count = scan_then_fold(ops, s, x, n, w, &mn, &mx, x + n, next_n);
-    if (count > 0) {
+    if (count == n) {
         const double amax = fmax(fabs(mn), fabs(mx));
         *guess = amax < GUESS_LIMIT ? amax : 0.0;
+    } else { /* NaN here: likely in the next tile too, which scan_fold would refuse */
+        *guess = 0.0;
     }
     s->count += count;
     s->nan += n - count;

@@ -209,33 +209,23 @@ static void lanes_start(lanes_t *a, const chain_t *cs, const chain_t *cp, const 
 
 /* What pass A finds when it is done by the fold itself (dp_tile_ops_t.scan_fold). */
 typedef struct {
-    double big; /* values with |x| >= big end the pass */
-    vd mn, mx;  /* min and max, NaN skipped */
-    int64_t nan;
+    vd mn, mx; /* min and max, NaN skipped */
+    int nan;   /* a lane of the folds is NaN: there was a NaN (or Inf) among the values */
 } scan_t;
-
-/* |a| < b, with NaN in a taken as not less. */
-static inline __attribute__((always_inline)) vl not_below(vd a, vd b)
-{
-#if defined(__AVX512F__) || !defined(__AVX__)
-    return ~(a < b);
-#else
-    return (vl)_mm256_cmp_pd((__m256d)a, (__m256d)b, _CMP_NLT_UQ);
-#endif
-}
 
 /* Folds x[0..n) into the lanes; values with |x| < small (other than 0) go to sm instead. The
  * lanes are local variables for the loop, so that they stay in registers. With sc, the loop also
- * does pass A: NaN count as 0 (and are counted), min and max are kept, and a value with
- * |x| >= sc->big ends the loop: it returns 0 then (the lanes are to be discarded), else 1. */
-static inline __attribute__((always_inline)) int fold_loop(const double *restrict x, int64_t n,
-                                                           int squares, double small, lanes_t *a,
-                                                           smalls_t *sm, scan_t *sc,
-                                                           const double *next, int64_t next_n)
+ * keeps min and max (pass A); it does not test for NaN or values too large for the folds: the
+ * caller finds them afterwards (a NaN leaves a NaN lane, a large value a large max) and discards
+ * the lanes. */
+static inline __attribute__((always_inline)) void fold_loop(const double *restrict x, int64_t n,
+                                                            int squares, double small, lanes_t *a,
+                                                            smalls_t *sm, scan_t *sc,
+                                                            const double *next, int64_t next_n)
 {
     vd s0 = a->s[0], s1 = a->s[1], p0 = a->p[0], p1 = a->p[1], e0 = a->e[0], e1 = a->e[1];
     const vl abs_mask = (vl){0} + 0x7fffffffffffffffLL;
-    const vd lim = splat(small), zero = splat(0.0), big = splat(sc ? sc->big : 0.0);
+    const vd lim = splat(small), zero = splat(0.0);
     vd mn = splat(INFINITY), mx = splat(-INFINITY);
     /* two vectors per step (n is a multiple of DP_TILE_PAD): half the loop's own instructions
      * and one branch for both */
@@ -244,26 +234,17 @@ static inline __attribute__((always_inline)) int fold_loop(const double *restric
             if ((2 * LANES >= 8 || i % 8 == 0) && i + j < next_n)
                 __builtin_prefetch(next + i + j, 0, 3);
         vd v[2] = {load(x + i), load(x + i + LANES)};
-        vl tiny[2], odd[2];
+        vl tiny[2];
         for (int u = 0; u < 2; u++) {
             const vd av = (vd)((vl)v[u] & abs_mask);
             tiny[u] = (av < lim) & (av > zero);
-            odd[u] = sc ? not_below(av, big) : (vl){0};
             if (sc) {
                 mn = vmin(v[u], mn);
                 mx = vmax(v[u], mx);
             }
         }
-        if (__builtin_expect(any_bits(tiny[0] | odd[0] | tiny[1] | odd[1]), 0))
+        if (__builtin_expect(any_bits(tiny[0] | tiny[1]), 0))
             for (int u = 0; u < 2; u++) {
-                if (sc && any_bits(odd[u])) {
-                    const vl nan = v[u] != v[u];
-                    if (any_bits(odd[u] & ~nan))
-                        return 0;
-                    for (int l = 0; l < LANES; l++)
-                        sc->nan += nan[l] != 0;
-                    v[u] = (vd)((vl)v[u] & ~nan);
-                }
                 set_aside(v[u], tiny[u], sm);
                 v[u] = (vd)((vl)v[u] & ~tiny[u]);
             }
@@ -285,13 +266,15 @@ static inline __attribute__((always_inline)) int fold_loop(const double *restric
     if (sc) {
         sc->mn = mn;
         sc->mx = mx;
+        sc->nan =
+            any_bits((s0 != s0) | (s1 != s1) | (p0 != p0) | (p1 != p1) | (e0 != e0) | (e1 != e1));
     }
-    return 1;
 }
 
 /* Folds x[0..n) (n a multiple of DP_TILE_PAD, every |x| < 2^(top + 1), every square below
  * 2^(top_p + 1)) exactly into s1 (and its squares into s2); its small values go to sm. With sc,
- * does pass A too (see fold_loop) and returns 0, adding nothing, if a value is too large. */
+ * does pass A too (see fold_loop) and returns 0, adding nothing, if there was a NaN or a value
+ * with |x| >= 2^(top + 1). */
 static int fold_pass(const double *restrict x, int64_t n, int top, int top_p, int squares,
                      dp_xsum_t *s1, dp_xsum_t *s2, smalls_t *sm, scan_t *sc, const double *next,
                      int64_t next_n)
@@ -302,15 +285,22 @@ static int fold_pass(const double *restrict x, int64_t n, int top, int top_p, in
     lanes_start(&acc, &cs, &cp, &ce);
     sm->n = 0;
     sm->amax = 0.0;
-    int ok;
     if (squares)
-        ok = sc ? fold_loop(x, n, 1, small, &acc, sm, sc, next, next_n)
-                : fold_loop(x, n, 1, small, &acc, sm, NULL, next, next_n);
+        fold_loop(x, n, 1, small, &acc, sm, sc, next, next_n);
     else
-        ok = sc ? fold_loop(x, n, 0, small, &acc, sm, sc, next, next_n)
-                : fold_loop(x, n, 0, small, &acc, sm, NULL, next, next_n);
-    if (!ok)
-        return 0;
+        fold_loop(x, n, 0, small, &acc, sm, sc, next, next_n);
+    if (sc) {
+        const double big = ldexp(1.0, top + 1);
+        double mn = INFINITY, mx = -INFINITY;
+        for (int l = 0; l < LANES; l++) {
+            mn = sc->mn[l] < mn ? sc->mn[l] : mn;
+            mx = sc->mx[l] > mx ? sc->mx[l] : mx;
+        }
+        if (sc->nan || mx >= big || mn <= -big)
+            return 0;
+        sc->mn[0] = mn;
+        sc->mx[0] = mx;
+    }
     for (int k = 0; k < FOLDS; k++) {
         fold_flush(&cs, k, acc.s[k], s1);
         if (squares) {
@@ -371,24 +361,19 @@ static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, 
 
 static int64_t CAT(dp_scan_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n,
                                                    double guess, int squares, dp_xsum_t *s1,
-                                                   dp_xsum_t *s2, double *mn_out, double *mx_out,
+                                                   dp_xsum_t *s2, double *mn, double *mx,
                                                    const double *next, int64_t next_n)
 {
     smalls_t sm[2];
     const int top = ilogb(guess);
-    scan_t sc = {.big = ldexp(1.0, top + 1)};
+    scan_t sc;
     if (!fold_pass(x, n, top, squares ? 2 * top + 1 : -1074, squares, s1, s2, &sm[0], &sc, next,
                    next_n))
         return -1;
     add_smalls(sm, 0, squares, s1, s2);
-    double smn = INFINITY, smx = -INFINITY;
-    for (int l = 0; l < LANES; l++) {
-        smn = sc.mn[l] < smn ? sc.mn[l] : smn;
-        smx = sc.mx[l] > smx ? sc.mx[l] : smx;
-    }
-    *mn_out = smn;
-    *mx_out = smx;
-    return sc.nan;
+    *mn = sc.mn[0];
+    *mx = sc.mx[0];
+    return 0;
 }
 
 static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t n,

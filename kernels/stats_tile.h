@@ -24,9 +24,9 @@ typedef struct {
     void (*fold)(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
                  dp_xsum_t *s2, const double *next, int64_t next_n);
     /* Passes A and B in one, over x itself, for a tile whose largest |x| is believed to be
-     * below 2^(ilogb(guess) + 1) (0 < guess < 2^499): adds the sums as fold does, NaN counting
-     * as 0, sets *mn and *mx (NaN skipped) and returns the count of NaN values. Returns -1 and
-     * adds nothing if some |x| reaches 2^(ilogb(guess) + 1). n <= DP_TILE, a multiple of
+     * below 2^(ilogb(guess) + 1) (0 < guess < 2^499): adds the sums as fold does, sets *mn and
+     * *mx, and returns 0. Returns -1 and adds nothing if some |x| reaches 2^(ilogb(guess) + 1)
+     * or is NaN (pass A and B as two passes handle that tile). n <= DP_TILE, a multiple of
      * DP_TILE_PAD. */
     int64_t (*scan_fold)(const double *restrict x, int64_t n, double guess, int squares,
                          dp_xsum_t *s1, dp_xsum_t *s2, double *mn, double *mx, const double *next,

@@ -344,19 +344,34 @@ static void test_tile_variants(void)
         v[k].ops->fold(clean, DP_TILE, amax, 1, &s1, &s2, NULL, 0);
         CU_ASSERT_EQUAL(dp_xsum_round(&s1), dp_xsum_round(&ref1));
         CU_ASSERT_EQUAL(dp_xsum_round(&s2), dp_xsum_round(&ref2));
-        /* passes A and B in one: the same count, min, max and sums, from x itself */
+        /* passes A and B in one: a tile with a NaN is refused, nothing added */
         double fmn, fmx;
         dp_xsum_init(&s1);
         dp_xsum_init(&s2);
-        CU_ASSERT_EQUAL(v[k].ops->scan_fold(x, DP_TILE, amax, 1, &s1, &s2, &fmn, &fmx, NULL, 0), 1);
-        CU_ASSERT(fmn == mn && fmx == mx);
+        CU_ASSERT_EQUAL(v[k].ops->scan_fold(x, DP_TILE, amax, 1, &s1, &s2, &fmn, &fmx, NULL, 0),
+                        -1);
+        CU_ASSERT(dp_xsum_round(&s1) == 0.0 && dp_xsum_round(&s2) == 0.0);
+        /* its NaN-free copy: the same sums, and the copy's min and max */
+        double cmn = INFINITY, cmx = -INFINITY;
+        for (int i = 0; i < DP_TILE; i++) {
+            cmn = fmin(cmn, clean[i]);
+            cmx = fmax(cmx, clean[i]);
+        }
+        CU_ASSERT_EQUAL(v[k].ops->scan_fold(clean, DP_TILE, amax, 1, &s1, &s2, &fmn, &fmx, NULL, 0),
+                        0);
+        CU_ASSERT(fmn == cmn && fmx == cmx);
         CU_ASSERT_EQUAL(dp_xsum_round(&s1), dp_xsum_round(&ref1));
         CU_ASSERT_EQUAL(dp_xsum_round(&s2), dp_xsum_round(&ref2));
-        /* a guess below the largest value: refused, nothing added */
+        /* a guess below the largest value, or an infinity: refused, nothing added */
         dp_xsum_init(&s1);
         dp_xsum_init(&s2);
-        CU_ASSERT_EQUAL(v[k].ops->scan_fold(x, DP_TILE, amax / 4, 1, &s1, &s2, &fmn, &fmx, NULL, 0),
+        CU_ASSERT_EQUAL(
+            v[k].ops->scan_fold(clean, DP_TILE, amax / 4, 1, &s1, &s2, &fmn, &fmx, NULL, 0), -1);
+        const double keep = clean[9];
+        clean[9] = -INFINITY;
+        CU_ASSERT_EQUAL(v[k].ops->scan_fold(clean, DP_TILE, amax, 0, &s1, &s2, &fmn, &fmx, NULL, 0),
                         -1);
+        clean[9] = keep;
         CU_ASSERT(dp_xsum_round(&s1) == 0.0 && dp_xsum_round(&s2) == 0.0);
         /* histogram bins: SIMD against the scalar reference, values on and around edges */
         dp_hist_t h;
