@@ -24,7 +24,8 @@
  * once per set). */
 static const dp_tile_ops_t *tile_ops(void)
 {
-    static const dp_tile_ops_t *ops;
+    static const dp_tile_ops_t *chosen; /* threads may race to set it, all to the same value */
+    const dp_tile_ops_t *ops = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
     if (!ops) {
         ops = &dp_tile_base;
 #if defined(__x86_64__)
@@ -34,6 +35,7 @@ static const dp_tile_ops_t *tile_ops(void)
         else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
             ops = &dp_tile_avx2;
 #endif
+        __atomic_store_n(&chosen, ops, __ATOMIC_RELAXED);
     }
     return ops;
 }

@@ -172,6 +172,16 @@ static inline __attribute__((always_inline)) int any_bits(vl t)
  * Smaller non-zero values are "small": set aside and added apart. */
 enum { SMALL_SUM = 27, SMALL_SQUARES = 13 };
 
+/* Without FMA the lanes take the squares' rounding errors from Dekker's product, which equals
+ * fma(x, x, -x*x) (what values added one at a time use) only while its partial products do not
+ * underflow, for |x| above about 2^-459. Below this floor every value is small there, so that
+ * where a tile's values go cannot change a bit of the sum of squares. */
+#if defined(__FMA__) || defined(__AVX512F__)
+#define DEKKER_FLOOR 0.0
+#else
+#define DEKKER_FLOOR 0x1p-440
+#endif
+
 /* Where the small values of a tile go: at most DP_TILE of them, then zeros up to a multiple of
  * DP_TILE_PAD, so that they can be folded as a tile of their own. */
 typedef struct {
@@ -280,7 +290,8 @@ static int fold_pass(const double *restrict x, int64_t n, int top, int top_p, in
                      int64_t next_n)
 {
     const chain_t cs = chain_for(top), cp = chain_for(top_p), ce = chain_for(top_p - 53);
-    const double small = ldexp(1.0, top - (squares ? SMALL_SQUARES : SMALL_SUM));
+    const double small =
+        squares ? fmax(ldexp(1.0, top - SMALL_SQUARES), DEKKER_FLOOR) : ldexp(1.0, top - SMALL_SUM);
     lanes_t acc;
     lanes_start(&acc, &cs, &cp, &ce);
     sm->n = 0;
@@ -327,7 +338,8 @@ enum { SMALL_ONE_BY_ONE = 64 };
  * many, then one at a time. */
 static void add_smalls(smalls_t sm[2], int cur, int squares, dp_xsum_t *s1, dp_xsum_t *s2)
 {
-    while (sm[cur].n >= SMALL_ONE_BY_ONE) { /* each pass leaves fewer: its largest stays */
+    /* each pass leaves fewer: its largest stays (unless below DEKKER_FLOOR) */
+    while (sm[cur].n >= SMALL_ONE_BY_ONE && !(squares && sm[cur].amax < DEKKER_FLOOR)) {
         smalls_t *in = &sm[cur];
         int64_t m = in->n;
         for (; m % DP_TILE_PAD; m++)

@@ -498,6 +498,28 @@ static void test_tile_variants(void)
             if (squares)
                 CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
         }
+        /* a tile of values near 2^-520, whose squares' rounding errors underflow: the same
+         * errors as fma() gives, on every variant (Dekker's product would differ without FMA) */
+        {
+            double z[DP_TILE], zmax = 0.0, zmn, zmx;
+            for (int i = 0; i < DP_TILE; i++) {
+                z[i] = (1.0 + rnd() + rnd() * 0x1p-31) * ldexp(1.0, -520 - i % 7);
+                zmax = fmax(zmax, z[i]);
+            }
+            dp_xsum_t z1, z2;
+            dp_xsum_init(&z1);
+            dp_xsum_init(&z2);
+            v[k].ops->fold(z, DP_TILE, zmax, 1, &z1, &z2, NULL, 0);
+            CU_ASSERT_EQUAL(v[k].ops->scan_fold(z, DP_TILE, zmax, 1, &z1, &z2, &zmn, &zmx, NULL, 0),
+                            0);
+            for (int i = 0; i < DP_TILE; i++)
+                for (int twice = 0; twice < 2; twice++) {
+                    const double p = z[i] * z[i];
+                    dp_xsum_add(&z2, -p);
+                    dp_xsum_add(&z2, -fma(z[i], z[i], -p));
+                }
+            CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
+        }
         printf(" [%s]", v[k].name);
         tested++;
     }
