@@ -520,6 +520,25 @@ static void test_tile_variants(void)
                 }
             CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
         }
+        /* a tile whose largest is a subnormal below 2^-1061: no value is too small for its
+         * folds (their units are 2^-1074), zeros included */
+        for (int squares = 0; squares < 2; squares++) {
+            double z[DP_TILE], zmax = 0.0, zmn, zmx;
+            for (int i = 0; i < DP_TILE; i++) {
+                z[i] = i % 5 == 0 ? 0.0 : (i % 2 ? -1 : 1) * (double)(i % 301) * 0x1p-1074;
+                zmax = fmax(zmax, fabs(z[i]));
+            }
+            dp_xsum_t z1, z2;
+            dp_xsum_init(&z1);
+            dp_xsum_init(&z2);
+            v[k].ops->fold(z, DP_TILE, zmax, squares, &z1, &z2, NULL, 0);
+            CU_ASSERT_EQUAL(
+                v[k].ops->scan_fold(z, DP_TILE, zmax, squares, &z1, &z2, &zmn, &zmx, NULL, 0), 0);
+            for (int i = 0; i < DP_TILE; i++)
+                for (int twice = 0; twice < 2; twice++)
+                    dp_xsum_add(&z1, -z[i]);
+            CU_ASSERT_EQUAL(dp_xsum_round(&z1), 0.0);
+        }
         printf(" [%s]", v[k].name);
         tested++;
     }
