@@ -102,6 +102,19 @@ typedef struct {
     double ext[FOLDS];
 } chain_t;
 
+/* 2^k as ldexp(1.0, k) gives it (Inf above 2^1023, 0 below 2^-1074), from its bits. */
+static double pow2(int k)
+{
+    if (k > 1023)
+        return INFINITY;
+    if (k < -1074)
+        return 0.0;
+    const uint64_t bits = k >= -1022 ? (uint64_t)(k + 1023) << 52 : (uint64_t)1 << (k + 1074);
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
 /* 1.5 * 2^k, for -1022 <= k <= 1023, from its bits (ldexp is a library call). */
 static double one_and_half_pow2(int k)
 {
@@ -335,7 +348,7 @@ static int fold_pass(const double *restrict x, int64_t n, int top, int top_p, in
 {
     const chain_t cs = chain_for(top), cp = chain_for(top_p), ce = chain_for(top_p - 53);
     const double small =
-        squares ? fmax(ldexp(1.0, top - SMALL_SQUARES), DEKKER_FLOOR) : ldexp(1.0, top - SMALL_SUM);
+        squares ? fmax(pow2(top - SMALL_SQUARES), DEKKER_FLOOR) : pow2(top - SMALL_SUM);
     lanes_t acc;
     lanes_start(&acc, &cs, &cp, &ce);
     sm->n = 0;
@@ -345,7 +358,7 @@ static int fold_pass(const double *restrict x, int64_t n, int top, int top_p, in
     else
         fold_loop(x, n, 0, small, &acc, sm, sc, next, next_n);
     if (sc) {
-        const double big = ldexp(1.0, top + 1);
+        const double big = pow2(top + 1);
         double mn = INFINITY, mx = -INFINITY;
         for (int l = 0; l < LANES; l++) {
             mn = sc->mn[l] < mn ? sc->mn[l] : mn;

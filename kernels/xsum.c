@@ -61,13 +61,15 @@ void dp_xsum_add(dp_xsum_t *a, double x)
     }
     if (x == 0.0)
         return;
-    int e;
-    const double f = frexp(fabs(x), &e); /* |x| = f 2^e, f in [0.5, 1) */
-    int64_t m = (int64_t)ldexp(f, 53);   /* |x| = m 2^(e-53), m < 2^53 */
-    int lo = e - 53;
-    if (lo < -1074) { /* subnormal: m has trailing zeros below 2^-1074 */
-        m >>= (-1074 - lo);
-        lo = -1074;
+    /* |x| = m 2^lo from its bits (no library call: the folds add small values this way) */
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    const int biased = (int)(bits >> 52 & 0x7ff);
+    uint64_t m = bits & ((UINT64_C(1) << 52) - 1);
+    int lo = -1074; /* subnormal */
+    if (biased) {
+        m |= UINT64_C(1) << 52;
+        lo = biased - 1075;
     }
     const int pos = lo + 1074, digit = pos / DP_XSUM_W, shift = pos % DP_XSUM_W;
     const unsigned __int128 v = (unsigned __int128)m << shift; /* < 2^92 */
