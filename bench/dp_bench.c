@@ -106,17 +106,37 @@ static void c_sqrt_loop(const double *x, double *y, int64_t n)
         y[i] = sqrt(x[i] * x[i] + 1.0);
 }
 
+enum { MAX_REPS = 63 };
+
+/* The value of option argv[i] as an integer in [lo, hi]; ends the benchmark with its usage if
+ * it is missing or out of range. */
+static long long option(int argc, char **argv, int i, long long lo, long long hi)
+{
+    char *end = NULL;
+    const long long v = i + 1 < argc ? strtoll(argv[i + 1], &end, 10) : 0;
+    if (i + 1 >= argc || end == argv[i + 1] || *end || v < lo || v > hi) {
+        fprintf(stderr, "dp_bench: %s takes an integer in [%lld, %lld]\n", argv[i], lo, hi);
+        fprintf(stderr, "usage: dp_bench [--mib N] [--reps R] [--threads T]\n");
+        exit(2);
+    }
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     int64_t mib = 2048;
     int reps = 5, threads = omp_get_max_threads();
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--mib"))
-            mib = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--reps"))
-            reps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--threads"))
-            threads = atoi(argv[i + 1]);
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--mib")) {
+            mib = option(argc, argv, i, 1, 1 << 24);
+        } else if (!strcmp(argv[i], "--reps")) {
+            reps = (int)option(argc, argv, i, 1, MAX_REPS);
+        } else if (!strcmp(argv[i], "--threads")) {
+            threads = (int)option(argc, argv, i, 1, 4096);
+        } else {
+            fprintf(stderr, "usage: dp_bench [--mib N] [--reps R] [--threads T]\n");
+            return strcmp(argv[i], "--help") ? 2 : 0;
+        }
     }
     omp_set_num_threads(threads);
     const int64_t n = mib * (1 << 20) / 8;
@@ -129,7 +149,7 @@ int main(int argc, char **argv)
         x[i] = dp_generate_random_at(7, (uint64_t)i);
 
     const double bytes = (double)n * 8;
-    double t[64], sink = 0.0;
+    double t[MAX_REPS + 1], sink = 0.0;
     struct {
         const char *name;
         const char *section;

@@ -212,6 +212,10 @@ def main():
                     help="the probe and the stencils only (no reductions, HDF5 or numpy)")
     ap.add_argument("--iterations", type=int, default=20, help="stencil iterations per run")
     a = ap.parse_args()
+    if not 1 <= a.reps <= 63:
+        ap.error("--reps takes an integer in [1, 63] (dp_bench keeps at most 63 timings)")
+    if a.mib < 1:
+        ap.error("--mib takes a positive integer")
     if a.only_stencil:
         a.no_hdf5 = a.no_numpy = True
 
