@@ -529,13 +529,21 @@ static inline __attribute__((always_inline)) vd bin_of(vd v, vd lo, vd norm, vd 
     return vmin(b - (vd)(dec & (vl)one) + (vd)(inc & (vl)one), last);
 }
 
+/* floor(f) is numpy's bin unless f is within this eps of an integer, eps bounding the rounding
+ * errors of f (4 roundings, in bins) and of the edges (3 roundings of the width, one of
+ * lo + k step, in bins), with a margin of 2; only those vectors need the correction. */
+static double edge_eps(const dp_hist_t *h)
+{
+    return 16.0 * 0x1p-53 * ((double)h->bins + fmax(fabs(h->lo), fabs(h->hi)) * fabs(h->norm));
+}
+
 /* Bins of x[0..n) into idx, LANES at a time, with min, max and the NaN count (pass A). With
  * in_range, the loop skips what values out of the range or NaN need, and returns -1 if there was
- * one (idx is garbage then). */
-static inline __attribute__((always_inline)) int64_t hist_loop(const double *restrict x, int64_t n,
-                                                               const dp_hist_t *h,
-                                                               int32_t *restrict idx, int in_range,
-                                                               double *mn_out, double *mx_out)
+ * one (idx is garbage then). With quick (edge_eps(h) < 0.125), only the vectors with a value
+ * near an edge are corrected. */
+static inline __attribute__((always_inline)) int64_t
+hist_loop(const double *restrict x, int64_t n, const dp_hist_t *h, int32_t *restrict idx,
+          int in_range, int quick, double *mn_out, double *mx_out)
 {
     const vd lo = splat(h->lo), hi = splat(h->hi), norm = splat(h->norm);
     const vd step = splat((h->hi - h->lo) / (double)h->bins), one = splat(1.0);
@@ -543,28 +551,25 @@ static inline __attribute__((always_inline)) int64_t hist_loop(const double *res
              nan = above + one;
     vd mn = splat(INFINITY), mx = splat(-INFINITY);
     vl nans = {0};
-    /* floor(f) is numpy's bin unless f is within eps of an integer, eps bounding the rounding
-     * errors of f (4 roundings, in bins) and of the edges (3 roundings of the width, one of
-     * lo + k step, in bins), with a margin of 2; only those vectors need the correction. */
-    const double eps =
-        16.0 * 0x1p-53 * ((double)h->bins + fmax(fabs(h->lo), fabs(h->hi)) * fabs(h->norm));
-    const int quick = eps < 0.125;
-    const vd half = splat(0.5), near = splat(0.5 - eps);
+    const vd half = splat(0.5), near = splat(0.5 - edge_eps(h));
     const vl abs_mask = (vl){0} + 0x7fffffffffffffffLL;
     int64_t i = 0;
     for (; i + LANES <= n; i += LANES) {
         const vd v = load(x + i);
         mn = vmin(v, mn);
         mx = vmax(v, mx);
-        nans -= v != v;
         vd r;
         if (quick) {
             const vd f = (v - lo) * norm, b = vfloor(f), c = f - b - half;
             r = vmin(b, last);
-            if (__builtin_expect(any_bits((vl)((vd)((vl)c & abs_mask) > near)), 0))
+            /* near an edge, or NaN (c is NaN then, and the comparison false): rare */
+            if (__builtin_expect(any_bits(~((vd)((vl)c & abs_mask) <= near)), 0)) {
                 r = bin_of(v, lo, norm, step, last);
+                nans -= v != v;
+            }
         } else {
             r = bin_of(v, lo, norm, step, last);
+            nans -= v != v;
         }
         if (!in_range) {
             const vl lt = v<lo, gt = v> hi, in = (v >= lo) & (v <= hi);
@@ -611,7 +616,11 @@ static int64_t CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t
                                                const dp_hist_t *h, int32_t *restrict idx,
                                                int in_range, double *mn, double *mx)
 {
-    return in_range ? hist_loop(x, n, h, idx, 1, mn, mx) : hist_loop(x, n, h, idx, 0, mn, mx);
+    /* one loop per case, so that none tests them per vector */
+    if (edge_eps(h) < 0.125)
+        return in_range ? hist_loop(x, n, h, idx, 1, 1, mn, mx)
+                        : hist_loop(x, n, h, idx, 0, 1, mn, mx);
+    return in_range ? hist_loop(x, n, h, idx, 1, 0, mn, mx) : hist_loop(x, n, h, idx, 0, 0, mn, mx);
 }
 
 const dp_tile_ops_t CAT(dp_tile, DP_TILE_ISA) = {

@@ -398,6 +398,11 @@ static void test_tile_variants(void)
         CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx, 0, &hmn, &hmx), 0);
         CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx2, 1, &hmn, &hmx), 0);
         CU_ASSERT_EQUAL(memcmp(idx, idx2, sizeof idx), 0);
+        /* a NaN alone in a tile otherwise in the range: counted, and refused by that loop */
+        yin[77] = NAN;
+        CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx2, 1, &hmn, &hmx), -1);
+        CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx, 0, &hmn, &hmx), 1);
+        CU_ASSERT_EQUAL(idx[77], h.bins + 2);
         v[k].ops->hist_index(y, DP_TILE, &h, idx, 0, &hmn, &hmx);
         dp_hist_count(&h, y, DP_TILE, want);
         for (int i = 0; i < DP_TILE; i++)
