@@ -6,7 +6,10 @@
  *
  * The array (default 2048 MiB of float64, far beyond the last-level cache) is allocated and
  * first touched once, in parallel, then reused: allocation and data generation are outside the
- * timed loops. Each figure is the median of R timed repetitions after one warm-up. */
+ * timed loops. Each figure is the median of R timed repetitions after one warm-up. The read
+ * probe and the reductions are timed in turn within each repetition, and
+ * reduce_share_of_probe is the median of the repetitions' ratios of a reduction's speed to the
+ * probe's, which a VM whose bandwidth moves from second to second disturbs least. */
 #include "job.h"
 #include "kernel.h"
 #include "probe.h"
@@ -160,35 +163,46 @@ int main(int argc, char **argv)
     };
     printf("{\n  \"threads\": %d,\n  \"array_mib\": %lld,\n  \"reps\": %d,\n", threads,
            (long long)mib, reps);
-    for (int r = 0; r <= reps; r++) {
-        const double t0 = omp_get_wtime();
-        sink += dp_probe_read(x, n);
-        t[r] = omp_get_wtime() - t0;
-    }
-    printf("  \"probe_read_gbs\": %.3f,\n", bytes / median(t + 1, reps) / 1e9);
     {
         const int64_t m = n / 3;
-        double *a = x, *b = x + m, *c = x + 2 * m;
+        double *ta = x, *tb = x + m, *tc = x + 2 * m;
         for (int r = 0; r <= reps; r++) {
             const double t0 = omp_get_wtime();
-            dp_probe_triad(a, b, c, m);
+            dp_probe_triad(ta, tb, tc, m);
             t[r] = omp_get_wtime() - t0;
         }
-        printf("  \"probe_triad_gbs\": %.3f,\n", 3.0 * (double)m * 8 / median(t + 1, reps) / 1e9);
+        const double triad = 3.0 * (double)m * 8 / median(t + 1, reps) / 1e9;
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; i++)
             x[i] = dp_generate_random_at(7, (uint64_t)i);
+        /* the probe and each reduction in turn, once per repetition, so that all of them see
+         * the machine in the same state (a VM's bandwidth can move within seconds); each
+         * reduction's share of the probe is also taken repetition by repetition */
+        enum { NCASES = sizeof cases / sizeof cases[0] };
+        double tp[MAX_REPS + 1], tr[NCASES][MAX_REPS + 1], ratio[NCASES][MAX_REPS];
+        for (int r = 0; r <= reps; r++) {
+            const double t0 = omp_get_wtime();
+            sink += dp_probe_read(x, n);
+            tp[r] = omp_get_wtime() - t0;
+            for (int c = 0; c < NCASES; c++) {
+                double check = 0.0;
+                tr[c][r] = time_reduce(cases[c].section, x, n, &check);
+                sink += check;
+                if (r)
+                    ratio[c][r - 1] = tp[r] / tr[c][r];
+            }
+        }
+        printf("  \"probe_read_gbs\": %.3f,\n", bytes / median(tp + 1, reps) / 1e9);
+        printf("  \"probe_triad_gbs\": %.3f,\n", triad);
+        const char *key[] = {"reduce_gbs", "reduce_share_of_probe"};
+        for (int k = 0; k < 2; k++) {
+            printf("  \"%s\": {", key[k]);
+            for (int c = 0; c < NCASES; c++)
+                printf("%s\n    \"%s\": %.3f", c ? "," : "", cases[c].name,
+                       k ? median(ratio[c], reps) : bytes / median(tr[c] + 1, reps) / 1e9);
+            printf("\n  },\n");
+        }
     }
-    printf("  \"reduce_gbs\": {");
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        double check = 0.0;
-        for (int r = 0; r <= reps; r++)
-            t[r] = time_reduce(cases[c].section, x, n, &check);
-        sink += check;
-        printf("%s\n    \"%s\": %.3f", c ? "," : "", cases[c].name,
-               bytes / median(t + 1, reps) / 1e9);
-    }
-    printf("\n  },\n");
 
     /* maps read x and write y: 16 bytes per element */
     double *y = malloc((size_t)n * sizeof *y);
