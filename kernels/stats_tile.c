@@ -561,7 +561,9 @@ hist_loop(const double *restrict x, int64_t n, const dp_hist_t *h, int32_t *rest
         vd r;
         if (quick) {
             const vd f = (v - lo) * norm, b = vfloor(f), c = f - b - half;
-            r = vmin(b, last);
+            /* no clamp to the last bin: a value in the range with f >= bins has f within eps of
+             * bins, so it takes the correction below; values out of it are picked apart */
+            r = b;
             /* near an edge, or NaN (c is NaN then, and the comparison false): rare */
             if (__builtin_expect(any_bits(~((vd)((vl)c & abs_mask) <= near)), 0)) {
                 r = bin_of(v, lo, norm, step, last);
