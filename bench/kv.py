@@ -224,6 +224,9 @@ def main():
     ap.add_argument("--save", action="store_true", help="write the results as JSON")
     ap.add_argument("--out", default=os.path.join(HERE, "results-kv.json"))
     a = ap.parse_args()
+    if not a.no_probe and not 1 <= a.repeat <= 63:
+        ap.error("--repeat takes an integer in [1, 63] with the probe (dp_bench keeps at most 63 "
+                 "timings), or --no-probe")
     a.dproc = os.path.abspath(a.dproc)
     build = os.path.abspath(a.build or os.path.dirname(a.dproc))
     a.wc_plain = os.path.join(build, "bench", "wc_plain")

@@ -214,8 +214,8 @@ def main():
     a = ap.parse_args()
     if not 1 <= a.reps <= 63:
         ap.error("--reps takes an integer in [1, 63] (dp_bench keeps at most 63 timings)")
-    if a.mib < 1:
-        ap.error("--mib takes a positive integer")
+    if not 1 <= a.mib <= 1 << 24:
+        ap.error("--mib takes an integer in [1, 16777216]")
     if a.only_stencil:
         a.no_hdf5 = a.no_numpy = True
 
