@@ -104,6 +104,8 @@ static const char *reduce_check(const void *cfg, const char **key, int *column)
             return "expected two numbers lo,hi";
         if (!(c->range.v[0] < c->range.v[1]))
             return "lo must be smaller than hi";
+        if (!isfinite(c->range.v[1] - c->range.v[0]))
+            return "hi - lo overflows a double (the bins' width is computed from it)";
     }
     const unsigned whole = OP_ARGMIN | OP_ARGMAX | OP_HIST | OP_MEDIAN;
     if (c->axis && ((c->ops & whole) || c->percentiles.n > 0)) {

@@ -196,6 +196,9 @@ static void test_reduce_section(void)
                      "job.ini:8: [reduce] range: expected two numbers lo,hi"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 1,1\n"),
                      "job.ini:8: [reduce] range: lo must be smaller than hi"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = -1e308,1e308\n"),
+                     "job.ini:8: [reduce] range: hi - lo overflows a double (the bins' width is "
+                     "computed from it)"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 0,1e400\n"),
                      "job.ini:8: [reduce] range: 1e400 overflows a double"));
     CU_ASSERT(expect(with(GEN, "[reduce]\npercentiles = 50,101\n"),
