@@ -364,7 +364,8 @@ static int reduce_next_pass(void *st, const void *combined)
             r->hist_counts = malloc((size_t)dp_hist_words(&r->hist) * sizeof(int64_t));
             memcpy(r->hist_counts, (const char *)combined + sizeof(dp_stats_t),
                    (size_t)dp_hist_words(&r->hist) * sizeof(int64_t));
-        } else if ((c->ops & OP_HIST) && isfinite(r->stats.min) && isfinite(r->stats.max)) {
+        } else if ((c->ops & OP_HIST) && isfinite(r->stats.max - r->stats.min)) {
+            /* a finite min and max no more than the largest double apart */
             dp_hist_make(&r->hist, c->bins, r->stats.min, r->stats.max);
             r->pass = PASS_HIST;
             return 1;

@@ -562,6 +562,15 @@ static void test_reduce_special_values(void)
     CU_ASSERT(isnan(real_of(&res, "var")));
     CU_ASSERT_EQUAL(real_of(&res, "sum"), 0.0);
     dp_results_free(&res);
+    /* a range-less histogram of data more than the largest double wide: no range can be taken
+     * (as with no finite values), so only the bins are reported */
+    double wide[4] = {-1e308, 0.0, 1e308, 5.0};
+    run_reduce("ops = count,hist\nbins = 4", wide, 4, 2, 1, &res);
+    CU_ASSERT_EQUAL(real_of(&res, "count"), 4.0);
+    CU_ASSERT_EQUAL(real_of(&res, "hist/bins"), 4.0);
+    CU_ASSERT_PTR_NULL(find(&res, "hist/range"));
+    CU_ASSERT_PTR_NULL(find(&res, "hist/counts"));
+    dp_results_free(&res);
     double inf[4] = {1.0, INFINITY, -2.0, NAN};
     run_reduce("ops = sum,min,max,l2", inf, 4, 2, 1, &res);
     CU_ASSERT_EQUAL(real_of(&res, "max"), INFINITY);
