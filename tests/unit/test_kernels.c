@@ -384,11 +384,14 @@ static void test_tile_variants(void)
         y[1] = NAN;
         y[2] = 1e9;
         y[3] = -1e9;
+        y[4] = INFINITY; /* above and below, not NaN */
+        y[9] = -INFINITY;
         int32_t idx[DP_TILE];
         int64_t want[39] = {0}, got[39] = {0};
         double hmn, hmx;
         CU_ASSERT_EQUAL(v[k].ops->hist_index(y, DP_TILE, &h, idx, 0, &hmn, &hmx), 1);
-        CU_ASSERT(hmn == -1e9 && hmx == 1e9);
+        CU_ASSERT(hmn == -INFINITY && hmx == INFINITY);
+        CU_ASSERT(idx[4] == h.bins + 1 && idx[9] == h.bins);
         /* the loop for values all in the range: refuses this tile, bins the same otherwise */
         int32_t idx2[DP_TILE];
         CU_ASSERT_EQUAL(v[k].ops->hist_index(y, DP_TILE, &h, idx2, 1, &hmn, &hmx), -1);
