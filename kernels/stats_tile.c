@@ -115,15 +115,6 @@ static double pow2(int k)
     return d;
 }
 
-/* 1.5 * 2^k, for -1022 <= k <= 1023, from its bits (ldexp is a library call). */
-static double one_and_half_pow2(int k)
-{
-    const uint64_t bits = (uint64_t)(k + 1023) << 52 | (uint64_t)1 << 51;
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return d;
-}
-
 static chain_t chain_for(int top)
 {
     chain_t c;
@@ -132,7 +123,7 @@ static chain_t chain_for(int top)
         e = -1074 + DP_XSUM_W * (FOLDS - 1);
     for (int k = 0; k < FOLDS; k++) {
         c.e[k] = e - DP_XSUM_W * k;
-        c.ext[k] = one_and_half_pow2(c.e[k] + 52);
+        c.ext[k] = 1.5 * pow2(c.e[k] + 52); /* exact: a normal power of two */
     }
     return c;
 }
@@ -151,15 +142,11 @@ static inline __attribute__((always_inline)) void fold_flush(const chain_t *c, i
         dp_xsum_add_scaled(a, total, c->e[k]);
 }
 
-/* r split over the chain's two folds: the first keeps r rounded to its unit, exactly, and the
- * second takes the exact remainder. The second addition is exact only when r has no bit below
- * the second fold's unit: the caller sees to that by the value's magnitude (see SMALL_SUM). */
-#define FOLD2(a0, a1, r)                                                                           \
-    do {                                                                                           \
-        const vd t_ = a0 + r, q_ = t_ - a0;                                                        \
-        a0 = t_;                                                                                   \
-        a1 = a1 + (r - q_);                                                                        \
-    } while (0)
+/* t - a, exactly (the folds' differences are exact); see sub_on_fma for the other way. */
+static inline __attribute__((always_inline)) vd sub_on_add(vd t, vd a)
+{
+    return t - a;
+}
 
 #if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
 /* t - a as a fused multiply-add, a * -1 + t: the same exact difference, on the multiply units,
@@ -173,17 +160,20 @@ static inline __attribute__((always_inline)) vd sub_on_fma(vd t, vd a)
     __asm__("vfmadd132pd %[m1], %[t], %[a]" : [a] "+x"(a) : [t] "x"(t), [m1] "m"(minus_one));
     return a;
 }
+#else
+#define sub_on_fma sub_on_add
+#endif
 
-/* FOLD2 with its first subtraction on the multiply units. */
-#define FOLD2M(a0, a1, r)                                                                          \
+/* r split over the chain's two folds: the first keeps r rounded to its unit, exactly, and the
+ * second takes the exact remainder. The second addition is exact only when r has no bit below
+ * the second fold's unit: the caller sees to that by the value's magnitude (see SMALL_SUM).
+ * sub (sub_on_add or sub_on_fma) takes the first subtraction. */
+#define FOLD2(a0, a1, r, sub)                                                                      \
     do {                                                                                           \
-        const vd t_ = a0 + r, q_ = sub_on_fma(t_, a0);                                             \
+        const vd t_ = a0 + r, q_ = sub(t_, a0);                                                    \
         a0 = t_;                                                                                   \
         a1 = a1 + (r - q_);                                                                        \
     } while (0)
-#else
-#define FOLD2M(a0, a1, r) FOLD2(a0, a1, r)
-#endif
 
 /* Whether any bit of t is set. */
 static inline __attribute__((always_inline)) int any_bits(vl t)
@@ -316,11 +306,11 @@ static inline __attribute__((always_inline)) void fold_loop(const double *restri
                 v[u] = (vd)((vl)v[u] & ~tiny[u]);
             }
         for (int u = 0; u < 2; u++) {
-            FOLD2(s0, s1, v[u]);
+            FOLD2(s0, s1, v[u], sub_on_add);
             if (squares) {
                 vd p = v[u] * v[u], e = square_error(v[u], p); /* p + e = v^2 exactly */
-                FOLD2M(p0, p1, p);
-                FOLD2M(e0, e1, e);
+                FOLD2(p0, p1, p, sub_on_fma);
+                FOLD2(e0, e1, e, sub_on_fma);
             }
         }
     }
