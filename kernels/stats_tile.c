@@ -38,11 +38,26 @@ typedef double vd __attribute__((vector_size(VBYTES)));
 typedef long long vl __attribute__((vector_size(VBYTES)));
 typedef unsigned long long vu __attribute__((vector_size(VBYTES)));
 
+/* Unaligned loads and stores. GCC 12 moves a 64-byte vector copied by memcpy through the stack,
+ * so AVX-512 takes the intrinsics. */
 static inline __attribute__((always_inline)) vd load(const double *p)
 {
+#if defined(__AVX512F__)
+    return (vd)_mm512_loadu_pd(p);
+#else
     vd v;
     memcpy(&v, p, sizeof v);
     return v;
+#endif
+}
+
+static inline __attribute__((always_inline)) void store(double *p, vd v)
+{
+#if defined(__AVX512F__)
+    _mm512_storeu_pd(p, (__m512d)v);
+#else
+    memcpy(p, &v, sizeof v);
+#endif
 }
 
 static inline __attribute__((always_inline)) vd splat(double x)
@@ -148,11 +163,18 @@ static inline __attribute__((always_inline)) vd sub_on_add(vd t, vd a)
     return t - a;
 }
 
-#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
 /* t - a as a fused multiply-add, a * -1 + t: the same exact difference, on the multiply units,
- * which the folds otherwise leave idle while the adders bound the loop (AMD's Zen cores add on
- * pipes of their own). The -1 is a memory operand, so that it costs no register: the loop
- * needs all sixteen. */
+ * which the folds otherwise leave idle while the adders bound the loop (AMD's Zen cores and
+ * Intel's AVX-512 cores have two adders and two FMA units of their own). */
+#if defined(__AVX512F__)
+static inline __attribute__((always_inline)) vd sub_on_fma(vd t, vd a)
+{
+    const vd minus_one = splat(-1.0);
+    __asm__("vfmadd132pd %[m1], %[t], %[a]" : [a] "+v"(a) : [t] "v"(t), [m1] "v"(minus_one));
+    return a;
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+/* The -1 is a memory operand, so that it costs no register: the loop needs all sixteen. */
 static const double minus_one[4] __attribute__((aligned(32))) = {-1.0, -1.0, -1.0, -1.0};
 
 static inline __attribute__((always_inline)) vd sub_on_fma(vd t, vd a)
@@ -164,15 +186,32 @@ static inline __attribute__((always_inline)) vd sub_on_fma(vd t, vd a)
 #define sub_on_fma sub_on_add
 #endif
 
+/* Which unit takes each subtraction of a fold (FOLD2): SUBQ_ the first, SUBR_ the second, for
+ * the chains of the sum (SUM) and of the squares (SQUARES). The adders must keep the additions
+ * that carry the folds from one vector to the next (an FMA takes longer): AVX-512 gives every
+ * subtraction to the FMA units, which balances the two kinds of unit; AVX2 (whose loop was
+ * measured on Zen 3) the first subtraction of the squares' chains only. */
+#if defined(__AVX512F__)
+#define SUBQ_SUM sub_on_fma
+#define SUBR_SUM sub_on_fma
+#define SUBQ_SQUARES sub_on_fma
+#define SUBR_SQUARES sub_on_fma
+#else
+#define SUBQ_SUM sub_on_add
+#define SUBR_SUM sub_on_add
+#define SUBQ_SQUARES sub_on_fma
+#define SUBR_SQUARES sub_on_add
+#endif
+
 /* r split over the chain's two folds: the first keeps r rounded to its unit, exactly, and the
  * second takes the exact remainder. The second addition is exact only when r has no bit below
  * the second fold's unit: the caller sees to that by the value's magnitude (see SMALL_SUM).
- * sub (sub_on_add or sub_on_fma) takes the first subtraction. */
-#define FOLD2(a0, a1, r, sub)                                                                      \
+ * chain (SUM or SQUARES) says which units take the subtractions. */
+#define FOLD2(a0, a1, r, chain)                                                                    \
     do {                                                                                           \
-        const vd t_ = a0 + r, q_ = sub(t_, a0);                                                    \
+        const vd t_ = a0 + r, q_ = SUBQ_##chain(t_, a0);                                           \
         a0 = t_;                                                                                   \
-        a1 = a1 + (r - q_);                                                                        \
+        a1 = a1 + SUBR_##chain(r, q_);                                                             \
     } while (0)
 
 /* Whether any bit of t is set. */
@@ -238,14 +277,66 @@ typedef struct {
     double amax;
 } smalls_t;
 
-/* The small lanes of v (mask) appended to sm; rare, and inline so that no call is made in the
- * loops (a call clobbers every vector register, and the lanes would live in memory). */
-static inline __attribute__((always_inline)) void set_aside(vd v, vl mask, smalls_t *sm)
+/* A set of lanes: with AVX-512 a mask register, as its comparisons give (kept in a vector, the
+ * compiler moves it through memory and back); else a vector of all-ones or all-zero lanes. */
+#if defined(__AVX512F__)
+typedef __mmask8 lanes_mask_t;
+
+/* The lanes where a < b, as signed integers. */
+static inline __attribute__((always_inline)) lanes_mask_t lanes_below(vl a, vl b)
 {
+    return _mm512_cmplt_epi64_mask((__m512i)a, (__m512i)b);
+}
+
+static inline __attribute__((always_inline)) int lanes_any(lanes_mask_t m)
+{
+    return m != 0;
+}
+
+/* v with the lanes of m set to 0. */
+static inline __attribute__((always_inline)) vd lanes_clear(vd v, lanes_mask_t m)
+{
+    return (vd)_mm512_maskz_mov_pd((__mmask8)~m, (__m512d)v);
+}
+
+static inline __attribute__((always_inline)) int lanes_has(lanes_mask_t m, int l)
+{
+    return (m >> l) & 1;
+}
+#else
+typedef vl lanes_mask_t;
+
+static inline __attribute__((always_inline)) lanes_mask_t lanes_below(vl a, vl b)
+{
+    return a < b;
+}
+
+static inline __attribute__((always_inline)) int lanes_any(lanes_mask_t m)
+{
+    return any_bits(m);
+}
+
+static inline __attribute__((always_inline)) vd lanes_clear(vd v, lanes_mask_t m)
+{
+    return (vd)((vl)v & ~m);
+}
+
+static inline __attribute__((always_inline)) int lanes_has(lanes_mask_t m, int l)
+{
+    return m[l] != 0;
+}
+#endif
+
+/* The lanes m of v appended to sm; rare, and inline so that no call is made in the loops (a
+ * call clobbers every vector register, and the lanes would live in memory). */
+static inline __attribute__((always_inline)) void set_aside(vd v, lanes_mask_t m, smalls_t *sm)
+{
+    double lane[LANES];
+    store(lane, v);
     for (int l = 0; l < LANES; l++)
-        if (mask[l]) {
-            sm->v[sm->n++] = v[l];
-            sm->amax = fabs(v[l]) > sm->amax ? fabs(v[l]) : sm->amax;
+        if (lanes_has(m, l)) {
+            sm->v[sm->n++] = lane[l];
+            sm->amax = fabs(lane[l]) > sm->amax ? fabs(lane[l]) : sm->amax;
         }
 }
 
@@ -291,27 +382,30 @@ static inline __attribute__((always_inline)) void fold_loop(const double *restri
         for (int64_t j = 0; j < 2 * LANES; j += 8)
             if ((2 * LANES >= 8 || i % 8 == 0) && i + j < next_n)
                 __builtin_prefetch(next + i + j, 0, 3);
-        vd v[2] = {load(x + i), load(x + i + LANES)};
-        vl tiny[2];
-        for (int u = 0; u < 2; u++) {
-            tiny[u] = magnitude_key(v[u]) < lim;
-            if (sc) {
-                mn = vmin(v[u], mn);
-                mx = vmax(v[u], mx);
-            }
+        /* two named vectors, not an array: GCC keeps an array of 512-bit vectors in memory */
+        vd v0 = load(x + i), v1 = load(x + i + LANES);
+        const lanes_mask_t tiny0 = lanes_below(magnitude_key(v0), lim),
+                           tiny1 = lanes_below(magnitude_key(v1), lim);
+        if (sc) {
+            mn = vmin(v1, vmin(v0, mn));
+            mx = vmax(v1, vmax(v0, mx));
         }
-        if (__builtin_expect(any_bits(tiny[0] | tiny[1]), 0))
-            for (int u = 0; u < 2; u++) {
-                set_aside(v[u], tiny[u], sm);
-                v[u] = (vd)((vl)v[u] & ~tiny[u]);
-            }
-        for (int u = 0; u < 2; u++) {
-            FOLD2(s0, s1, v[u], sub_on_add);
-            if (squares) {
-                vd p = v[u] * v[u], e = square_error(v[u], p); /* p + e = v^2 exactly */
-                FOLD2(p0, p1, p, sub_on_fma);
-                FOLD2(e0, e1, e, sub_on_fma);
-            }
+        if (__builtin_expect(lanes_any(tiny0 | tiny1), 0)) {
+            set_aside(v0, tiny0, sm);
+            set_aside(v1, tiny1, sm);
+            v0 = lanes_clear(v0, tiny0);
+            v1 = lanes_clear(v1, tiny1);
+        }
+        FOLD2(s0, s1, v0, SUM);
+        FOLD2(s0, s1, v1, SUM);
+        if (squares) {
+            /* p + e = v^2 exactly */
+            const vd pa = v0 * v0, ea = square_error(v0, pa), pb = v1 * v1,
+                     eb = square_error(v1, pb);
+            FOLD2(p0, p1, pa, SQUARES);
+            FOLD2(e0, e1, ea, SQUARES);
+            FOLD2(p0, p1, pb, SQUARES);
+            FOLD2(e0, e1, eb, SQUARES);
         }
     }
     a->s[0] = s0;
@@ -447,7 +541,7 @@ static int64_t CAT(dp_scan_tile, DP_TILE_ISA)(const double *restrict x, int64_t 
         const vd v = load(x + i);
         const vl ok = v == v;
         const vd c = (vd)((vl)v & ok);
-        memcpy(clean + i, &c, sizeof c);
+        store(clean + i, c);
         cnt -= ok;
         mn = vmin(v, mn);
         mx = vmax(v, mx);
