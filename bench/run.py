@@ -36,9 +36,18 @@ ROOT = os.path.dirname(HERE)
 def machine():
     info = {"host": platform.node(), "kernel": platform.release(), "cores": os.cpu_count()}
     try:
+        # the model name of a VM can hide the core ("AMD EPYC"): family, model and the widest
+        # vector set say which variant of the kernels ran
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
+            key, _, val = (part.strip() for part in line.partition(":"))
+            if key == "model name":
+                info["cpu"] = val
+            elif key in ("cpu family", "model"):
+                info["cpu_" + key.replace("cpu ", "")] = int(val)
+            elif key == "flags":
+                flags = set(val.split())
+                info["vector"] = next((f for f in ("avx512f", "avx2", "sse4_2") if f in flags),
+                                      "baseline")
                 break
         for line in open("/proc/meminfo"):
             if line.startswith("MemTotal"):
@@ -234,7 +243,8 @@ def main():
                                           res["in_memory"]["2"]["probe_triad_gbs"], a.iterations)
 
     m = res["machine"]
-    print(f"dproc benchmark on {m.get('cpu', '?')}, {m['cores']} cores, "
+    print(f"dproc benchmark on {m.get('cpu', '?')} (family {m.get('cpu_family', '?')} model "
+          f"{m.get('cpu_model', '?')}, {m.get('vector', '?')}), {m['cores']} cores, "
           f"{m.get('memory_gib', '?')} GiB; {a.mib} MiB of float64, median of {a.reps}")
     print(f"{'':28} {'1 thread':>10} {'2 threads':>10} {'% probe (2)':>12}")
     one, two = res["in_memory"]["1"], res["in_memory"]["2"]
