@@ -26,6 +26,7 @@ kernel map, at the given rank count with 1 and 2 threads, against numpy and math
    map parameters missing or not used by the op, [reduce] with kernel map: the right exit status
    and message, no output, no temporary file, inputs unchanged."""
 
+import decimal
 import json
 import math
 import os
@@ -482,6 +483,23 @@ MAP_CASES = [  # (map keys, numpy reference of the float64 values)
     ({"op": "offset", "b": 0.5, "dtype": "int8"}, lambda: x + 0.5),
 ]
 
+def exact_ulps(op, x, got, want):
+    """The largest error, in ulps of the exact value, of got where it differs from want (numpy's
+    value); the exact value is ln or exp to 34 digits (decimal), and a NaN, an infinity or a zero
+    that is not where numpy has it counts as infinitely far."""
+    ctx = decimal.Context(prec=34)
+    worst = 0.0
+    for k in np.flatnonzero(~((got == want) | (np.isnan(got) & np.isnan(want)))):
+        v, g = float(x.flat[k]), float(got.flat[k])
+        if not (math.isfinite(g) and math.isfinite(v)) or (op == "log" and v <= 0.0):
+            return math.inf
+        d = decimal.Decimal(v)
+        exact = ctx.ln(d) if op == "log" else ctx.exp(d)
+        ulp = decimal.Decimal(float(np.spacing(abs(float(exact)))))
+        worst = max(worst, float(abs(decimal.Decimal(g) - exact) / ulp))
+    return worst
+
+
 for i, (keys, fn) in enumerate(MAP_CASES):
     dtype = keys.get("dtype", "float64")
     want = stored(fn(), dtype)
@@ -501,14 +519,12 @@ for i, (keys, fn) in enumerate(MAP_CASES):
         continue
     if keys["op"] in ("exp", "log") and same_values(got, want) is False and \
             got.dtype == want.dtype and got.shape == want.shape:
-        # numpy's own exp/log (SIMD) may differ from the C library's in the last bit
-        wn = np.isnan(want)
-        close = np.array_equal(np.isnan(got), wn) and bool(np.all(
-            (got[~wn] == want[~wn]) |
-            (np.abs(got[~wn] - want[~wn]) <= np.spacing(np.abs(want[~wn])))))
+        # numpy's own exp/log may differ from the C library's: with AVX-512 by up to about 1.7
+        # ulp (measured). Where they differ, the exact value decides.
+        far = exact_ulps(keys["op"], x, got, want)
         h.note(f"{what}: not bit for bit as numpy: {mismatch(got, want)}")
-        h.check(close, f"{what}: /data {dtype} within 1 ulp of numpy's np.{keys['op']} (not bit "
-                f"for bit)", mismatch(got, want))
+        h.check(far <= 1.0, f"{what}: /data {dtype} equal to numpy's np.{keys['op']} or within "
+                f"1 ulp of the exact value where they differ", f"{far:.3f} ulp at worst")
     else:
         h.check(same_values(got, want), f"{what}: /data {dtype}{list(want.shape)} equals numpy "
                 f"bit for bit", mismatch(got, want))
