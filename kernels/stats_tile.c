@@ -277,8 +277,8 @@ typedef struct {
     double amax;
 } smalls_t;
 
-/* A set of lanes: with AVX-512 a mask register, as its comparisons give (kept in a vector, the
- * compiler moves it through memory and back); else a vector of all-ones or all-zero lanes. */
+/* A set of lanes: with AVX-512 a mask register, as its comparisons give (kept in a vector, each
+ * mask costs two conversions to test it); else a vector of all-ones or all-zero lanes. */
 #if defined(__AVX512F__)
 typedef __mmask8 lanes_mask_t;
 
@@ -382,7 +382,6 @@ static inline __attribute__((always_inline)) void fold_loop(const double *restri
         for (int64_t j = 0; j < 2 * LANES; j += 8)
             if ((2 * LANES >= 8 || i % 8 == 0) && i + j < next_n)
                 __builtin_prefetch(next + i + j, 0, 3);
-        /* two named vectors, not an array: GCC keeps an array of 512-bit vectors in memory */
         vd v0 = load(x + i), v1 = load(x + i + LANES);
         const lanes_mask_t tiny0 = lanes_below(magnitude_key(v0), lim),
                            tiny1 = lanes_below(magnitude_key(v1), lim);
