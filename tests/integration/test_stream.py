@@ -483,10 +483,11 @@ MAP_CASES = [  # (map keys, numpy reference of the float64 values)
     ({"op": "offset", "b": 0.5, "dtype": "int8"}, lambda: x + 0.5),
 ]
 
+
 def exact_ulps(op, x, got, want):
     """The largest error, in ulps of the exact value, of got where it differs from want (numpy's
-    value); the exact value is ln or exp to 34 digits (decimal), and a NaN, an infinity or a zero
-    that is not where numpy has it counts as infinitely far."""
+    value); the exact value is ln or exp to 34 digits (decimal), and a NaN or an infinity that is
+    not where numpy has it, or a differing log of a value <= 0, counts as infinitely far."""
     ctx = decimal.Context(prec=34)
     worst = 0.0
     for k in np.flatnonzero(~((got == want) | (np.isnan(got) & np.isnan(want)))):
