@@ -111,9 +111,9 @@ static int64_t index_of(const place_t *p, int64_t i)
     return p->b ? dp_block_global_index(p->b, p->off + i) : p->base + i * p->stride;
 }
 
-/* A thread's histogram counts: `copies` interleaved arrays of `stride` words (the bins, below,
- * above, then NaN, which the statistics count anyway), so that values falling in one bin one
- * after the other do not wait on each other's increments. */
+/* A thread's histogram counts: DP_BIN_COPIES interleaved arrays of `stride` words (the bins,
+ * below, above, then NaN, which the statistics count anyway), or one array when they would take
+ * more than BIN_COPIES_MAX_WORDS. */
 typedef struct {
     int64_t *c;
     int64_t stride;
@@ -121,21 +121,21 @@ typedef struct {
     int in_range; /* the last tile's values were all in [lo, hi] */
 } bins_t;
 
-enum { BIN_COPIES = 4, BIN_COPIES_MAX_WORDS = 1024 /* 32 KiB of copies at most */ };
+enum { BIN_COPIES_MAX_WORDS = 1024 /* 32 KiB of copies at most */ };
 
 static bins_t bins_alloc(const dp_hist_t *h)
 {
     bins_t b = {.stride = dp_hist_words(h) + 1};
-    b.copies = b.stride <= BIN_COPIES_MAX_WORDS ? BIN_COPIES : 1;
+    b.copies = b.stride <= BIN_COPIES_MAX_WORDS ? DP_BIN_COPIES : 1;
     b.c = calloc((size_t)(b.stride * b.copies), sizeof *b.c);
     if (!b.c)
         abort();
     return b;
 }
 
-/* Histogram counts of one tile: bins found with SIMD, then counted; the values up to next_n of
- * next are prefetched meanwhile. Returns the count of NaN values and sets *mn and *mx, or returns
- * -1 if the bins were found another way (which does not find those). */
+/* Histogram counts of one tile, bins found with SIMD; the values up to next_n of next are
+ * prefetched meanwhile. Returns the count of NaN values and sets *mn and *mx, or returns -1 if
+ * the bins were found another way (which does not find those). */
 static int64_t count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const double *x, int64_t n,
                           bins_t *b, const double *next, int64_t next_n, double *mn, double *mx)
 {
@@ -145,22 +145,11 @@ static int64_t count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const do
         return -1;
     }
     int32_t idx[DP_TILE];
-    int64_t nan = b->in_range ? ops->hist_index(x, n, h, idx, 1, mn, mx) : -1;
+    const dp_bin_counts_t counts = {.c = b->c, .stride = b->copies > 1 ? b->stride : 0};
+    int64_t nan = b->in_range ? ops->hist_count(x, n, h, idx, counts, 1, mn, mx, next, next_n) : -1;
     if (nan < 0) /* not known to be, or not, in the range */
-        nan = ops->hist_index(x, n, h, idx, 0, mn, mx);
+        nan = ops->hist_count(x, n, h, idx, counts, 0, mn, mx, next, next_n);
     b->in_range = nan == 0 && *mn >= h->lo && *mx <= h->hi;
-    int64_t i = 0, *c = b->c;
-    if (b->copies == BIN_COPIES) {
-        const int64_t s = b->stride;
-        for (; i + 8 <= n; i += 8) { /* a 64-byte line of values per step */
-            if (i < next_n)
-                __builtin_prefetch(next + i, 0, 3);
-            for (int k = 0; k < 8; k++)
-                c[k % BIN_COPIES * s + idx[i + k]]++;
-        }
-    }
-    for (; i < n; i++)
-        c[idx[i]]++;
     return nan;
 }
 

@@ -620,23 +620,41 @@ static double edge_eps(const dp_hist_t *h)
     return 16.0 * 0x1p-53 * ((double)h->bins + fmax(fabs(h->lo), fabs(h->hi)) * fabs(h->norm));
 }
 
-/* Bins of x[0..n) into idx, LANES at a time, with min, max and the NaN count (pass A). With
- * in_range, the loop skips what values out of the range or NaN need, and returns -1 if there was
- * one (idx is garbage then). With quick (edge_eps(h) < 0.125), only the vectors with a value
- * near an edge are corrected. */
+typedef unsigned vui __attribute__((vector_size(VBYTES / 2)));
+
+/* How many values behind the binning the counting runs: enough for the bins of one group to be
+ * found while an earlier group's increments wait on their loads and stores (on one L1 tile, 48
+ * to 96 were as fast, and 17-24% faster than binning the whole tile first; 32 was slower). */
+enum { COUNT_LAG = 64 };
+
+/* Counts the bins of values j..j+7 of a tile (j a multiple of 8) into their copies. */
+static inline __attribute__((always_inline)) void count8(dp_bin_counts_t b,
+                                                         const int32_t *restrict idx, int64_t j)
+{
+    for (int k = 0; k < 8; k++)
+        b.c[k % DP_BIN_COPIES * b.stride + idx[j + k]]++;
+}
+
+/* Bins of x[0..n) into idx, LANES at a time, counted COUNT_LAG values behind, with min, max
+ * and the NaN count (pass A). With in_range, the loop skips what values out of the range or NaN
+ * need (their bins are only clamped to the counts' words), and takes its counts back and returns
+ * -1 if there was one. With quick (edge_eps(h) < 0.125), only the vectors with a value near an
+ * edge are corrected. */
 static inline __attribute__((always_inline)) int64_t
 hist_loop(const double *restrict x, int64_t n, const dp_hist_t *h, int32_t *restrict idx,
-          int in_range, int quick, double *mn_out, double *mx_out)
+          dp_bin_counts_t counts, int in_range, int quick, double *mn_out, double *mx_out,
+          const double *next, int64_t next_n)
 {
     const vd lo = splat(h->lo), hi = splat(h->hi), norm = splat(h->norm);
     const vd step = splat((h->hi - h->lo) / (double)h->bins), one = splat(1.0);
     const vd last = splat((double)(h->bins - 1)), below = last + one, above = below + one,
              nan = above + one;
+    const vui top = (vui){0} + (unsigned)h->bins + 2u;
     vd mn = splat(INFINITY), mx = splat(-INFINITY);
     vl nans = {0};
     const vd half = splat(0.5), near = splat(0.5 - edge_eps(h));
     const vl abs_mask = (vl){0} + 0x7fffffffffffffffLL;
-    int64_t i = 0;
+    int64_t i = 0, counted = 0;
     for (; i + LANES <= n; i += LANES) {
         const vd v = load(x + i);
         mn = vmin(v, mn);
@@ -656,12 +674,22 @@ hist_loop(const double *restrict x, int64_t n, const dp_hist_t *h, int32_t *rest
             r = bin_of(v, lo, norm, step, last);
             nans -= v != v;
         }
-        if (!in_range) {
+        vi ri;
+        if (in_range) { /* a value out of the range has a garbage bin: one of the words still */
+            const vui u = (vui) __builtin_convertvector(r, vi);
+            const vi m = u < top;
+            ri = (vi)((u & (vui)m) | (top & ~(vui)m));
+        } else {
             const vl lt = v<lo, gt = v> hi, in = (v >= lo) & (v <= hi);
-            r = pick(in, r, pick(gt, above, pick(lt, below, nan)));
+            ri = __builtin_convertvector(pick(in, r, pick(gt, above, pick(lt, below, nan))), vi);
         }
-        const vi ri = __builtin_convertvector(r, vi);
         memcpy(idx + i, &ri, sizeof ri);
+        if (i + LANES - counted >= COUNT_LAG + 8) {
+            if (counted < next_n)
+                __builtin_prefetch(next + counted, 0, 3);
+            count8(counts, idx, counted);
+            counted += 8;
+        }
     }
     int64_t nan_count = 0;
     double smn = INFINITY, smx = -INFINITY;
@@ -690,27 +718,37 @@ hist_loop(const double *restrict x, int64_t n, const dp_hist_t *h, int32_t *rest
             idx[i] = (int32_t)(b - dec + inc);
         }
     }
+    for (; counted < n; counted++) {
+        if (counted % 8 == 0 && counted < next_n)
+            __builtin_prefetch(next + counted, 0, 3);
+        counts.c[counted % DP_BIN_COPIES * counts.stride + idx[counted]]++;
+    }
     *mn_out = smn;
     *mx_out = smx;
-    if (in_range && (nan_count || smn < h->lo || smx > h->hi))
+    if (in_range && (nan_count || smn < h->lo || smx > h->hi)) {
+        for (int64_t j = 0; j < n; j++)
+            counts.c[j % DP_BIN_COPIES * counts.stride + idx[j]]--;
         return -1;
+    }
     return nan_count;
 }
 
-static int64_t CAT(dp_hist_index, DP_TILE_ISA)(const double *restrict x, int64_t n,
+static int64_t CAT(dp_hist_count, DP_TILE_ISA)(const double *restrict x, int64_t n,
                                                const dp_hist_t *h, int32_t *restrict idx,
-                                               int in_range, double *mn, double *mx)
+                                               dp_bin_counts_t counts, int in_range, double *mn,
+                                               double *mx, const double *next, int64_t next_n)
 {
     /* one loop per case, so that none tests them per vector */
     if (edge_eps(h) < 0.125)
-        return in_range ? hist_loop(x, n, h, idx, 1, 1, mn, mx)
-                        : hist_loop(x, n, h, idx, 0, 1, mn, mx);
-    return in_range ? hist_loop(x, n, h, idx, 1, 0, mn, mx) : hist_loop(x, n, h, idx, 0, 0, mn, mx);
+        return in_range ? hist_loop(x, n, h, idx, counts, 1, 1, mn, mx, next, next_n)
+                        : hist_loop(x, n, h, idx, counts, 0, 1, mn, mx, next, next_n);
+    return in_range ? hist_loop(x, n, h, idx, counts, 1, 0, mn, mx, next, next_n)
+                    : hist_loop(x, n, h, idx, counts, 0, 0, mn, mx, next, next_n);
 }
 
 const dp_tile_ops_t CAT(dp_tile, DP_TILE_ISA) = {
     .scan = CAT(dp_scan_tile, DP_TILE_ISA),
     .fold = CAT(dp_fold_tile, DP_TILE_ISA),
     .scan_fold = CAT(dp_scan_fold_tile, DP_TILE_ISA),
-    .hist_index = CAT(dp_hist_index, DP_TILE_ISA),
+    .hist_count = CAT(dp_hist_count, DP_TILE_ISA),
 };

@@ -13,6 +13,17 @@ enum {
     DP_TILE_PAD = 16, /* pass B works on a multiple of this many values */
 };
 
+/* Histogram counts: DP_BIN_COPIES interleaved arrays of `stride` words (the bins, below, above,
+ * then NaN), value i of a tile counted in copy i % DP_BIN_COPIES, so that values falling in one
+ * bin one after the other do not wait on each other's increments; stride 0 makes the copies
+ * one array. */
+typedef struct {
+    int64_t *c;
+    int64_t stride;
+} dp_bin_counts_t;
+
+enum { DP_BIN_COPIES = 4 };
+
 typedef struct {
     /* Pass A: copies x[0..n) to clean with NaN replaced by 0 (then zeros up to a multiple of
      * DP_TILE_PAD); returns the count of non-NaN values and their min, max and max |x|. */
@@ -31,14 +42,17 @@ typedef struct {
     int64_t (*scan_fold)(const double *restrict x, int64_t n, double guess, int squares,
                          dp_xsum_t *s1, dp_xsum_t *s2, double *mn, double *mx, const double *next,
                          int64_t next_n);
-    /* Histogram bins of x[0..n) into idx: the bin, or bins for values below the range, bins + 1
-     * above it, bins + 2 for NaN. Only for histograms with fewer than 2^31 - 3 bins whose edges
-     * are i * step + lo (step nonzero). Also sets *mn and *mx (NaN skipped) and returns the
-     * count of NaN values, so that a histogram alone needs no pass A. With in_range set, it
-     * assumes every value is in [lo, hi] (a faster loop) and returns -1, idx being garbage, if
-     * one was not or was NaN. */
-    int64_t (*hist_index)(const double *restrict x, int64_t n, const dp_hist_t *h,
-                          int32_t *restrict idx, int in_range, double *mn, double *mx);
+    /* Histogram bins of x[0..n) into idx (the bin, or bins for values below the range,
+     * bins + 1 above it, bins + 2 for NaN), counted into counts as they are found: the vector
+     * units find one group of bins while the counting of an earlier one waits on loads and
+     * stores. Only for histograms with fewer than 2^31 - 3 bins whose edges are i * step + lo
+     * (step nonzero). Also sets *mn and *mx (NaN skipped) and returns the count of NaN values,
+     * so that a histogram alone needs no pass A. With in_range set, it assumes every value is
+     * in [lo, hi] (a faster loop) and, if one was not or was NaN, takes its counts back and
+     * returns -1, idx being garbage. Prefetches next[0..next_n) meanwhile. */
+    int64_t (*hist_count)(const double *restrict x, int64_t n, const dp_hist_t *h,
+                          int32_t *restrict idx, dp_bin_counts_t counts, int in_range, double *mn,
+                          double *mx, const double *next, int64_t next_n);
 } dp_tile_ops_t;
 
 #if defined(__x86_64__)

@@ -293,6 +293,18 @@ static void test_reduce_against_reference(void)
 
 /* Every instruction-set variant of the tile passes this processor can run gives the same exact
  * sums as the scalar exact path. */
+/* What a hist_count call added to DP_BIN_COPIES copies of stride words (now against before),
+ * merged into words words of out. */
+static void added_counts(const int64_t *now, const int64_t *before, int64_t stride, int64_t words,
+                         int64_t *out)
+{
+    for (int64_t b = 0; b < words; b++) {
+        out[b] = 0;
+        for (int k = 0; k < DP_BIN_COPIES; k++)
+            out[b] += now[k * stride + b] - before[k * stride + b];
+    }
+}
+
 static void test_tile_variants(void)
 {
 #if defined(__x86_64__)
@@ -373,7 +385,8 @@ static void test_tile_variants(void)
                         -1);
         clean[9] = keep;
         CU_ASSERT(dp_xsum_round(&s1) == 0.0 && dp_xsum_round(&s2) == 0.0);
-        /* histogram bins: SIMD against the scalar reference, values on and around edges */
+        /* histogram bins and counts: SIMD against the scalar reference, values on and around
+         * edges; the counts start from something, as a thread's do after its first tile */
         dp_hist_t h;
         dp_hist_make(&h, 37, -3000.0, 70000.0);
         double y[DP_TILE];
@@ -387,35 +400,71 @@ static void test_tile_variants(void)
         y[4] = INFINITY; /* above and below, not NaN */
         y[9] = -INFINITY;
         int32_t idx[DP_TILE];
-        int64_t want[39] = {0}, got[39] = {0};
+        enum { STRIDE = 1004 }; /* words of one copy: the most bins below, + 3 */
+        int64_t cnt[DP_BIN_COPIES * STRIDE], before[DP_BIN_COPIES * STRIDE];
+        for (int i = 0; i < DP_BIN_COPIES * STRIDE; i++)
+            cnt[i] = i % 7;
+        memcpy(before, cnt, sizeof cnt);
+        const dp_bin_counts_t bc = {.c = cnt, .stride = STRIDE};
         double hmn, hmx;
-        CU_ASSERT_EQUAL(v[k].ops->hist_index(y, DP_TILE, &h, idx, 0, &hmn, &hmx), 1);
+        CU_ASSERT_EQUAL(v[k].ops->hist_count(y, DP_TILE, &h, idx, bc, 0, &hmn, &hmx, x, 99), 1);
         CU_ASSERT(hmn == -INFINITY && hmx == INFINITY);
         CU_ASSERT(idx[4] == h.bins + 1 && idx[9] == h.bins);
-        /* the loop for values all in the range: refuses this tile, bins the same otherwise */
+        int64_t want[40] = {0}, got[40] = {0};
+        dp_hist_count(&h, y, DP_TILE, want);
+        want[39] = 1; /* the NaN */
+        added_counts(cnt, before, STRIDE, 40, got);
+        CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
+        /* the loop for values all in the range: refuses this tile and takes its counts back,
+         * bins and counts the same otherwise */
+        memcpy(before, cnt, sizeof cnt);
         int32_t idx2[DP_TILE];
-        CU_ASSERT_EQUAL(v[k].ops->hist_index(y, DP_TILE, &h, idx2, 1, &hmn, &hmx), -1);
+        CU_ASSERT_EQUAL(v[k].ops->hist_count(y, DP_TILE, &h, idx2, bc, 1, &hmn, &hmx, NULL, 0), -1);
+        CU_ASSERT_EQUAL(memcmp(cnt, before, sizeof cnt), 0);
         double yin[DP_TILE];
         for (int i = 0; i < DP_TILE; i++)
             yin[i] = isnan(y[i]) || y[i] < h.lo || y[i] > h.hi ? h.hi : y[i];
-        CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx, 0, &hmn, &hmx), 0);
-        CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx2, 1, &hmn, &hmx), 0);
+        int64_t got2[40] = {0};
+        CU_ASSERT_EQUAL(v[k].ops->hist_count(yin, DP_TILE, &h, idx, bc, 0, &hmn, &hmx, NULL, 0), 0);
+        added_counts(cnt, before, STRIDE, 40, got);
+        memcpy(before, cnt, sizeof cnt);
+        CU_ASSERT_EQUAL(v[k].ops->hist_count(yin, DP_TILE, &h, idx2, bc, 1, &hmn, &hmx, NULL, 0),
+                        0);
+        added_counts(cnt, before, STRIDE, 40, got2);
         CU_ASSERT_EQUAL(memcmp(idx, idx2, sizeof idx), 0);
+        CU_ASSERT_EQUAL(memcmp(got, got2, sizeof got), 0);
+        memset(want, 0, sizeof want);
+        dp_hist_count(&h, yin, DP_TILE, want);
+        CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
         /* a NaN alone in a tile otherwise in the range: counted, and refused by that loop */
         yin[77] = NAN;
-        CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx2, 1, &hmn, &hmx), -1);
-        CU_ASSERT_EQUAL(v[k].ops->hist_index(yin, DP_TILE, &h, idx, 0, &hmn, &hmx), 1);
+        memcpy(before, cnt, sizeof cnt);
+        CU_ASSERT_EQUAL(v[k].ops->hist_count(yin, DP_TILE, &h, idx2, bc, 1, &hmn, &hmx, NULL, 0),
+                        -1);
+        CU_ASSERT_EQUAL(memcmp(cnt, before, sizeof cnt), 0);
+        CU_ASSERT_EQUAL(v[k].ops->hist_count(yin, DP_TILE, &h, idx, bc, 0, &hmn, &hmx, NULL, 0), 1);
         CU_ASSERT_EQUAL(idx[77], h.bins + 2);
-        v[k].ops->hist_index(y, DP_TILE, &h, idx, 0, &hmn, &hmx);
+        /* values far out of the range in the loop for values in it: their garbage bins stay
+         * within the counts, and are taken back */
+        yin[77] = -1e300;
+        yin[78] = 1e300;
+        yin[79] = h.lo - (h.hi - h.lo);
+        memcpy(before, cnt, sizeof cnt);
+        CU_ASSERT_EQUAL(v[k].ops->hist_count(yin, DP_TILE, &h, idx2, bc, 1, &hmn, &hmx, NULL, 0),
+                        -1);
+        CU_ASSERT_EQUAL(memcmp(cnt, before, sizeof cnt), 0);
+        /* stride 0: the copies are one array */
+        int64_t one_array[40] = {0};
+        const dp_bin_counts_t b1 = {.c = one_array, .stride = 0};
+        CU_ASSERT_EQUAL(v[k].ops->hist_count(y, DP_TILE, &h, idx, b1, 0, &hmn, &hmx, NULL, 0), 1);
+        memset(want, 0, sizeof want);
         dp_hist_count(&h, y, DP_TILE, want);
-        for (int i = 0; i < DP_TILE; i++)
-            if (idx[i] != 39)
-                got[idx[i]]++;
-        CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
+        want[39] = 1;
+        CU_ASSERT_EQUAL(memcmp(one_array, want, sizeof want), 0);
         dp_hist_free(&h);
         /* bin by bin against the scalar reference, for ranges near and far from 0 (the quick
          * path's margin grows with |lo| / width), values on the edges, 1 and 2 ulps either side
-         * of them, and in between */
+         * of them, and in between; and the counts against the reference's */
         const struct {
             int64_t bins;
             double lo, hi;
@@ -439,21 +488,36 @@ static void test_tile_variants(void)
                                    : h.lo + rnd() * (h.hi - h.lo);
             }
             int mismatches = 0;
+            const int64_t words = h.bins + 3;
             /* a whole tile, and one whose last values take the loop's scalar remainder */
             for (int64_t n = DP_TILE; n >= DP_TILE - 3; n -= 3)
                 for (int quick = 0; quick < 2; quick++) {
-                    v[k].ops->hist_index(y, n, &h, idx, quick, &hmn, &hmx);
-                    if (quick && v[k].ops->hist_index(y, n, &h, idx, 1, &hmn, &hmx) < 0)
-                        v[k].ops->hist_index(y, n, &h, idx, 0, &hmn, &hmx);
+                    memcpy(before, cnt, sizeof cnt);
+                    /* quick: the loop for values in the range, then as count_bins does */
+                    int64_t times =
+                        v[k].ops->hist_count(y, n, &h, idx, bc, quick, &hmn, &hmx, NULL, 0) >= 0;
+                    if (quick &&
+                        v[k].ops->hist_count(y, n, &h, idx, bc, 1, &hmn, &hmx, NULL, 0) >= 0)
+                        times++;
+                    else if (quick)
+                        times +=
+                            v[k].ops->hist_count(y, n, &h, idx, bc, 0, &hmn, &hmx, NULL, 0) >= 0;
                     double rmn = INFINITY, rmx = -INFINITY;
+                    int64_t one[1003] = {0}, all[1003] = {0}, sum[1003] = {0};
                     for (int64_t i = 0; i < n; i++) {
-                        int64_t one[1003] = {0};
+                        memset(one, 0, sizeof one);
                         dp_hist_count(&h, &y[i], 1, one);
                         mismatches += idx[i] < 0 || idx[i] > h.bins + 1 || one[idx[i]] != 1;
                         rmn = fmin(rmn, y[i]);
                         rmx = fmax(rmx, y[i]);
                     }
                     mismatches += hmn != rmn || hmx != rmx;
+                    /* counted once for each call that did not refuse the tile */
+                    dp_hist_count(&h, y, n, all);
+                    added_counts(cnt, before, STRIDE, words, sum);
+                    mismatches += times < 1;
+                    for (int64_t b = 0; b < words; b++)
+                        mismatches += sum[b] != all[b] * times;
                 }
             if (mismatches)
                 printf(" [bins %lld: %d differ]", (long long)h.bins, mismatches);
