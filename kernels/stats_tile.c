@@ -620,7 +620,29 @@ static double edge_eps(const dp_hist_t *h)
     return 16.0 * 0x1p-53 * ((double)h->bins + fmax(fabs(h->lo), fabs(h->hi)) * fabs(h->norm));
 }
 
-typedef unsigned vui __attribute__((vector_size(VBYTES / 2)));
+/* Whether a lane of a is not <= b (or NaN). AVX-512 tests the comparison's mask as it comes. */
+static inline __attribute__((always_inline)) int any_above(vd a, vd b)
+{
+#if defined(__AVX512F__)
+    return _mm512_cmp_pd_mask((__m512d)a, (__m512d)b, _CMP_NLE_UQ) != 0;
+#else
+    return any_bits(~(a <= b));
+#endif
+}
+
+/* min(r, top) lane by lane, both taken as unsigned: negative bins become top too. */
+static inline __attribute__((always_inline)) vi clamp_bins(vi r, vi top)
+{
+#if defined(__AVX512F__)
+    return (vi)_mm256_min_epu32((__m256i)r, (__m256i)top);
+#elif defined(__AVX2__)
+    return (vi)_mm_min_epu32((__m128i)r, (__m128i)top);
+#else
+    for (int l = 0; l < LANES; l++)
+        r[l] = (unsigned)r[l] < (unsigned)top[l] ? r[l] : top[l];
+    return r;
+#endif
+}
 
 /* How many values behind the binning the counting runs: enough for the bins of one group to be
  * found while an earlier group's increments wait on their loads and stores (on one L1 tile, 48
@@ -649,7 +671,7 @@ hist_loop(const double *restrict x, int64_t n, const dp_hist_t *h, int32_t *rest
     const vd step = splat((h->hi - h->lo) / (double)h->bins), one = splat(1.0);
     const vd last = splat((double)(h->bins - 1)), below = last + one, above = below + one,
              nan = above + one;
-    const vui top = (vui){0} + (unsigned)h->bins + 2u;
+    const vi top = (vi){0} + (int)h->bins + 2; /* the NaN word */
     vd mn = splat(INFINITY), mx = splat(-INFINITY);
     vl nans = {0};
     const vd half = splat(0.5), near = splat(0.5 - edge_eps(h));
@@ -666,7 +688,7 @@ hist_loop(const double *restrict x, int64_t n, const dp_hist_t *h, int32_t *rest
              * bins, so it takes the correction below; values out of it are picked apart */
             r = b;
             /* near an edge, or NaN (c is NaN then, and the comparison false): rare */
-            if (__builtin_expect(any_bits(~((vd)((vl)c & abs_mask) <= near)), 0)) {
+            if (__builtin_expect(any_above((vd)((vl)c & abs_mask), near), 0)) {
                 r = bin_of(v, lo, norm, step, last);
                 nans -= v != v;
             }
@@ -676,9 +698,7 @@ hist_loop(const double *restrict x, int64_t n, const dp_hist_t *h, int32_t *rest
         }
         vi ri;
         if (in_range) { /* a value out of the range has a garbage bin: one of the words still */
-            const vui u = (vui) __builtin_convertvector(r, vi);
-            const vi m = u < top;
-            ri = (vi)((u & (vui)m) | (top & ~(vui)m));
+            ri = clamp_bins(__builtin_convertvector(r, vi), top);
         } else {
             const vl lt = v<lo, gt = v> hi, in = (v >= lo) & (v <= hi);
             ri = __builtin_convertvector(pick(in, r, pick(gt, above, pick(lt, below, nan))), vi);
