@@ -291,8 +291,6 @@ static void test_reduce_against_reference(void)
     free(x);
 }
 
-/* Every instruction-set variant of the tile passes this processor can run gives the same exact
- * sums as the scalar exact path. */
 /* What a hist_count call added to DP_BIN_COPIES copies of stride words (now against before),
  * merged into words words of out. */
 static void added_counts(const int64_t *now, const int64_t *before, int64_t stride, int64_t words,
@@ -305,6 +303,9 @@ static void added_counts(const int64_t *now, const int64_t *before, int64_t stri
     }
 }
 
+/* Every instruction-set variant of the tile passes this processor can run gives the same exact
+ * sums as the scalar exact path, and the same histogram bins and counts as the scalar
+ * reference. */
 static void test_tile_variants(void)
 {
 #if defined(__x86_64__)
