@@ -11,6 +11,7 @@
  * many, else one at a time into the accumulator. */
 #include "stats_tile.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -327,6 +328,36 @@ static inline __attribute__((always_inline)) int lanes_has(lanes_mask_t m, int l
 }
 #endif
 
+/* The lanes of v with 0 < |v| < small: by their magnitude keys (below key_lim, see
+ * magnitude_key), or, with by_square, by their squares p (p < small2 = small^2, v not zero), which
+ * takes two instructions per vector instead of three, and the loop of squares is at the vector
+ * units' limit. By squares only with AVX-512, whose comparisons give masks that the test of v
+ * takes as they come, and only while small^2 is normal: then every square of a value below small
+ * is below it (rounding is monotonic; squares that underflow are 0), and none of a value at or
+ * above it is. */
+#if defined(__AVX512F__)
+enum { TINY_BY_SQUARE = 1 };
+#else
+enum { TINY_BY_SQUARE = 0 };
+#endif
+
+static inline __attribute__((always_inline)) lanes_mask_t tiny_lanes(vd v, vd p, vl key_lim,
+                                                                     vd small2, int by_square)
+{
+#if defined(__AVX512F__)
+    if (by_square) {
+        const __mmask8 below = _mm512_cmp_pd_mask((__m512d)p, (__m512d)small2, _CMP_LT_OQ);
+        return _mm512_mask_test_epi64_mask(below, (__m512i)v,
+                                           _mm512_set1_epi64(0x7fffffffffffffffLL));
+    }
+#else
+    (void)p;
+    (void)small2;
+    (void)by_square;
+#endif
+    return lanes_below(magnitude_key(v), key_lim);
+}
+
 /* The lanes m of v appended to sm; rare, and inline so that no call is made in the loops (a
  * call clobbers every vector register, and the lanes would live in memory). */
 static inline __attribute__((always_inline)) void set_aside(vd v, lanes_mask_t m, smalls_t *sm)
@@ -362,19 +393,19 @@ typedef struct {
     int nan;   /* a lane of the folds is NaN: there was a NaN (or Inf) among the values */
 } scan_t;
 
-/* Folds x[0..n) into the lanes; values with |x| < small (other than 0) go to sm instead. The
- * lanes are local variables for the loop, so that they stay in registers. With sc, the loop also
- * keeps min and max (pass A); it does not test for NaN or values too large for the folds: the
- * caller finds them afterwards (a NaN leaves a NaN lane, a large value a large max) and discards
- * the lanes. */
-static inline __attribute__((always_inline)) void fold_loop(const double *restrict x, int64_t n,
-                                                            int squares, double small, lanes_t *a,
-                                                            smalls_t *sm, scan_t *sc,
-                                                            const double *next, int64_t next_n)
+/* Folds x[0..n) into the lanes; values with |x| < small (other than 0) go to sm instead, found
+ * by their squares with by_square (see tiny_lanes). The lanes are local variables for the loop,
+ * so that they stay in registers. With sc, the loop also keeps min and max (pass A); it does not
+ * test for NaN or values too large for the folds: the caller finds them afterwards (a NaN leaves a
+ * NaN lane, a large value a large max) and discards the lanes. */
+static inline __attribute__((always_inline)) void
+fold_loop(const double *restrict x, int64_t n, int squares, int by_square, double small, lanes_t *a,
+          smalls_t *sm, scan_t *sc, const double *next, int64_t next_n)
 {
     vd s0 = a->s[0], s1 = a->s[1], p0 = a->p[0], p1 = a->p[1], e0 = a->e[0], e1 = a->e[1];
     /* 0 < |x| < small as one signed comparison of magnitude keys; none when small is 0 */
     const vl lim = small > 0.0 ? magnitude_key(splat(small)) : (vl){0} + INT64_MIN;
+    const vd small2 = splat(small * small);
     vd mn = splat(INFINITY), mx = splat(-INFINITY);
     /* two vectors per step (n is a multiple of DP_TILE_PAD): half the loop's own instructions
      * and one branch for both */
@@ -383,8 +414,9 @@ static inline __attribute__((always_inline)) void fold_loop(const double *restri
             if ((2 * LANES >= 8 || i % 8 == 0) && i + j < next_n)
                 __builtin_prefetch(next + i + j, 0, 3);
         vd v0 = load(x + i), v1 = load(x + i + LANES);
-        const lanes_mask_t tiny0 = lanes_below(magnitude_key(v0), lim),
-                           tiny1 = lanes_below(magnitude_key(v1), lim);
+        vd pa = v0 * v0, pb = v1 * v1;
+        const lanes_mask_t tiny0 = tiny_lanes(v0, pa, lim, small2, by_square),
+                           tiny1 = tiny_lanes(v1, pb, lim, small2, by_square);
         if (sc) {
             mn = vmin(v1, vmin(v0, mn));
             mx = vmax(v1, vmax(v0, mx));
@@ -394,13 +426,14 @@ static inline __attribute__((always_inline)) void fold_loop(const double *restri
             set_aside(v1, tiny1, sm);
             v0 = lanes_clear(v0, tiny0);
             v1 = lanes_clear(v1, tiny1);
+            pa = v0 * v0;
+            pb = v1 * v1;
         }
         FOLD2(s0, s1, v0, SUM);
         FOLD2(s0, s1, v1, SUM);
         if (squares) {
             /* p + e = v^2 exactly */
-            const vd pa = v0 * v0, ea = square_error(v0, pa), pb = v1 * v1,
-                     eb = square_error(v1, pb);
+            const vd ea = square_error(v0, pa), eb = square_error(v1, pb);
             FOLD2(p0, p1, pa, SQUARES);
             FOLD2(e0, e1, ea, SQUARES);
             FOLD2(p0, p1, pb, SQUARES);
@@ -436,10 +469,12 @@ static int fold_pass(const double *restrict x, int64_t n, int top, int top_p, in
     lanes_start(&acc, &cs, &cp, &ce);
     sm->n = 0;
     sm->amax = 0.0;
-    if (squares)
-        fold_loop(x, n, 1, small, &acc, sm, sc, next, next_n);
+    if (squares && TINY_BY_SQUARE && small * small >= DBL_MIN)
+        fold_loop(x, n, 1, 1, small, &acc, sm, sc, next, next_n);
+    else if (squares)
+        fold_loop(x, n, 1, 0, small, &acc, sm, sc, next, next_n);
     else
-        fold_loop(x, n, 0, small, &acc, sm, sc, next, next_n);
+        fold_loop(x, n, 0, 0, small, &acc, sm, sc, next, next_n);
     if (sc) {
         const double big = pow2(top + 1);
         double mn = INFINITY, mx = -INFINITY;

@@ -599,6 +599,38 @@ static void test_tile_variants(void)
                 }
             CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
         }
+        /* tiles whose largest is near 2^-498, where the AVX-512 loop stops finding the values
+         * too small for its folds by their squares (whose threshold would no longer be normal):
+         * on both sides, values at that threshold (2^13 below the largest) and one ulp either
+         * side of it, subnormals whose squares are 0, and zeros; the sums stay exact */
+        for (int top = -501; top <= -494; top++) {
+            double z[DP_TILE], zmax = 0.0, zmn, zmx;
+            for (int i = 0; i < DP_TILE; i++) {
+                const double edge = ldexp(1.0, top - 13), sign = i % 2 ? -1.0 : 1.0;
+                z[i] = i % 6 == 0   ? 0.0
+                       : i % 6 == 1 ? sign * nextafter(edge, 0.0)
+                       : i % 6 == 2 ? sign * edge
+                       : i % 6 == 3 ? sign * nextafter(edge, 1.0)
+                       : i % 6 == 4 ? sign * (double)(i % 301) * 0x1p-1074
+                                    : sign * (1.0 + rnd()) * ldexp(1.0, top - i % 20);
+                zmax = fmax(zmax, fabs(z[i]));
+            }
+            dp_xsum_t z1, z2;
+            dp_xsum_init(&z1);
+            dp_xsum_init(&z2);
+            v[k].ops->fold(z, DP_TILE, zmax, 1, &z1, &z2, NULL, 0);
+            CU_ASSERT_EQUAL(v[k].ops->scan_fold(z, DP_TILE, zmax, 1, &z1, &z2, &zmn, &zmx, NULL, 0),
+                            0);
+            for (int i = 0; i < DP_TILE; i++)
+                for (int twice = 0; twice < 2; twice++) {
+                    const double p = z[i] * z[i];
+                    dp_xsum_add(&z1, -z[i]);
+                    dp_xsum_add(&z2, -p);
+                    dp_xsum_add(&z2, -fma(z[i], z[i], -p));
+                }
+            CU_ASSERT_EQUAL(dp_xsum_round(&z1), 0.0);
+            CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
+        }
         /* a tile whose largest is a subnormal below 2^-1061: no value is too small for its
          * folds (their units are 2^-1074), zeros included */
         for (int squares = 0; squares < 2; squares++) {
