@@ -9,29 +9,21 @@
  * timed loops. Each figure is the median of R timed repetitions after one warm-up. The read
  * probe and the reductions are timed in turn within each repetition, and
  * reduce_share_of_probe is the median of the repetitions' ratios of a reduction's speed to the
- * probe's, which a VM whose bandwidth moves from second to second disturbs least. */
+ * probe's, which a VM whose bandwidth moves from second to second disturbs least. The
+ * reductions' SIMD passes are also timed on one tile already in L1 (tiles.c): their computing
+ * alone, set against the time memory takes to deliver each thread a value. */
 #include "job.h"
 #include "kernel.h"
+#include "median.h"
 #include "probe.h"
 #include "results.h"
+#include "tiles.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int cmp(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 /* The job of text, parsed as dproc parses it; a bad one ends the benchmark. */
 static dp_job_t parse_job(const char *text)
@@ -171,7 +163,7 @@ int main(int argc, char **argv)
             dp_probe_triad(ta, tb, tc, m);
             t[r] = omp_get_wtime() - t0;
         }
-        const double triad = 3.0 * (double)m * 8 / median(t + 1, reps) / 1e9;
+        const double triad = 3.0 * (double)m * 8 / dp_bench_median(t + 1, reps) / 1e9;
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; i++)
             x[i] = dp_generate_random_at(7, (uint64_t)i);
@@ -192,16 +184,19 @@ int main(int argc, char **argv)
                     ratio[c][r - 1] = tp[r] / tr[c][r];
             }
         }
-        printf("  \"probe_read_gbs\": %.3f,\n", bytes / median(tp + 1, reps) / 1e9);
+        const double probe_gbs = bytes / dp_bench_median(tp + 1, reps) / 1e9;
+        printf("  \"probe_read_gbs\": %.3f,\n", probe_gbs);
         printf("  \"probe_triad_gbs\": %.3f,\n", triad);
         const char *key[] = {"reduce_gbs", "reduce_share_of_probe"};
         for (int k = 0; k < 2; k++) {
             printf("  \"%s\": {", key[k]);
             for (int c = 0; c < NCASES; c++)
                 printf("%s\n    \"%s\": %.3f", c ? "," : "", cases[c].name,
-                       k ? median(ratio[c], reps) : bytes / median(tr[c] + 1, reps) / 1e9);
+                       k ? dp_bench_median(ratio[c], reps)
+                         : bytes / dp_bench_median(tr[c] + 1, reps) / 1e9);
             printf("\n  },\n");
         }
+        dp_bench_tiles(x, reps, threads * 8.0 / probe_gbs);
     }
 
     /* maps read x and write y: 16 bytes per element */
@@ -232,7 +227,7 @@ int main(int argc, char **argv)
         }
         sink += y[n / 2];
         printf("%s\n    \"%s\": %.3f", c ? "," : "", maps[c].name,
-               2 * bytes / median(t + 1, reps) / 1e9);
+               2 * bytes / dp_bench_median(t + 1, reps) / 1e9);
     }
     printf("\n  },\n  \"checksum\": %.6g\n}\n", sink);
     free(y);

@@ -256,6 +256,15 @@ def main():
         pct = 100 * two["reduce_share_of_probe"][k]
         print(f"{'reduce ' + k:28} {one['reduce_gbs'][k]:10.2f} {two['reduce_gbs'][k]:10.2f} "
               f"{pct:11.0f}%")
+    # computing alone: each reduction's SIMD pass on one tile in L1
+    variant = next(iter(two["tile_ns_per_value"]))
+    print(f"{'tile pass, ' + variant:28} {'ns/value':>10} {'share of memory time, 1 / 2 threads':>38}")
+    for k, ns in two["tile_ns_per_value"][variant].items():
+        print(f"{'  ' + k:28} {ns:10.3f} {one['tile_share_of_memory_time'][k]:23.2f} "
+              f"{two['tile_share_of_memory_time'][k]:5.2f}")
+    print(f"  (memory delivers a value to each thread every "
+          f"{one['memory_ns_per_value_per_thread']:.3f} / {two['memory_ns_per_value_per_thread']:.3f}"
+          f" ns at the probe's rate; a share near or above 1: bound by computing)")
     print(f"{'map (GB/s read + written)':28}")
     for k in two["map_gbs"]:
         print(f"{'  ' + k:28} {one['map_gbs'][k]:10.2f} {two['map_gbs'][k]:10.2f}")
