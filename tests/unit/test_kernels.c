@@ -385,6 +385,12 @@ static void test_tile_variants(void)
         CU_ASSERT_EQUAL(v[k].ops->scan_fold(clean, DP_TILE, amax, 0, &s1, &s2, &fmn, &fmx, NULL, 0),
                         -1);
         clean[9] = keep;
+        /* a NaN in the second vector of a step, which the sum alone folds in a chain of its own */
+        const double keep14 = clean[14];
+        clean[14] = NAN;
+        CU_ASSERT_EQUAL(v[k].ops->scan_fold(clean, DP_TILE, amax, 0, &s1, &s2, &fmn, &fmx, NULL, 0),
+                        -1);
+        clean[14] = keep14;
         CU_ASSERT(dp_xsum_round(&s1) == 0.0 && dp_xsum_round(&s2) == 0.0);
         /* histogram bins and counts: SIMD against the scalar reference, values on and around
          * edges; the counts start from something, as a thread's do after its first tile */
