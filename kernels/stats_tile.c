@@ -7,8 +7,9 @@
  * exactly) and sums each piece exactly in a double per SIMD lane; squares the same way, as x*x
  * plus its exact rounding error. Values too small for two pieces to hold them (more than 2^13
  * times smaller than the tile's largest with squares, 2^27 without) are set aside, found by one
- * comparison per vector, and added afterwards: folded as a tile of their own when there are
- * many, else one at a time into the accumulator. */
+ * comparison per vector (with squares on AVX-512, a comparison of their squares and a test for
+ * zero), and added afterwards: folded as a tile of their own when there are many, else one at
+ * a time into the accumulator. */
 #include "stats_tile.h"
 
 #include <float.h>
@@ -332,9 +333,9 @@ static inline __attribute__((always_inline)) int lanes_has(lanes_mask_t m, int l
  * magnitude_key), or, with by_square, by their squares p (p < small2 = small^2, v not zero), which
  * takes two instructions per vector instead of three, and the loop of squares is at the vector
  * units' limit. By squares only with AVX-512, whose comparisons give masks that the test of v
- * takes as they come, and only while small^2 is normal: then every square of a value below small
- * is below it (rounding is monotonic; squares that underflow are 0), and none of a value at or
- * above it is. */
+ * takes as they come, and only while small^2 is normal (small is a power of two, so small^2 is
+ * exact): then every square of a value below small is below it (rounding is monotonic; squares
+ * that underflow are subnormal or 0, below DBL_MIN), and none of a value at or above it is. */
 #if defined(__AVX512F__)
 enum { TINY_BY_SQUARE = 1 };
 #else
@@ -406,7 +407,8 @@ fold_loop(const double *restrict x, int64_t n, int squares, int by_square, doubl
 {
     vd s0 = a->s[0], s1 = a->s[1], t0 = a->t[0], t1 = a->t[1];
     vd p0 = a->p[0], p1 = a->p[1], e0 = a->e[0], e1 = a->e[1];
-    /* 0 < |x| < small as one signed comparison of magnitude keys; none when small is 0 */
+    /* 0 < |x| < small: as one signed comparison of magnitude keys (none when small is 0), or
+     * by the squares (tiny_lanes) */
     const vl lim = small > 0.0 ? magnitude_key(splat(small)) : (vl){0} + INT64_MIN;
     const vd small2 = splat(small * small);
     vd mn = splat(INFINITY), mx = splat(-INFINITY);

@@ -382,8 +382,10 @@ static void test_tile_variants(void)
             v[k].ops->scan_fold(clean, DP_TILE, amax / 4, 1, &s1, &s2, &fmn, &fmx, NULL, 0), -1);
         const double keep = clean[9];
         clean[9] = -INFINITY;
-        CU_ASSERT_EQUAL(v[k].ops->scan_fold(clean, DP_TILE, amax, 0, &s1, &s2, &fmn, &fmx, NULL, 0),
-                        -1);
+        for (int squares = 0; squares < 2; squares++)
+            CU_ASSERT_EQUAL(
+                v[k].ops->scan_fold(clean, DP_TILE, amax, squares, &s1, &s2, &fmn, &fmx, NULL, 0),
+                -1);
         clean[9] = keep;
         /* a NaN in the second vector of a step, which the sum alone folds in a chain of its own */
         const double keep14 = clean[14];
@@ -608,12 +610,12 @@ static void test_tile_variants(void)
         /* tiles whose largest is near 2^-498, where the AVX-512 loop stops finding the values
          * too small for its folds by their squares (whose threshold would no longer be normal):
          * on both sides, values at that threshold (2^13 below the largest) and one ulp either
-         * side of it, subnormals whose squares are 0, and zeros; the sums stay exact */
+         * side of it, subnormals whose squares are 0, zeros of both signs: sums stay exact */
         for (int top = -501; top <= -494; top++) {
             double z[DP_TILE], zmax = 0.0, zmn, zmx;
             for (int i = 0; i < DP_TILE; i++) {
                 const double edge = ldexp(1.0, top - 13), sign = i % 2 ? -1.0 : 1.0;
-                z[i] = i % 6 == 0   ? 0.0
+                z[i] = i % 6 == 0   ? (i % 12 ? -0.0 : 0.0)
                        : i % 6 == 1 ? sign * nextafter(edge, 0.0)
                        : i % 6 == 2 ? sign * edge
                        : i % 6 == 3 ? sign * nextafter(edge, 1.0)
