@@ -34,11 +34,12 @@ enum { FOLDS = 2 };
 #endif
 enum { LANES = VBYTES / 8 };
 
-/* The next tile is prefetched as non-temporal data (prefetchnta): it is read once, from L1,
- * and need not take room in the caches behind it. On the Zen 5 VM, from memory at 2 threads,
- * in 5 alternating dp_bench runs against prefetcht0, the median shares of the probe went from
- * 0.81 to 0.83 (sum), 0.75 to 0.80 (sum,min,max,mean,var) and 0.51 to 0.55 (hist), each ahead
- * in 4 runs of 5. */
+/* Tiles are prefetched as non-temporal data (prefetchnta): they are read once, from L1, and
+ * need not take room in the caches behind it. On the Zen 5 VM, from memory at 2 threads, a bare
+ * loop of folds alternating both hints in one process read a median 0.83 of the probe with
+ * squares against 0.79 with prefetcht0 (ahead in 7 runs of 7), the sum alone about the same;
+ * alternating dp_bench runs moved the same way (shares of the probe 0.81 to 0.83 for sum, 0.75
+ * to 0.80 for sum,min,max,mean,var, 0.51 to 0.55 for hist), within their noise. */
 #define PREFETCH(p) __builtin_prefetch((p), 0, 0)
 
 /* The helpers below are always inlined: no vector crosses a call boundary. */
