@@ -291,6 +291,19 @@ static void test_reduce_against_reference(void)
     free(x);
 }
 
+/* Takes each of x[0..n) out of s1, and its square (x*x plus fma's exact rounding error) out of
+ * s2, twice: after x was folded exactly twice, both are then exactly zero. */
+static void take_back(const double *x, int64_t n, dp_xsum_t *s1, dp_xsum_t *s2)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int twice = 0; twice < 2; twice++) {
+            const double p = x[i] * x[i];
+            dp_xsum_add(s1, -x[i]);
+            dp_xsum_add(s2, -p);
+            dp_xsum_add(s2, -fma(x[i], x[i], -p));
+        }
+}
+
 /* What a hist_count call added to DP_BIN_COPIES copies of stride words (now against before),
  * merged into words words of out. */
 static void added_counts(const int64_t *now, const int64_t *before, int64_t stride, int64_t words,
@@ -574,13 +587,7 @@ static void test_tile_variants(void)
             CU_ASSERT_EQUAL(
                 v[k].ops->scan_fold(z, DP_TILE, 3 * zmax, squares, &z1, &z2, &zmn, &zmx, NULL, 0),
                 0);
-            for (int i = 0; i < DP_TILE; i++)
-                for (int twice = 0; twice < 2; twice++) {
-                    dp_xsum_add(&z1, -z[i]);
-                    const double p = z[i] * z[i];
-                    dp_xsum_add(&z2, -p);
-                    dp_xsum_add(&z2, -fma(z[i], z[i], -p));
-                }
+            take_back(z, DP_TILE, &z1, &z2);
             CU_ASSERT_EQUAL(dp_xsum_round(&z1), 0.0);
             if (squares)
                 CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
@@ -599,12 +606,7 @@ static void test_tile_variants(void)
             v[k].ops->fold(z, DP_TILE, zmax, 1, &z1, &z2, NULL, 0);
             CU_ASSERT_EQUAL(v[k].ops->scan_fold(z, DP_TILE, zmax, 1, &z1, &z2, &zmn, &zmx, NULL, 0),
                             0);
-            for (int i = 0; i < DP_TILE; i++)
-                for (int twice = 0; twice < 2; twice++) {
-                    const double p = z[i] * z[i];
-                    dp_xsum_add(&z2, -p);
-                    dp_xsum_add(&z2, -fma(z[i], z[i], -p));
-                }
+            take_back(z, DP_TILE, &z1, &z2);
             CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
         }
         /* tiles whose largest is near 2^-498, where the AVX-512 loop stops finding the values
@@ -629,13 +631,7 @@ static void test_tile_variants(void)
             v[k].ops->fold(z, DP_TILE, zmax, 1, &z1, &z2, NULL, 0);
             CU_ASSERT_EQUAL(v[k].ops->scan_fold(z, DP_TILE, zmax, 1, &z1, &z2, &zmn, &zmx, NULL, 0),
                             0);
-            for (int i = 0; i < DP_TILE; i++)
-                for (int twice = 0; twice < 2; twice++) {
-                    const double p = z[i] * z[i];
-                    dp_xsum_add(&z1, -z[i]);
-                    dp_xsum_add(&z2, -p);
-                    dp_xsum_add(&z2, -fma(z[i], z[i], -p));
-                }
+            take_back(z, DP_TILE, &z1, &z2);
             CU_ASSERT_EQUAL(dp_xsum_round(&z1), 0.0);
             CU_ASSERT_EQUAL(dp_xsum_round(&z2), 0.0);
         }
