@@ -2,6 +2,7 @@
 #include "kernel.h"
 #include "kvtable.h"
 #include "xsum.h"
+#include "xsum_ratio.h"
 
 #include <math.h>
 #include <omp.h>
@@ -496,16 +497,14 @@ static int gb_columns(const void *p, dp_kv_column_t *cols)
     return n;
 }
 
-/* The exact sum divided by the count, rounded about once: the quotient of the sum's leading
- * double, corrected by the remainder and the sum's second double. */
+/* The exact sum divided by the count, correctly rounded; Inf or NaN when the sum has them. */
 static double mean_of(const dp_xsum_t *s, int64_t count)
 {
+    if (s->pinf || s->ninf || s->nan)
+        return dp_xsum_round(s);
     double hi, lo;
-    dp_xsum_round2(s, &hi, &lo);
-    if (!isfinite(hi))
-        return hi;
-    const double n = (double)count, q = hi / n;
-    return q + (fma(-q, n, hi) + lo) / n;
+    dp_xsum_mean(s, count, &hi, &lo);
+    return hi;
 }
 
 static void gb_row(const void *p, const void *pv, dp_kv_cell_t *cells)

@@ -3,6 +3,7 @@
 #include "reduce_axis.h"
 #include "select.h"
 #include "stats.h"
+#include "xsum_ratio.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -392,53 +393,13 @@ static int reduce_next_pass(void *st, const void *combined)
     return 0;
 }
 
-/* Double-double arithmetic for mean and variance from the exact sums. */
-typedef struct {
-    double hi, lo;
-} dd_t;
-
-static dd_t two_sum(double a, double b)
+/* sqrt(hi + lo), correctly rounded but for rare near-ties: one Newton step from sqrt(hi). */
+static double dd_sqrt(double hi, double lo)
 {
-    const double s = a + b, bb = s - a;
-    return (dd_t){s, (a - (s - bb)) + (b - bb)};
-}
-
-static dd_t dd_add(dd_t a, dd_t b)
-{
-    dd_t s = two_sum(a.hi, b.hi);
-    s.lo += a.lo + b.lo;
-    return two_sum(s.hi, s.lo);
-}
-
-static dd_t dd_mul(dd_t a, dd_t b)
-{
-    const double p = a.hi * b.hi;
-    const double e = fma(a.hi, b.hi, -p) + (a.hi * b.lo + a.lo * b.hi);
-    return two_sum(p, e);
-}
-
-static dd_t dd_div(dd_t a, double b)
-{
-    const double q1 = a.hi / b;
-    const dd_t r = dd_add(a, (dd_t){-q1 * b, -fma(q1, b, -(q1 * b))});
-    const double q2 = r.hi / b;
-    return two_sum(q1, q2);
-}
-
-static double dd_sqrt(dd_t a)
-{
-    if (a.hi <= 0.0)
-        return a.hi == 0.0 ? 0.0 : NAN;
-    const double s = sqrt(a.hi);
-    const double rest = (fma(-s, s, a.hi) + a.lo) / (2.0 * s);
-    return s + rest;
-}
-
-static dd_t xsum_dd(const dp_xsum_t *x)
-{
-    dd_t d;
-    dp_xsum_round2(x, &d.hi, &d.lo);
-    return d;
+    if (hi <= 0.0)
+        return hi == 0.0 ? 0.0 : NAN;
+    const double s = sqrt(hi);
+    return s + (fma(-s, s, hi) + lo) / (2.0 * s);
 }
 
 /* Reports a row-major global index as one index per axis (null entries when none). */
@@ -511,28 +472,29 @@ static moments_t moments(const dp_stats_t *s, const reduce_cfg_t *c)
     moments_t m;
     const int poison = c->nan == NAN_PROPAGATE && s->nan > 0;
     const int any = s->count > 0 && !poison;
-    const dd_t s1 = xsum_dd(&s->s1), s2 = xsum_dd(&s->s2);
-    const double n = (double)s->count;
-    m.sum = poison ? NAN : s1.hi;
+    const int finite = !s->s1.pinf && !s->s1.ninf && !s->s1.nan; /* no Inf values */
+    const double sum = dp_xsum_round(&s->s1);
+    double hi, lo;
+    m.sum = poison ? NAN : sum;
     m.min = any ? s->min : NAN;
     m.max = any ? s->max : NAN;
-    m.mean = !any ? NAN : isfinite(s1.hi) ? dd_div(s1, n).hi : s1.hi;
+    m.mean = any ? sum : NAN; /* Inf or NaN when Inf values took part */
+    if (any && finite) {
+        dp_xsum_mean(&s->s1, s->count, &hi, &lo);
+        m.mean = hi;
+    }
     m.var = m.std = NAN;
-    if (!poison && s->count - c->ddof > 0) {
-        if (isfinite(s1.hi) && isfinite(s2.hi)) {
-            /* (S2 - S1^2 / n) / (n - ddof) in double-double from the exact sums */
-            const dd_t sq = dd_mul(dd_div(s1, n), s1); /* mean first: S1^2 may overflow */
-            dd_t num = dd_add(s2, (dd_t){-sq.hi, -sq.lo});
-            if (num.hi < 0.0)
-                num = (dd_t){0.0, 0.0};
-            const dd_t v = dd_div(num, (double)(s->count - c->ddof));
-            m.var = v.hi;
-            m.std = dd_sqrt(v);
-        } else if (isfinite(s1.hi) && s2.hi == INFINITY) { /* squares overflow */
+    if (!poison && finite && s->count - c->ddof > 0) {
+        if (s->s2.pinf) { /* squares overflow */
             m.var = m.std = INFINITY;
+        } else {
+            dp_xsum_var(&s->s1, &s->s2, s->count, c->ddof, &hi, &lo);
+            m.var = hi;
+            m.std = dd_sqrt(hi, lo);
         }
     }
-    m.l2 = poison ? NAN : isfinite(s2.hi) ? dd_sqrt(s2) : s2.hi;
+    dp_xsum_round2(&s->s2, &hi, &lo);
+    m.l2 = poison ? NAN : isfinite(hi) ? dd_sqrt(hi, lo) : hi;
     return m;
 }
 

@@ -138,16 +138,33 @@ static double round_magnitude(const dp_xsum_t *a)
     return ldexp((double)(uint64_t)keep, exp0 + drop); /* keep <= 2^53: exact, or overflow */
 }
 
-static double round_signed(dp_xsum_t *c)
+/* Normalises c to its magnitude (non-negative digits); returns the sign of its value. */
+static int to_magnitude(dp_xsum_t *c)
 {
     normalise(c);
     if (c->d[DP_XSUM_DIGITS - 1] < 0) {
         for (int i = 0; i < DP_XSUM_DIGITS; i++)
             c->d[i] = -c->d[i];
         normalise(c);
-        return -round_magnitude(c);
+        return -1;
     }
-    return round_magnitude(c);
+    for (int i = 0; i < DP_XSUM_DIGITS; i++)
+        if (c->d[i])
+            return 1;
+    return 0;
+}
+
+static double round_signed(dp_xsum_t *c)
+{
+    return to_magnitude(c) < 0 ? -round_magnitude(c) : round_magnitude(c);
+}
+
+int dp_xsum_digits(const dp_xsum_t *a, int64_t d[DP_XSUM_DIGITS])
+{
+    dp_xsum_t c = *a;
+    const int sign = to_magnitude(&c);
+    memcpy(d, c.d, sizeof c.d);
+    return sign;
 }
 
 double dp_xsum_round(const dp_xsum_t *a)

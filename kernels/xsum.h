@@ -41,6 +41,11 @@ double dp_xsum_round(const dp_xsum_t *a);
  * correct bits, for formulas that need more than a double. Local. */
 void dp_xsum_round2(const dp_xsum_t *a, double *hi, double *lo);
 
+/* The finite part of the sum (Inf and NaN counts aside), exactly: returns its sign (-1, 0, 1)
+ * and writes its magnitude as sum of d[i] * 2^(40 i - 1074), every d[i] in [0, 2^40) but the
+ * top one, which is non-negative. Local. */
+int dp_xsum_digits(const dp_xsum_t *a, int64_t d[DP_XSUM_DIGITS]);
+
 enum { DP_XSUM_PACK_MAX = 4 + 3 * 8 + DP_XSUM_DIGITS * 8 };
 
 /* Writes a into out (at most DP_XSUM_PACK_MAX bytes) as its non-zero digits only; returns the

@@ -2,10 +2,11 @@
 """Integration test: every op of kernel reduce (count, sum, min, max, mean, var, std, l2, argmin,
 argmax, hist, median, percentiles) on HDF5 datasets of awkward shapes and several types, at the
 given rank count with 1 and 2 threads, against references computed here with numpy and
-math.fsum: sum equal to math.fsum (correctly rounded), count/min/max/argmin/argmax/hist/median/
-percentiles exactly as numpy, mean within 1 ulp of the exact mean, var/std within 1e-13 and l2
-within 1e-14 relative; ill-conditioned and offset data; the NaN policies (skip, propagate,
-error) and infinities; the JSON report equal to the HDF5 results file; and the same bits for
+exact integer sums: sum correctly rounded, count/min/max/argmin/argmax/hist/median/
+percentiles exactly as numpy, mean and var correctly rounded from exact integer sums, std within
+1 ulp of the exact square root, l2 within 1e-14 relative; ill-conditioned data, data far from
+zero, constants and values near the largest double; the NaN policies (skip, propagate, error)
+and infinities; the JSON report equal to the HDF5 results file; and the same bits for
 threads 1 and 2, chunk_mb 1 and 64 and (for np > 1) one rank."""
 
 import json
@@ -122,6 +123,18 @@ add("sum_tie_up", np.array([2.0**53, 1.0, 2.0**-60]), threads=(2,))  # rounds up
 add("offset_1e8", 1e8 + rng.standard_normal((301, 257)), ddof=1, threads=(2,))
 add("offset_1e6_f32", (1e6 + rng.standard_normal((96, 130)) * 8).astype(np.float32),
     threads=(1,))
+# far from zero: S2 and S1^2 / n agree to more bits than a double-double holds
+add("offset_1e15", 1e15 + np.arange(4) * 0.25, threads=(2,))
+add("offset_int64", np.int64(1_600_000_000_000_000_000) + 256 * np.arange(1001, dtype=np.int64),
+    ddof=1, threads=(1,))
+add("offset_1e12", 1e12 + rng.standard_normal((37, 29)) * 1e-3, threads=(1, 2))
+add("constant_tenth", np.full((317, 317), 0.1), ddof=1, threads=(2,))
+add("constant_5", np.full((5,), 123.456), threads=(1,))
+# near the largest double: exact sums do not overflow where their rounding would
+DMAX = np.finfo(np.float64).max
+add("largest", np.array([DMAX, DMAX, DMAX, -DMAX]), ops=STATS, pcts=None, threads=(2,))
+add("large_mean", np.array([1e308, 1e308]), ops=STATS, pcts=None, threads=(1,))
+add("squares_overflow", np.array([1e200, 1e200, -3e199]), ops=STATS, pcts=None, threads=(1,))
 
 
 def cancelling(shape, seed_mag=20):
@@ -257,14 +270,34 @@ def index_list(flat, shape):
     return [int(i) for i in np.unravel_index(int(flat), shape)]
 
 
-def exact_mean(v):
-    """The exact mean of the float64 values as a Fraction: the sum as fsum plus two residuals
-    (each fsum is correctly rounded, so three terms hold the exact sum to ~2^-159 relative)."""
-    vals = v.tolist()
-    s1 = math.fsum(vals)
-    r1 = math.fsum(vals + [-s1])
-    r2 = math.fsum(vals + [-s1, -r1])
-    return (Fraction(s1) + Fraction(r1) + Fraction(r2)) / len(vals)
+def exact_sums(v):
+    """Sum of x and of x^2 of the finite float64 values, exactly, as integers in units of
+    2^-1074 and 2^-2148 (every double is an integer multiple of 2^-1074)."""
+    s1 = s2 = 0
+    for t in v.tolist():
+        p, q = t.as_integer_ratio()  # q a power of two, at most 2^1074
+        x = p * ((1 << 1074) // q)
+        s1 += x
+        s2 += x * x
+    return s1, s2
+
+
+def exact_moments(v, ddof):
+    """(mean, var) of the finite values as exact Fractions: S1 / n, (n S2 - S1^2) / (n (n - ddof))
+    (var None when n - ddof <= 0)."""
+    n = int(v.size)
+    s1, s2 = exact_sums(v)
+    mean = Fraction(s1, n << 1074)
+    var = Fraction(n * s2 - s1 * s1, (n * (n - ddof)) << 2148) if n - ddof > 0 else None
+    return mean, var
+
+
+def rounded(f):
+    """A Fraction rounded to the nearest double (ties to even), inf beyond the largest."""
+    try:
+        return float(f)
+    except OverflowError:
+        return inf if f > 0 else -inf
 
 
 def reference(c):
@@ -287,25 +320,32 @@ def reference(c):
         elif pinf or ninf:
             s = inf if pinf else -inf
         else:
-            s = math.fsum(v.tolist())
+            s = rounded(Fraction(exact_sums(v)[0], 1 << 1074))
         if "sum" in ops:
             ref["sum"] = ("exact", s)
         if "mean" in ops:
-            if not math.isfinite(s) or n == 0:
+            if prop or pinf or ninf or n == 0:
                 ref["mean"] = ("exact", s / n if n else nan)
             else:
-                ref["mean"] = ("ulp", exact_mean(v))
+                ref["mean"] = ("exact", rounded(exact_moments(v, 0)[0]))
     for k, fn in (("min", np.min), ("max", np.max)):
         if k in ops:
             ref[k] = ("exact", nan if prop or n == 0 else float(fn(v)))
     if ops & {"var", "std"}:
-        for k, fn in (("var", np.var), ("std", np.std)):
+        # var correctly rounded from the exact sums, std within 1 ulp of its exact square root;
+        # NaN with infinities in the data (as numpy), +Inf when a square overflows
+        with np.errstate(over="ignore"):
+            squares_overflow = bool(np.isinf(v * v).any())
+        if prop or n - c.ddof <= 0 or pinf or ninf:
+            var = std = ("exact", nan)
+        elif squares_overflow:
+            var = std = ("exact", inf)
+        else:
+            exact = exact_moments(v, c.ddof)[1]
+            var, std = ("exact", rounded(exact)), ("sqrt", exact)
+        for k, want in (("var", var), ("std", std)):
             if k in ops:
-                if prop or n - c.ddof <= 0:
-                    ref[k] = ("exact", nan)
-                else:
-                    with np.errstate(all="ignore"):
-                        ref[k] = ("rel", float(fn(v, ddof=c.ddof)), 1e-13)
+                ref[k] = want
     if "l2" in ops:
         with np.errstate(over="ignore"):
             sq = v * v
@@ -323,6 +363,8 @@ def reference(c):
     if "hist" in ops:
         lo, hi = c.range if c.range is not None else (float(v.min()), float(v.max()))
         counts, edges = np.histogram(v, c.bins, range=(lo, hi))
+        if lo == hi:  # numpy widens an empty range by 0.5 each way
+            lo, hi = lo - 0.5, hi + 0.5
         ref["hist/bins"] = ("int", c.bins)
         ref["hist/range"] = ("floats", [lo, hi])
         ref["hist/edges"] = ("floats", edges)
@@ -378,10 +420,13 @@ def judge(kind, got, want, tol=None):
         if not math.isfinite(want):
             return same_float(g, want), f"{want!r}"
         return abs(g - want) <= tol * abs(want), f"{want!r} within {tol:g} relative"
-    if kind == "ulp":  # want: an exact Fraction
-        w = float(want)
-        return (math.isfinite(g) and abs(Fraction(g) - want) <= Fraction(math.ulp(w))), \
-            f"{w!r} within 1 ulp of the exact mean"
+    if kind == "sqrt":  # want: an exact Fraction whose square root g should be within 1 ulp of
+        if not math.isfinite(rounded(want)):
+            return g == inf, "inf"
+        u = Fraction(math.ulp(g)) if math.isfinite(g) else Fraction(0)
+        lo = max(Fraction(g) - u, Fraction(0))
+        return (math.isfinite(g) and lo * lo <= want <= (Fraction(g) + u) ** 2), \
+            f"{math.sqrt(float(want))!r} within 1 ulp of the exact square root"
     raise ValueError(kind)
 
 

@@ -5,6 +5,7 @@
 #include "histogram.h"
 #include "stats_tile.h"
 #include "xsum.h"
+#include "xsum_ratio.h"
 #include "kernel.h"
 #include "results.h"
 #include "rounding.h"
@@ -204,6 +205,126 @@ static void test_xsum_cases(void)
     for (int i = 0; i < 5000; i++) /* many carries */
         dp_xsum_add(&a, -0x1.fffffffffffffp+1000);
     CU_ASSERT_EQUAL(dp_xsum_round(&a), -5000.0 * 0x1.fffffffffffffp+1000);
+}
+
+/* S1 and S2 of x[0..n) as dp_stats gathers them: x, and x * x plus its exact rounding error. */
+static void moment_sums(const double *x, int64_t n, dp_xsum_t *s1, dp_xsum_t *s2)
+{
+    dp_xsum_init(s1);
+    dp_xsum_init(s2);
+    for (int64_t i = 0; i < n; i++) {
+        const double p = x[i] * x[i];
+        dp_xsum_add(s1, x[i]);
+        dp_xsum_add(s2, p);
+        dp_xsum_add(s2, fma(x[i], x[i], -p));
+    }
+}
+
+static double mean_of(const double *x, int64_t n)
+{
+    dp_xsum_t s1, s2;
+    double hi, lo;
+    moment_sums(x, n, &s1, &s2);
+    dp_xsum_mean(&s1, n, &hi, &lo);
+    return hi;
+}
+
+static double var_of(const double *x, int64_t n, int64_t ddof)
+{
+    dp_xsum_t s1, s2;
+    double hi, lo;
+    moment_sums(x, n, &s1, &s2);
+    dp_xsum_var(&s1, &s2, n, ddof, &hi, &lo);
+    return hi;
+}
+
+/* Mean and variance from the exact sums against closed forms: arithmetic progressions
+ * c + d i far from zero (mean c + d (n - 1) / 2, var d^2 (n^2 - 1) / 12 or d^2 n (n + 1) / 12
+ * with ddof 1, each one IEEE division of exact values), constants, rounding ties, subnormal
+ * and overflowing results. */
+static void test_xsum_moments_closed_form(void)
+{
+    static double x[100003];
+    const struct {
+        double c, d;
+        int64_t n;
+    } ap[] = {
+        {0x1p60, 256.0, 1001}, {1e15, 250.0, 4}, {-3.5, 0.25, 100000}, {0x1p-1000, 0x1p-1010, 7}};
+    for (size_t k = 0; k < sizeof ap / sizeof ap[0]; k++) {
+        const double c = ap[k].c, d = ap[k].d, n = (double)ap[k].n;
+        for (int64_t i = 0; i < ap[k].n; i++)
+            x[i] = c + d * (double)i;
+        CU_ASSERT_EQUAL(mean_of(x, ap[k].n), c + d * (n - 1.0) / 2.0);
+        if (d >= 0x1p-500) { /* the squares of the last case underflow */
+            CU_ASSERT_EQUAL(var_of(x, ap[k].n, 0), d * d * (n * n - 1.0) / 12.0);
+            CU_ASSERT_EQUAL(var_of(x, ap[k].n, 1), d * d * (n * (n + 1.0)) / 12.0);
+        }
+    }
+    const double constants[] = {0.1, 123.456, -0x1p-1074, 1.7976931348623157e308 / 0x1p600};
+    for (size_t k = 0; k < sizeof constants / sizeof constants[0]; k++) {
+        const int64_t n = k % 2 ? 5 : 100003;
+        for (int64_t i = 0; i < n; i++)
+            x[i] = constants[k];
+        CU_ASSERT_EQUAL(mean_of(x, n), constants[k]);
+        CU_ASSERT_EQUAL(var_of(x, n, 0), 0.0);
+        CU_ASSERT_EQUAL(var_of(x, n, 1), 0.0);
+    }
+    const struct {
+        double x[3];
+        int k;
+        int64_t n;
+        double mean;
+    } m[] = {
+        {{1.0, 0x1p-53}, 2, 2, 0.5},                     /* halfway: to even */
+        {{1.0, 0x1p-53, 0x1p-105}, 3, 2, 0.5 + 0x1p-53}, /* just above halfway */
+        {{1.0 + 0x1p-52, 0x1p-53}, 2, 1, 1.0 + 0x1p-51}, /* halfway, up to even */
+        {{-3.0, -4.0}, 2, 2, -3.5},
+        {{1.7976931348623157e308, 1.7976931348623157e308}, 2, 2, 1.7976931348623157e308},
+        {{0x1p-1074}, 1, 2, 0.0},                  /* half the smallest subnormal: to even, 0 */
+        {{0x1p-1074, 0x1p-1073}, 2, 2, 0x1p-1073}, /* 1.5 of it: to even, 2 */
+        {{1.0}, 1, 3, 1.0 / 3.0},
+    };
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        dp_xsum_t s1, s2;
+        double hi, lo;
+        moment_sums(m[k].x, m[k].k, &s1, &s2);
+        dp_xsum_mean(&s1, m[k].n, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, m[k].mean);
+        if (k == 0)
+            CU_ASSERT_EQUAL(lo, 0x1p-54);
+    }
+    /* 2^500 and -2^500: var 2^1000, and 2^1001 with ddof 1; 1.9 2^511 and its negation: the
+     * sample variance, 3.61 2^1022 * 2, overflows */
+    const double pm[2] = {0x1p500, -0x1p500}, over[2] = {1.9 * 0x1p511, -1.9 * 0x1p511};
+    CU_ASSERT_EQUAL(var_of(pm, 2, 0), 0x1p1000);
+    CU_ASSERT_EQUAL(var_of(pm, 2, 1), 0x1p1001);
+    CU_ASSERT(isfinite(var_of(over, 2, 0)));
+    CU_ASSERT_EQUAL(var_of(over, 2, 1), INFINITY);
+}
+
+/* Variance of 2^52 + r_i (r_i random integers below 2^20, n = 2^14) against the variance of
+ * the r_i, which a shift does not change, computed exactly in 128-bit integers:
+ * (n sum r^2 - (sum r)^2) / n^2, one rounding (n^2 is a power of two). The squares are near
+ * 2^104 and the variance near 2^36: a double-double formula loses the last bits here. */
+static void test_xsum_moments_shifted(void)
+{
+    enum { N = 1 << 14 };
+    static double x[N];
+    srand(29);
+    for (int trial = 0; trial < 4; trial++) {
+        __int128 s = 0, s2 = 0;
+        for (int i = 0; i < N; i++) {
+            const int64_t r = (int64_t)(rnd() * (double)(1 << 20)) >> (trial * 5);
+            s += r;
+            s2 += (__int128)r * r;
+            x[i] = 0x1p52 + (double)r;
+        }
+        const double want = (double)((__int128)N * s2 - s * s) / ((double)N * N);
+        CU_ASSERT_EQUAL(var_of(x, N, 0), want);
+        const int64_t q = (int64_t)(s / N), rem = (int64_t)(s % N); /* mean 2^52 + q + rem/N */
+        const int64_t up = rem > N / 2 || (rem == N / 2 && (q & 1));
+        CU_ASSERT_EQUAL(mean_of(x, N), 0x1p52 + (double)(q + up));
+    }
 }
 
 static void test_reduce_bits_any_layout(void)
@@ -1053,6 +1174,8 @@ int main(void)
     static const dp_test_case_t cases[] = {
         {"exact sum against Shewchuk's method", test_xsum_exact},
         {"exact sum: cancellation, subnormals, ties, overflow", test_xsum_cases},
+        {"mean and variance: closed forms", test_xsum_moments_closed_form},
+        {"variance of shifted integers against 128-bit integers", test_xsum_moments_shifted},
         {"reduce: same bits for any layout", test_reduce_bits_any_layout},
         {"reduce against a plain loop", test_reduce_against_reference},
         {"percentiles and histograms against sorting", test_percentiles_and_hist},
