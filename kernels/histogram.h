@@ -20,6 +20,13 @@ static inline int64_t dp_hist_words(const dp_hist_t *h)
     return h->bins + 2;
 }
 
+/* Whether a value's bin can be found by scaling, (v - lo) * norm: not when the range is so
+ * narrow (below bins / DBL_MAX, subnormal) that norm overflows. Local. */
+static inline int dp_hist_scaled(const dp_hist_t *h)
+{
+    return h->norm <= 0x1.fffffffffffffp+1023;
+}
+
 /* Sets up bins over [lo, hi] (lo == hi widens to [lo - 0.5, hi + 0.5] as numpy does).
  * Local. */
 void dp_hist_make(dp_hist_t *h, int64_t bins, double lo, double hi);

@@ -139,8 +139,9 @@ static bins_t bins_alloc(const dp_hist_t *h)
 static int64_t count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const double *x, int64_t n,
                           bins_t *b, const double *next, int64_t next_n, double *mn, double *mx)
 {
-    if ((h->hi - h->lo) / (double)h->bins == 0.0 || h->bins >= INT32_MAX - 3) {
-        /* edges not i * step + lo, or too many bins for int32 */
+    if ((h->hi - h->lo) / (double)h->bins == 0.0 || h->bins >= INT32_MAX - 3 ||
+        !dp_hist_scaled(h)) {
+        /* edges not i * step + lo, too many bins for int32, or a range too narrow to scale */
         dp_hist_count(h, x, n, b->c);
         return -1;
     }

@@ -172,6 +172,13 @@ add("hist_auto_f32", (rng.standard_normal((301, 257)) * 3).astype(np.float32), o
 add("hist_auto_int16_edges",
     np.array([-10, -6, -2, 2, 6, 10, -10, 10, 0, 3, -6, 6, 5], dtype=np.int16).reshape(13, 1),
     ops=["hist", "count"], bins=5, pcts=None, threads=(1,))
+# ranges narrower than bins / DBL_MAX (subnormal widths): bins / (hi - lo) overflows
+add("hist_subnormal", np.repeat(np.array([0.0, 1e-310, 2e-310, 3e-310, 4e-310]), 200).reshape(
+    40, 25), ops=["hist", "count"], bins=4, pcts=None, threads=(1, 2))
+add("hist_narrow_auto", np.array([1e-307, 2e-307, 3e-307, 4e-307] * 25), ops=["hist"], bins=64,
+    pcts=None, threads=(2,))
+add("hist_narrow_range", rng.permutation(np.array([1e-307, 2e-307, 3e-307, 4e-307, -1.0, 5e-307] *
+    30)), ops=["hist"], bins=7, range_=(1e-307, 4e-307), pcts=None, threads=(1,))
 add("hist_range_uint32", rng.integers(0, 2**32 - 1, (3, 4, 5), dtype=np.uint32, endpoint=True),
     ops=["hist"], bins=9, range_=(1e9, 3.5e9), pcts=None, threads=(2,))
 
@@ -362,7 +369,15 @@ def reference(c):
             ref[k] = ("ints", index_list(flat, a.shape))
     if "hist" in ops:
         lo, hi = c.range if c.range is not None else (float(v.min()), float(v.max()))
-        counts, edges = np.histogram(v, c.bins, range=(lo, hi))
+        with np.errstate(over="ignore", divide="ignore"):
+            narrow = not np.isfinite(c.bins / np.float64(hi - lo)) and lo < hi
+        if narrow:  # numpy cannot scale such a range (1.24 raises IndexError): by the edges
+            edges = np.linspace(lo, hi, c.bins + 1)
+            inside = v[(v >= lo) & (v <= hi)]
+            counts = np.bincount(np.minimum(np.searchsorted(edges, inside, "right") - 1,
+                                            c.bins - 1), minlength=c.bins)
+        else:
+            counts, edges = np.histogram(v, c.bins, range=(lo, hi))
         if lo == hi:  # numpy widens an empty range by 0.5 each way
             lo, hi = lo - 0.5, hi + 0.5
         ref["hist/bins"] = ("int", c.bins)
