@@ -33,12 +33,16 @@ static cJSON *parent_of(cJSON *root, const char *name, const char **leaf)
 }
 
 /* A double written with 17 significant digits, so that it reads back to the same bits (cJSON's
- * own printer settles for 15 when they reread within DBL_EPSILON); NaN and Inf as null. */
+ * own printer settles for 15 when they reread within DBL_EPSILON). JSON has no NaN or Inf: NaN
+ * is written as null, +Inf and -Inf as the strings "Infinity" and "-Infinity" (as protobuf's
+ * JSON mapping does; Python's float() reads them back). */
 static cJSON *number(double v)
 {
     char text[32];
-    if (!isfinite(v))
+    if (isnan(v))
         return cJSON_CreateNull();
+    if (isinf(v))
+        return cJSON_CreateString(v > 0 ? "Infinity" : "-Infinity");
     snprintf(text, sizeof text, "%.17g", v);
     return cJSON_CreateRaw(text);
 }

@@ -416,5 +416,11 @@ def close(got, want, tol):
 
 
 def json_number(v):
-    """A report number as float; the report writes non-finite values as null."""
+    """A report number as float; the report writes NaN as null, +-Inf as "Infinity" and
+    "-Infinity" (which float() reads)."""
     return math.nan if v is None else float(v)
+
+
+def json_nonfinite(v):
+    """What the report writes for the non-finite float v."""
+    return None if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"

@@ -115,7 +115,7 @@ def check_results(what, got, ref, ops, exact_nonfinite):
         w, g = ref[k], got[k]
         tol = ref.get(f"{k}_tol", 0.0)
         if not exact_nonfinite and not math.isfinite(w):
-            ok, desc = g is None, "null (non-finite)"
+            ok, desc = g == dh.json_nonfinite(w), f"{dh.json_nonfinite(w)!r} (non-finite)"
         else:
             ok = dh.close(g, w, tol)
             desc = f"{w!r}" + (f" +- {tol:.3g}" if tol else " exactly")

@@ -477,7 +477,8 @@ def read_h5_results(path, group):
 
 
 def json_vs_h5(jflat, hflat):
-    """Mismatches between the JSON results (null for non-finite) and the HDF5 results."""
+    """Mismatches between the JSON results (NaN as null, Inf as "Infinity" or "-Infinity") and
+    the HDF5 results."""
     bad = []
     if set(jflat) != set(hflat):
         bad.append(f"keys differ: JSON only {sorted(set(jflat) - set(hflat))}, "
@@ -494,7 +495,9 @@ def json_vs_h5(jflat, hflat):
             if hv.dtype.kind in "iu":
                 ok = isinstance(jv, int) and jv == hvv
             elif jv is None:
-                ok = not math.isfinite(hvv)
+                ok = math.isnan(hvv)
+            elif isinstance(jv, str):
+                ok = jv == dh.json_nonfinite(hvv) if math.isinf(hvv) else False
             else:
                 ok = isinstance(jv, (int, float)) and float(jv) == hvv and (
                     float(jv) != 0 or isinstance(jv, int) or
