@@ -120,10 +120,6 @@ static const char *reduce_check(const void *cfg, const char **key, int *column)
                 *key = "percentiles";
                 return "a percentile is listed twice";
             }
-    if (c->percentiles.n > DP_SELECT_MAX / 2 - 1) {
-        *key = "percentiles";
-        return "at most 31 percentiles";
-    }
     return NULL;
 }
 

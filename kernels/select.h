@@ -6,9 +6,13 @@
 #ifndef DP_SELECT_H
 #define DP_SELECT_H
 
+#include "kernel.h"
+
 #include <stdint.h>
 
-enum { DP_SELECT_PASSES = 4, DP_SELECT_DIGITS = 1 << 16, DP_SELECT_MAX = 64 };
+/* At most DP_SELECT_MAX wanted ranks: two for each of the most percentiles a job can list, two
+ * for the median. */
+enum { DP_SELECT_PASSES = 4, DP_SELECT_DIGITS = 1 << 16, DP_SELECT_MAX = 2 * DP_MAX_REALS + 2 };
 
 typedef struct {
     int n;                          /* wanted ranks */

@@ -149,6 +149,10 @@ def cancelling(shape, seed_mag=20):
 
 add("cancelling", cancelling((301, 257)), ddof=1, threads=(1, 2))
 
+# as many percentiles as a list holds (32), with the median: 66 order statistics at once
+add("percentiles_32", rng.standard_normal(1001), ops=["median"],
+    pcts=[str(3 * i) for i in range(32)], threads=(2,))
+
 # ---- 3. histograms ---------------------------------------------------------------------------
 
 
