@@ -494,7 +494,8 @@ static moments_t moments(const dp_stats_t *s, const reduce_cfg_t *c)
     return m;
 }
 
-/* Axis mode: one array per op, shaped like the reduced array. */
+/* Axis mode: one array per op, shaped like the reduced array; a scalar per op for a 1-D array,
+ * as numpy gives. */
 static void report_axis(const reduce_t *r, dp_results_t *res)
 {
     const reduce_cfg_t *c = r->cfg;
@@ -518,14 +519,20 @@ static void report_axis(const reduce_t *r, dp_results_t *res)
         mo[o] = moments(&r->axis_stats[o], c);
         counts[o] = r->axis_stats[o].count;
     }
-    if (c->ops & OP_COUNT)
+    const int scalar = r->global.ndim == 1;
+    if ((c->ops & OP_COUNT) && scalar)
+        dp_results_int(res, "count", counts[0]);
+    else if (c->ops & OP_COUNT)
         dp_results_int_array(res, "count", counts, &r->reduced);
     for (size_t k = 0; k < sizeof real_ops / sizeof real_ops[0]; k++) {
         if (!(c->ops & real_ops[k].op))
             continue;
         for (int64_t o = 0; o < m; o++)
             v[o] = *(const double *)((const char *)&mo[o] + real_ops[k].field);
-        dp_results_array(res, real_ops[k].name, v, &r->reduced);
+        if (scalar)
+            dp_results_real(res, real_ops[k].name, v[0]);
+        else
+            dp_results_array(res, real_ops[k].name, v, &r->reduced);
     }
     free(mo);
     free(v);

@@ -36,14 +36,17 @@ class Case:
     """One dataset and the [reduce] keys of its job."""
 
     def __init__(self, name, data, ops=ALL, ddof=0, bins=16, range_=None, pcts=PCTS,
-                 nan_policy="skip", threads=(1,), group=None, dset_kw=None):
+                 nan_policy="skip", threads=(1,), group=None, dset_kw=None, axis=None):
         self.name, self.data, self.ops, self.ddof = name, np.asarray(data), list(ops), ddof
         self.bins, self.range, self.pcts, self.nan = bins, range_, pcts, nan_policy
         self.threads, self.group, self.dset_kw = threads, group, dset_kw or {}
+        self.axis = axis
         self.dset = f"/d/{name}"
 
     def reduce_keys(self):
         keys = {"ops": ",".join(self.ops), "ddof": self.ddof, "nan": self.nan}
+        if self.axis is not None:
+            keys["axis"] = self.axis
         if "hist" in self.ops:
             keys["bins"] = self.bins
             if self.range is not None:
@@ -54,7 +57,8 @@ class Case:
 
     def describe(self):
         d = self.data
-        return f"{self.name} {d.dtype.name}{list(d.shape)}"
+        along = "" if self.axis is None else f" axis {self.axis}"
+        return f"{self.name} {d.dtype.name}{list(d.shape)}{along}"
 
 
 cases = []
@@ -186,6 +190,20 @@ add("hist_narrow_range", rng.permutation(np.array([1e-307, 2e-307, 3e-307, 4e-30
 add("hist_range_uint32", rng.integers(0, 2**32 - 1, (3, 4, 5), dtype=np.uint32, endpoint=True),
     ops=["hist"], bins=9, range_=(1e9, 3.5e9), pcts=None, threads=(2,))
 
+# ---- 3b. along one axis: one value per line, exact per output, NaN skipped --------------------
+
+MOMENTS = ["count", "sum", "min", "max", "mean", "var", "std", "l2"]
+ax3 = 1e6 + rng.standard_normal((37, 23, 11)) * 10.0 ** rng.integers(-6, 3, (37, 23, 11))
+ax3.flat[rng.choice(ax3.size, 40, replace=False)] = nan
+ax3[4, :, 7] = nan  # a line of NaN only (axis 1): count 0, the rest NaN
+for axis in (0, 1, 2):
+    add(f"axis{axis}_3d", ax3, ops=MOMENTS, ddof=axis % 2, pcts=None, axis=axis,
+        threads=(1 + axis % 2,))
+ax2 = np.concatenate([rng.standard_normal((3000, 5)), np.full((1, 5), 1e16)]) * [1, 1e-9, 1e9, 1, 1]
+add("axis0_tall", ax2, ops=MOMENTS, pcts=None, axis=0, threads=(1, 2))  # lines of many tiles
+add("axis0_1d", 1e12 + rng.standard_normal(999) * 1e-3, ops=MOMENTS, pcts=None, axis=0,
+    threads=(2,))  # a 1-D array: scalars, as numpy's np.var(x, axis=0)
+
 # ---- 4. percentiles and median ---------------------------------------------------------------
 
 
@@ -311,8 +329,40 @@ def rounded(f):
         return inf if f > 0 else -inf
 
 
+def axis_reference(c):
+    """name -> (kind, expected) for an axis reduction (nan = skip): exact values per line along
+    c.axis, in numpy's result shape (scalars for a 1-D input)."""
+    a = np.moveaxis(c.data.astype(np.float64), c.axis, -1)
+    shape = a.shape[:-1]
+    cols = {k: [] for k in c.ops}
+    for line in a.reshape(-1, a.shape[-1]):
+        v = line[~np.isnan(line)]
+        n = int(v.size)
+        s1, s2 = exact_sums(v)
+        var = Fraction(n * s2 - s1 * s1, (n * (n - c.ddof)) << 2148) if n - c.ddof > 0 else None
+        vals = {"count": n, "sum": rounded(Fraction(s1, 1 << 1074)),
+                "min": float(v.min()) if n else nan, "max": float(v.max()) if n else nan,
+                "mean": rounded(Fraction(s1, n << 1074)) if n else nan,
+                "var": rounded(var) if var is not None else nan, "std": var,
+                "l2": Fraction(s2, 1 << 2148)}
+        for k in c.ops:
+            cols[k].append(vals[k])
+    ref = {"nan": ("int", int(np.isnan(c.data).sum()))}
+    for k, col in cols.items():
+        if k == "count":
+            ref[k] = ("int", col[0]) if shape == () else ("ints", np.reshape(col, shape))
+        elif k in ("std", "l2"):
+            ref[k] = ("sqrt", col[0]) if shape == () else \
+                ("sqrts", np.array(col, dtype=object).reshape(shape))
+        else:
+            ref[k] = ("exact", col[0]) if shape == () else ("floats", np.reshape(col, shape))
+    return ref
+
+
 def reference(c):
     """name -> (kind, expected[, tolerance]) for every result the job of case c asks for."""
+    if c.axis is not None:
+        return axis_reference(c)
     a = c.data.astype(np.float64)
     x = a.ravel()
     isnan = np.isnan(x)
@@ -430,6 +480,12 @@ def judge(kind, got, want, tol=None):
         ok = g.dtype == np.float64 and dh.same_bits(g, want)
         return ok, (f"{want.tolist()} bit-for-bit" if want.size <= 12
                     else f"numpy's {want.size} values bit-for-bit")
+    if kind == "sqrts":  # want: an object array of exact Fractions (None: NaN expected)
+        g = np.asarray(got)
+        ok = g.dtype == np.float64 and g.shape == want.shape and all(
+            math.isnan(gv) if w is None else judge("sqrt", gv, w)[0]
+            for gv, w in zip(g.ravel().tolist(), want.ravel().tolist()))
+        return ok, f"{want.size} values, each within 1 ulp of its exact square root"
     if not isinstance(got, (float, np.floating)):
         return False, f"a float64 ({want!r})"
     g = float(got)
@@ -440,6 +496,8 @@ def judge(kind, got, want, tol=None):
             return same_float(g, want), f"{want!r}"
         return abs(g - want) <= tol * abs(want), f"{want!r} within {tol:g} relative"
     if kind == "sqrt":  # want: an exact Fraction whose square root g should be within 1 ulp of
+        if want is None:
+            return math.isnan(g), "nan"
         if not math.isfinite(rounded(want)):
             return g == inf, "inf"
         u = Fraction(math.ulp(g)) if math.isfinite(g) else Fraction(0)
