@@ -162,12 +162,13 @@ static const dp_opt_t run_opts[] = {
      .help = "OpenMP threads per rank; 0 takes OMP_NUM_THREADS (or the OpenMP default)"},
     {.key = "chunk_mb",
      .type = DP_OPT_INT,
-     .def = "64",
+     .def = "2",
      .min = 1,
      .max = 1048576,
      .offset = OFF(dp_run_t, chunk_mb),
      .help = "largest read request per rank in MiB: a block is read and processed in pieces of "
-             "at most this size (at least one row of the block)"},
+             "at most this size (at least one row of the block); small pieces stay in the "
+             "cache from the read's copy to the compute"},
     {.key = "decomposition",
      .type = DP_OPT_CHOICE,
      .def = "auto",
