@@ -458,6 +458,22 @@ static void report_order_statistics(const reduce_t *r, int poison, dp_results_t 
     }
 }
 
+/* sqrt(S2), S2 = s2 + s2big 2^1200: from two doubles of the larger part. */
+static double l2_of(const dp_stats_t *s)
+{
+    double hi, lo;
+    const double big = dp_xsum_round(&s->s2big);
+    if (big == 0.0) {
+        dp_xsum_round2(&s->s2, &hi, &lo);
+        return isfinite(hi) ? dd_sqrt(hi, lo) : hi;
+    }
+    dp_xsum_round2(&s->s2big, &hi, &lo);
+    const double rest = lo + ldexp(dp_xsum_round(&s->s2), -2 * DP_STATS_BIG_SHIFT);
+    const double t = hi + rest, v = t - hi; /* two-sum: rest may exceed hi */
+    lo = (hi - (t - v)) + (rest - v);
+    return isfinite(t) ? ldexp(dd_sqrt(t, lo), DP_STATS_BIG_SHIFT) : t;
+}
+
 /* The values of the moment ops for one set of statistics (NaN where undefined). */
 typedef struct {
     double sum, min, max, mean, var, std, l2;
@@ -481,16 +497,16 @@ static moments_t moments(const dp_stats_t *s, const reduce_cfg_t *c)
     }
     m.var = m.std = NAN;
     if (!poison && finite && s->count - c->ddof > 0) {
-        if (s->s2.pinf) { /* squares overflow */
-            m.var = m.std = INFINITY;
-        } else {
-            dp_xsum_var(&s->s1, &s->s2, s->count, c->ddof, &hi, &lo);
-            m.var = hi;
-            m.std = dd_sqrt(hi, lo);
+        const dp_moment_sums_t sums = {&s->s1, &s->s2, &s->s2big, 2 * DP_STATS_BIG_SHIFT};
+        dp_xsum_var(&sums, s->count, c->ddof, 0, &hi, &lo);
+        m.var = hi;
+        m.std = dd_sqrt(hi, lo);
+        if (isinf(hi)) { /* std = sqrt(var 2^-1200) 2^600 may still be finite */
+            dp_xsum_var(&sums, s->count, c->ddof, -2 * DP_STATS_BIG_SHIFT, &hi, &lo);
+            m.std = ldexp(dd_sqrt(hi, lo), DP_STATS_BIG_SHIFT);
         }
     }
-    dp_xsum_round2(&s->s2, &hi, &lo);
-    m.l2 = poison ? NAN : isfinite(hi) ? dd_sqrt(hi, lo) : hi;
+    m.l2 = poison ? NAN : l2_of(s);
     return m;
 }
 

@@ -56,6 +56,7 @@ void dp_stats_init(dp_stats_t *s)
     s->argmin = s->argmax = s->first_nan = -1;
     dp_xsum_init(&s->s1);
     dp_xsum_init(&s->s2);
+    dp_xsum_init(&s->s2big);
 }
 
 static int before(double v, int64_t i, double w, int64_t j, int less)
@@ -85,18 +86,25 @@ void dp_stats_merge(dp_stats_t *a, const dp_stats_t *b)
         a->first_nan = b->first_nan;
     dp_xsum_merge(&a->s1, &b->s1);
     dp_xsum_merge(&a->s2, &b->s2);
+    dp_xsum_merge(&a->s2big, &b->s2big);
 }
 
-/* The exact scalar path for one value. */
+/* The exact scalar path for one value, the only one that values of |x| >= FAST_LIMIT take: their
+ * squares go to s2big, scaled (exactly, by a power of two) so that they cannot overflow. */
 static void add_exact(dp_stats_t *s, double v, int squares)
 {
     dp_xsum_add(&s->s1, v);
     if (!squares)
         return;
+    dp_xsum_t *to = &s->s2;
+    if (fabs(v) >= FAST_LIMIT && isfinite(v)) {
+        v = ldexp(v, -DP_STATS_BIG_SHIFT);
+        to = &s->s2big;
+    }
     const double p = v * v;
-    dp_xsum_add(&s->s2, p);
+    dp_xsum_add(to, p);
     if (isfinite(p))
-        dp_xsum_add(&s->s2, fma(v, v, -p));
+        dp_xsum_add(to, fma(v, v, -p));
 }
 
 /* Where the values of a tile sit in the global array: element off + i of block b, or, when b

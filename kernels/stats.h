@@ -18,8 +18,13 @@ typedef struct {
     int64_t argmin, argmax; /* row-major global index of the first min / max; -1 when none */
     int64_t first_nan;      /* row-major global index of the first NaN; -1 when none */
     dp_xsum_t s1;           /* sum of x */
-    dp_xsum_t s2;           /* sum of x^2 (exact: x*x plus its rounding error) */
+    dp_xsum_t s2;           /* sum of x^2 over |x| < 2^500 (exact: x*x plus its rounding error) */
+    dp_xsum_t s2big;        /* sum of (x 2^-DP_STATS_BIG_SHIFT)^2 over |x| >= 2^500, exact: those
+                               squares may exceed the largest double */
 } dp_stats_t;
+
+/* The sum of all squares is s2 + s2big 2^(2 DP_STATS_BIG_SHIFT). */
+enum { DP_STATS_BIG_SHIFT = 600 };
 
 /* Sets s to the statistics of no values. Local. */
 void dp_stats_init(dp_stats_t *s);

@@ -4,7 +4,8 @@
 #include <string.h>
 
 /* Non-negative integers as little-endian 32-bit limbs. An exact sum takes at most 72 limbs
- * (2240 bits and the top digit's headroom), the square of one 144, n S2 2^1074 107. */
+ * (2240 bits and the top digit's headroom), the square of one 144; n S2 2^1074 at most 137, its
+ * S2 below 2^2159 (n < 2^63 values of |x| <= 2^1024) in units of 2^-1074. */
 enum { LIMBS = 148 };
 
 typedef struct {
@@ -81,6 +82,21 @@ static void shift_left(big_t *r, const big_t *a, int bits)
     }
     r->n = a->n + q + 1;
     trim(r);
+}
+
+/* a += b. */
+static void add(big_t *a, const big_t *b)
+{
+    uint64_t carry = 0;
+    const int n = a->n > b->n ? a->n : b->n;
+    for (int i = 0; i < n; i++) {
+        const uint64_t t = (uint64_t)a->l[i] + b->l[i] + carry;
+        a->l[i] = (uint32_t)t;
+        carry = t >> 32;
+    }
+    a->l[n] = (uint32_t)carry;
+    a->n = n + 1;
+    trim(a);
 }
 
 static int compare(const big_t *a, const big_t *b)
@@ -180,12 +196,17 @@ void dp_xsum_mean(const dp_xsum_t *s1, int64_t n, double *hi, double *lo)
     }
 }
 
-void dp_xsum_var(const dp_xsum_t *s1, const dp_xsum_t *s2, int64_t n, int64_t ddof, double *hi,
+void dp_xsum_var(const dp_moment_sums_t *m, int64_t n, int64_t ddof, int scale_exp, double *hi,
                  double *lo)
 {
     big_t a, b, count, t, nb, square;
-    from_xsum(&a, s1);
-    from_xsum(&b, s2);
+    from_xsum(&a, m->s1);
+    from_xsum(&b, m->s2);
+    from_xsum(&t, m->s2_high);
+    if (t.n > 0) {
+        shift_left(&nb, &t, m->high_exp);
+        add(&b, &nb);
+    }
     from_u64(&count, (uint64_t)n);
     mul(&t, &b, &count);
     shift_left(&nb, &t, 1074); /* n S2 in units of 2^-2148, like S1^2 */
@@ -195,5 +216,5 @@ void dp_xsum_var(const dp_xsum_t *s1, const dp_xsum_t *s2, int64_t n, int64_t dd
         return;
     }
     subtract(&nb, &square);
-    divide(&nb, -2148, (unsigned __int128)n * (unsigned __int128)(n - ddof), hi, lo);
+    divide(&nb, scale_exp - 2148, (unsigned __int128)n * (unsigned __int128)(n - ddof), hi, lo);
 }

@@ -12,10 +12,18 @@
  * must hold no Inf or NaN; n > 0. Local. */
 void dp_xsum_mean(const dp_xsum_t *s1, int64_t n, double *hi, double *lo);
 
-/* var = (n S2 - S1^2) / (n (n - ddof)) as hi + lo, hi correctly rounded, 0 when n S2 <= S1^2
- * (S2 is short of the exact sum of squares only by squares that underflow). s1 and s2 must hold
- * no Inf or NaN; 0 <= ddof < n. Local. */
-void dp_xsum_var(const dp_xsum_t *s1, const dp_xsum_t *s2, int64_t n, int64_t ddof, double *hi,
+/* The sums of x and x^2 of a set of values: S2 = s2 + s2_high 2^high_exp (0 <= high_exp <=
+ * 1200), so that squares too large for a double can be given scaled. */
+typedef struct {
+    const dp_xsum_t *s1, *s2, *s2_high;
+    int high_exp;
+} dp_moment_sums_t;
+
+/* var 2^scale_exp, var = (n S2 - S1^2) / (n (n - ddof)), as hi + lo, hi correctly rounded (+Inf
+ * beyond the largest double), 0 when n S2 <= S1^2 (S2 is short of the exact sum of squares
+ * only by squares that underflow). The sums must hold no Inf or NaN; 0 <= ddof < n;
+ * |scale_exp| <= 1200. Local. */
+void dp_xsum_var(const dp_moment_sums_t *m, int64_t n, int64_t ddof, int scale_exp, double *hi,
                  double *lo);
 
 #endif

@@ -5,6 +5,7 @@
 #include "histogram.h"
 #include "stats_tile.h"
 #include "xsum.h"
+#include "stats.h"
 #include "xsum_ratio.h"
 #include "kernel.h"
 #include "results.h"
@@ -234,7 +235,10 @@ static double var_of(const double *x, int64_t n, int64_t ddof)
     dp_xsum_t s1, s2;
     double hi, lo;
     moment_sums(x, n, &s1, &s2);
-    dp_xsum_var(&s1, &s2, n, ddof, &hi, &lo);
+    dp_xsum_t none;
+    dp_xsum_init(&none);
+    const dp_moment_sums_t sums = {&s1, &s2, &none, 0};
+    dp_xsum_var(&sums, n, ddof, 0, &hi, &lo);
     return hi;
 }
 
@@ -300,6 +304,39 @@ static void test_xsum_moments_closed_form(void)
     CU_ASSERT_EQUAL(var_of(pm, 2, 1), 0x1p1001);
     CU_ASSERT(isfinite(var_of(over, 2, 0)));
     CU_ASSERT_EQUAL(var_of(over, 2, 1), INFINITY);
+}
+
+/* Values whose squares exceed the largest double, through dp_stats (their squares are kept
+ * scaled): 2^510 + i 2^458, i < 4, has var 1.25 2^916 and mean 2^510 + 1.5 2^458; a constant
+ * 1e200 has var 0; +-2^1023 has var 2^2046 (+Inf) and std 2^1023. */
+static void test_stats_large_squares(void)
+{
+    const dp_stats_want_t w = {.sums = 1, .squares = 1};
+    const double c = 0x1p510, d = 0x1p458;
+    double ap[4], cst[3] = {1e200, 1e200, 1e200}, pm[2] = {0x1p1023, -0x1p1023};
+    for (int i = 0; i < 4; i++)
+        ap[i] = c + d * i;
+    const struct {
+        const double *x;
+        int64_t n;
+        double var, scaled, mean; /* scaled: var 2^-1200 */
+    } cases[] = {{ap, 4, 1.25 * 0x1p916, 1.25 * 0x1p-284, c + 1.5 * d},
+                 {cst, 3, 0.0, 0.0, 1e200},
+                 {pm, 2, INFINITY, 0x1p846, 0.0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dp_stats_t s;
+        dp_stats_init(&s);
+        dp_stats_add_run(&s, cases[k].x, cases[k].n, 0, 1, &w);
+        CU_ASSERT_EQUAL(s.s2.pinf, 0);
+        const dp_moment_sums_t sums = {&s.s1, &s.s2, &s.s2big, 2 * DP_STATS_BIG_SHIFT};
+        double hi, lo;
+        dp_xsum_var(&sums, cases[k].n, 0, 0, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, cases[k].var);
+        dp_xsum_var(&sums, cases[k].n, 0, -1200, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, cases[k].scaled);
+        dp_xsum_mean(&s.s1, cases[k].n, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, cases[k].mean);
+    }
 }
 
 /* Variance of 2^52 + r_i (r_i random integers below 2^20, n = 2^14) against the variance of
@@ -1176,6 +1213,7 @@ int main(void)
         {"exact sum: cancellation, subnormals, ties, overflow", test_xsum_cases},
         {"mean and variance: closed forms", test_xsum_moments_closed_form},
         {"variance of shifted integers against 128-bit integers", test_xsum_moments_shifted},
+        {"variance of values whose squares overflow", test_stats_large_squares},
         {"reduce: same bits for any layout", test_reduce_bits_any_layout},
         {"reduce against a plain loop", test_reduce_against_reference},
         {"percentiles and histograms against sorting", test_percentiles_and_hist},
