@@ -111,7 +111,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--np", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--chunk-mb", type=int, default=64)
+    ap.add_argument("--chunk-mb", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(HERE, "results-stream.json"))
     a = ap.parse_args()
     probe = json.loads(subprocess.run(
