@@ -458,20 +458,19 @@ static void report_order_statistics(const reduce_t *r, int poison, dp_results_t 
     }
 }
 
-/* sqrt(S2), S2 = s2 + s2big 2^1200: from two doubles of the larger part. */
+/* sqrt(S2) from the exact S2 (s2 + s2big 2^1200), scaled by 2^-1200 when S2 exceeds the largest
+ * double. */
 static double l2_of(const dp_stats_t *s)
 {
+    if (s->s2.pinf || s->s2.ninf || s->s2.nan) /* Inf (or NaN) values in the data */
+        return dp_xsum_round(&s->s2);
+    const dp_moment_sums_t sums = {&s->s1, &s->s2, &s->s2big, 2 * DP_STATS_BIG_SHIFT};
     double hi, lo;
-    const double big = dp_xsum_round(&s->s2big);
-    if (big == 0.0) {
-        dp_xsum_round2(&s->s2, &hi, &lo);
-        return isfinite(hi) ? dd_sqrt(hi, lo) : hi;
-    }
-    dp_xsum_round2(&s->s2big, &hi, &lo);
-    const double rest = lo + ldexp(dp_xsum_round(&s->s2), -2 * DP_STATS_BIG_SHIFT);
-    const double t = hi + rest, v = t - hi; /* two-sum: rest may exceed hi */
-    lo = (hi - (t - v)) + (rest - v);
-    return isfinite(t) ? ldexp(dd_sqrt(t, lo), DP_STATS_BIG_SHIFT) : t;
+    dp_xsum_squares(&sums, 0, &hi, &lo);
+    if (isfinite(hi))
+        return dd_sqrt(hi, lo);
+    dp_xsum_squares(&sums, -2 * DP_STATS_BIG_SHIFT, &hi, &lo);
+    return ldexp(dd_sqrt(hi, lo), DP_STATS_BIG_SHIFT);
 }
 
 /* The values of the moment ops for one set of statistics (NaN where undefined). */

@@ -20,10 +20,15 @@ typedef struct {
 } dp_moment_sums_t;
 
 /* var 2^scale_exp, var = (n S2 - S1^2) / (n (n - ddof)), as hi + lo, hi correctly rounded (+Inf
- * beyond the largest double), 0 when n S2 <= S1^2 (S2 is short of the exact sum of squares
- * only by squares that underflow). The sums must hold no Inf or NaN; 0 <= ddof < n;
+ * beyond the largest double). Squares in the subnormal range make S2 inexact by up to 2^-1074
+ * each, hence var by up to n / (n - ddof) 2^-1074: a result within that of 0 (a constant
+ * array of tiny values, say) is 0. The sums must hold no Inf or NaN; 0 <= ddof < n;
  * |scale_exp| <= 1200. Local. */
 void dp_xsum_var(const dp_moment_sums_t *m, int64_t n, int64_t ddof, int scale_exp, double *hi,
                  double *lo);
+
+/* S2 2^scale_exp as hi + lo, hi correctly rounded (+Inf beyond the largest double); the sums
+ * must hold no Inf or NaN; |scale_exp| <= 1200. Local. */
+void dp_xsum_squares(const dp_moment_sums_t *m, int scale_exp, double *hi, double *lo);
 
 #endif

@@ -264,14 +264,25 @@ static void test_xsum_moments_closed_form(void)
             CU_ASSERT_EQUAL(var_of(x, ap[k].n, 1), d * d * (n * (n + 1.0)) / 12.0);
         }
     }
-    const double constants[] = {0.1, 123.456, -0x1p-1074, 1.7976931348623157e308 / 0x1p600};
+    /* the last two: squares in the subnormal range whose rounding made n S2 exceed S1^2 */
+    const double constants[] = {0.1,
+                                123.456,
+                                -0x1p-1074,
+                                1.7976931348623157e308 / 0x1p600,
+                                1e-3,
+                                1e-300,
+                                3.4745223178274535e-160,
+                                1.6898615651504692e-162};
+    const int64_t sizes[] = {100003, 5, 2, 3};
     for (size_t k = 0; k < sizeof constants / sizeof constants[0]; k++) {
-        const int64_t n = k % 2 ? 5 : 100003;
-        for (int64_t i = 0; i < n; i++)
-            x[i] = constants[k];
-        CU_ASSERT_EQUAL(mean_of(x, n), constants[k]);
-        CU_ASSERT_EQUAL(var_of(x, n, 0), 0.0);
-        CU_ASSERT_EQUAL(var_of(x, n, 1), 0.0);
+        for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
+            const int64_t n = sizes[j];
+            for (int64_t i = 0; i < n; i++)
+                x[i] = constants[k];
+            CU_ASSERT_EQUAL(mean_of(x, n), constants[k]);
+            CU_ASSERT_EQUAL(var_of(x, n, 0), 0.0);
+            CU_ASSERT_EQUAL(var_of(x, n, 1), 0.0);
+        }
     }
     const struct {
         double x[3];
@@ -337,6 +348,25 @@ static void test_stats_large_squares(void)
         dp_xsum_mean(&s.s1, cases[k].n, &hi, &lo);
         CU_ASSERT_EQUAL(hi, cases[k].mean);
     }
+}
+
+/* The sum of squares beyond the largest double, scaled: three squares of 2^1023 (as s2 holds
+ * them) sum to 3 2^1023, +Inf unscaled and 3 2^-177 at 2^-1200. */
+static void test_xsum_squares_scaled(void)
+{
+    dp_xsum_t s1, s2, none;
+    dp_xsum_init(&s1);
+    dp_xsum_init(&s2);
+    dp_xsum_init(&none);
+    for (int i = 0; i < 3; i++)
+        dp_xsum_add(&s2, 0x1p1023);
+    const dp_moment_sums_t sums = {&s1, &s2, &none, 0};
+    double hi, lo;
+    dp_xsum_squares(&sums, 0, &hi, &lo);
+    CU_ASSERT_EQUAL(hi, INFINITY);
+    dp_xsum_squares(&sums, -1200, &hi, &lo);
+    CU_ASSERT_EQUAL(hi, 3.0 * 0x1p-177);
+    CU_ASSERT_EQUAL(lo, 0.0);
 }
 
 /* Variance of 2^52 + r_i (r_i random integers below 2^20, n = 2^14) against the variance of
@@ -1214,6 +1244,7 @@ int main(void)
         {"mean and variance: closed forms", test_xsum_moments_closed_form},
         {"variance of shifted integers against 128-bit integers", test_xsum_moments_shifted},
         {"variance of values whose squares overflow", test_stats_large_squares},
+        {"sum of squares beyond the largest double", test_xsum_squares_scaled},
         {"reduce: same bits for any layout", test_reduce_bits_any_layout},
         {"reduce against a plain loop", test_reduce_against_reference},
         {"percentiles and histograms against sorting", test_percentiles_and_hist},
