@@ -458,19 +458,28 @@ static void report_order_statistics(const reduce_t *r, int poison, dp_results_t 
     }
 }
 
-/* sqrt(S2) from the exact S2 (s2 + s2big 2^1200), scaled by 2^-1200 when S2 exceeds the largest
- * double. */
+/* Below this, a variance or sum of squares has too few bits for its square root: that is taken
+ * from it scaled by 2^(2 DP_STATS_SMALL_SHIFT), exactly, then scaled back. */
+#define SQRT_SCALE_BELOW 0x1p-900
+
+/* sqrt(S2) from the exact S2 (stats.h), scaled by 2^-1200 when S2 exceeds the largest double,
+ * by 2^1074 when it is below SQRT_SCALE_BELOW. */
 static double l2_of(const dp_stats_t *s)
 {
     if (s->s2.pinf || s->s2.ninf || s->s2.nan) /* Inf (or NaN) values in the data */
         return dp_xsum_round(&s->s2);
-    const dp_moment_sums_t sums = {&s->s1, &s->s2, &s->s2big, 2 * DP_STATS_BIG_SHIFT};
+    const dp_moment_sums_t sums = dp_stats_moments(s);
     double hi, lo;
     dp_xsum_squares(&sums, 0, &hi, &lo);
-    if (isfinite(hi))
-        return dd_sqrt(hi, lo);
-    dp_xsum_squares(&sums, -2 * DP_STATS_BIG_SHIFT, &hi, &lo);
-    return ldexp(dd_sqrt(hi, lo), DP_STATS_BIG_SHIFT);
+    if (isinf(hi)) {
+        dp_xsum_squares(&sums, -2 * DP_STATS_BIG_SHIFT, &hi, &lo);
+        return ldexp(dd_sqrt(hi, lo), DP_STATS_BIG_SHIFT);
+    }
+    if (hi < SQRT_SCALE_BELOW) {
+        dp_xsum_squares(&sums, 2 * DP_STATS_SMALL_SHIFT, &hi, &lo);
+        return ldexp(dd_sqrt(hi, lo), -DP_STATS_SMALL_SHIFT);
+    }
+    return dd_sqrt(hi, lo);
 }
 
 /* The values of the moment ops for one set of statistics (NaN where undefined). */
@@ -496,13 +505,16 @@ static moments_t moments(const dp_stats_t *s, const reduce_cfg_t *c)
     }
     m.var = m.std = NAN;
     if (!poison && finite && s->count - c->ddof > 0) {
-        const dp_moment_sums_t sums = {&s->s1, &s->s2, &s->s2big, 2 * DP_STATS_BIG_SHIFT};
+        const dp_moment_sums_t sums = dp_stats_moments(s);
         dp_xsum_var(&sums, s->count, c->ddof, 0, &hi, &lo);
         m.var = hi;
         m.std = dd_sqrt(hi, lo);
         if (isinf(hi)) { /* std = sqrt(var 2^-1200) 2^600 may still be finite */
             dp_xsum_var(&sums, s->count, c->ddof, -2 * DP_STATS_BIG_SHIFT, &hi, &lo);
             m.std = ldexp(dd_sqrt(hi, lo), DP_STATS_BIG_SHIFT);
+        } else if (hi < SQRT_SCALE_BELOW) { /* var subnormal or 0: std from var 2^1074 */
+            dp_xsum_var(&sums, s->count, c->ddof, 2 * DP_STATS_SMALL_SHIFT, &hi, &lo);
+            m.std = ldexp(dd_sqrt(hi, lo), -DP_STATS_SMALL_SHIFT);
         }
     }
     m.l2 = poison ? NAN : l2_of(s);

@@ -196,16 +196,19 @@ void dp_xsum_mean(const dp_xsum_t *s1, int64_t n, double *hi, double *lo)
     }
 }
 
-/* b = S2 in units of 2^-1074. */
+/* b = S2 in units of 2^-2148. */
 static void sum_of_squares(big_t *b, const dp_moment_sums_t *m)
 {
-    big_t high, shifted;
-    from_xsum(b, m->s2);
-    from_xsum(&high, m->s2_high);
-    if (high.n > 0) {
-        shift_left(&shifted, &high, m->high_exp);
+    big_t part, shifted;
+    from_xsum(&part, m->s2);
+    shift_left(b, &part, 1074);
+    from_xsum(&part, m->s2_high);
+    if (part.n > 0) {
+        shift_left(&shifted, &part, m->high_exp + 1074);
         add(b, &shifted);
     }
+    from_xsum(&part, m->s2_low); /* (x 2^537)^2 in units of 2^-1074: x^2 in units of 2^-2148 */
+    add(b, &part);
 }
 
 void dp_xsum_squares(const dp_moment_sums_t *m, int scale_exp, double *hi, double *lo)
@@ -214,18 +217,17 @@ void dp_xsum_squares(const dp_moment_sums_t *m, int scale_exp, double *hi, doubl
     sum_of_squares(&b, m);
     *hi = *lo = 0.0;
     if (b.n > 0)
-        divide(&b, scale_exp - 1074, 1, hi, lo);
+        divide(&b, scale_exp - 2148, 1, hi, lo);
 }
 
 void dp_xsum_var(const dp_moment_sums_t *m, int64_t n, int64_t ddof, int scale_exp, double *hi,
                  double *lo)
 {
-    big_t a, b, count, t, nb, square;
+    big_t a, b, count, nb, square;
     from_xsum(&a, m->s1);
     sum_of_squares(&b, m);
     from_u64(&count, (uint64_t)n);
-    mul(&t, &b, &count);
-    shift_left(&nb, &t, 1074); /* n S2 in units of 2^-2148, like S1^2 */
+    mul(&nb, &b, &count); /* n S2 in units of 2^-2148, like S1^2 */
     mul(&square, &a, &a);
     if (compare(&nb, &square) <= 0) {
         *hi = *lo = 0.0;
@@ -233,9 +235,9 @@ void dp_xsum_var(const dp_moment_sums_t *m, int64_t n, int64_t ddof, int scale_e
     }
     subtract(&nb, &square);
     divide(&nb, scale_exp - 2148, (unsigned __int128)n * (unsigned __int128)(n - ddof), hi, lo);
-    /* squares in the subnormal range are short of exact by up to 2^-1074 each, so var is exact
-     * only to n / (n - ddof) 2^-1074: a result within that is not told apart from 0 */
-    if (*hi <= ldexp((double)n / (double)(n - ddof), scale_exp - 1074)) {
+    /* inexact squares are short by up to 2^-1074 each: a result within what they can make
+     * up is not told apart from 0 */
+    if (m->inexact > 0 && *hi <= ldexp((double)m->inexact / (double)(n - ddof), scale_exp - 1074)) {
         *hi = *lo = 0.0;
     }
 }

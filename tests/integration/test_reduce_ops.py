@@ -4,10 +4,11 @@ argmax, hist, median, percentiles) on HDF5 datasets of awkward shapes and severa
 given rank count with 1 and 2 threads, against references computed here with numpy and
 exact integer sums: sum correctly rounded, count/min/max/argmin/argmax/hist/median/
 percentiles exactly as numpy, mean and var correctly rounded from exact integer sums, std within
-1 ulp of the exact square root, l2 within 1 ulp of the square root of the exact S2; ill-conditioned data, data far from
-zero, constants and values near the largest double; the NaN policies (skip, propagate, error)
-and infinities; the JSON report equal to the HDF5 results file; and the same bits for
-threads 1 and 2, chunk_mb 1 and 64 and (for np > 1) one rank."""
+1 ulp of the exact square root, l2 within 1 ulp of the square root of the exact S2;
+ill-conditioned data, data far from zero, constants, values near the largest double and squares
+below the smallest; the NaN policies (skip, propagate, error) and infinities; the JSON report
+equal to the HDF5 results file; and the same bits for threads 1 and 2, chunk_mb 1 and 64 and
+(for np > 1) one rank."""
 
 import json
 import math
@@ -140,6 +141,14 @@ add("largest", np.array([DMAX, DMAX, DMAX, -DMAX]), ops=STATS, pcts=None, thread
 add("large_mean", np.array([1e308, 1e308]), ops=STATS, pcts=None, threads=(1,))
 add("squares_overflow", np.array([1e200, 1e200, -3e199]), ops=STATS, pcts=None, threads=(1,))
 add("large_constant", np.full((3, 700), 1e200), ops=STATS, pcts=None, threads=(2,))
+# near the smallest double: squares below 2^-1074 are summed scaled, so var, std and l2 stay
+# exact where every square underflows
+add("tiny_1e-200", rng.standard_normal((301, 257)) * 1e-200, ops=STATS, ddof=1, pcts=None,
+    threads=(1, 2))
+add("tiny_subnormal", rng.standard_normal(5000) * 1e-310, ops=STATS, pcts=None, threads=(2,))
+add("tiny_after_larger", np.concatenate([rng.uniform(1, 2, 4096) * 2.0**-455,
+                                         rng.standard_normal(6000) * 1e-300]),
+    ops=STATS, pcts=None, threads=(1,))  # tiles of tiny values after larger ones
 add("large_and_small", rng.permutation(np.concatenate([
     [2.0**500, -2.0**501, 3.0 * 2.0**500], rng.standard_normal(5000) * 2.0**499,
     rng.standard_normal(3000)])),
@@ -328,8 +337,8 @@ def exact_moments(v, ddof):
 
 def exact_sqrt(f):
     """The square root of a non-negative Fraction, for messages: 2^k sqrt(f 2^-2k) in floats."""
-    k = max(0, (f.numerator.bit_length() - f.denominator.bit_length()) // 2 - 500)
-    return math.sqrt(float(f / (1 << (2 * k)))) * 2.0**k if k < 600 else inf
+    k = (f.numerator.bit_length() - f.denominator.bit_length()) // 2
+    return math.sqrt(float(f / Fraction(2) ** (2 * k))) * 2.0**k if k < 1024 else inf
 
 
 def rounded(f):

@@ -237,7 +237,8 @@ static double var_of(const double *x, int64_t n, int64_t ddof)
     moment_sums(x, n, &s1, &s2);
     dp_xsum_t none;
     dp_xsum_init(&none);
-    const dp_moment_sums_t sums = {&s1, &s2, &none, 0};
+    /* moment_sums adds the squares unscaled: those in the subnormal range are inexact */
+    const dp_moment_sums_t sums = {&s1, &s2, &none, &none, 0, n};
     dp_xsum_var(&sums, n, ddof, 0, &hi, &lo);
     return hi;
 }
@@ -339,12 +340,53 @@ static void test_stats_large_squares(void)
         dp_stats_init(&s);
         dp_stats_add_run(&s, cases[k].x, cases[k].n, 0, 1, &w);
         CU_ASSERT_EQUAL(s.s2.pinf, 0);
-        const dp_moment_sums_t sums = {&s.s1, &s.s2, &s.s2big, 2 * DP_STATS_BIG_SHIFT};
+        const dp_moment_sums_t sums = dp_stats_moments(&s);
         double hi, lo;
         dp_xsum_var(&sums, cases[k].n, 0, 0, &hi, &lo);
         CU_ASSERT_EQUAL(hi, cases[k].var);
         dp_xsum_var(&sums, cases[k].n, 0, -1200, &hi, &lo);
         CU_ASSERT_EQUAL(hi, cases[k].scaled);
+        dp_xsum_mean(&s.s1, cases[k].n, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, cases[k].mean);
+    }
+}
+
+/* Values whose squares are below the smallest double, through dp_stats (their squares are
+ * kept scaled by 2^1074, exactly): 2^-1000 + i 2^-1010, i < 7, has var 4 2^-2020 (14/3 2^-2020
+ * with ddof 1) and S2 7383131 2^-2020; k 2^-1074, k = 1..5, has var 2 2^-2148 and S2
+ * 55 2^-2148; a constant c = 3.4745e-160 has var 0 and S2 2 c^2, (c 2^537)^2 rounded once
+ * at 2^1074. Each given as var 2^1074 and S2 2^1074. */
+static void test_stats_tiny_squares(void)
+{
+    const dp_stats_want_t w = {.sums = 1, .squares = 1};
+    double ap[7], sub[5], cst[2] = {3.4745223178274535e-160, 3.4745223178274535e-160};
+    for (int i = 0; i < 7; i++)
+        ap[i] = 0x1p-1000 + 0x1p-1010 * i;
+    for (int k = 1; k <= 5; k++)
+        sub[k - 1] = k * 0x1p-1074;
+    const struct {
+        const double *x;
+        int64_t n;
+        double var0, var1, squares, mean; /* var0, var1: ddof 0, 1 */
+    } cases[] = {
+        {ap, 7, 0x1p-944, 14.0 / 3.0 * 0x1p-946, 7383131.0 * 0x1p-946, 0x1p-1000 + 3.0 * 0x1p-1010},
+        {sub, 5, 0x1p-1073, 2.5 * 0x1p-1074, 55.0 * 0x1p-1074, 3.0 * 0x1p-1074},
+        {cst, 2, 0.0, 0.0,
+         2.0 * (3.4745223178274535e-160 * 0x1p537) * (3.4745223178274535e-160 * 0x1p537),
+         3.4745223178274535e-160}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dp_stats_t s;
+        dp_stats_init(&s);
+        dp_stats_add_run(&s, cases[k].x, cases[k].n, 0, 1, &w);
+        CU_ASSERT_EQUAL(s.inexact, 0);
+        const dp_moment_sums_t sums = dp_stats_moments(&s);
+        double hi, lo;
+        dp_xsum_var(&sums, cases[k].n, 0, 1074, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, cases[k].var0);
+        dp_xsum_var(&sums, cases[k].n, 1, 1074, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, cases[k].var1);
+        dp_xsum_squares(&sums, 1074, &hi, &lo);
+        CU_ASSERT_EQUAL(hi, cases[k].squares);
         dp_xsum_mean(&s.s1, cases[k].n, &hi, &lo);
         CU_ASSERT_EQUAL(hi, cases[k].mean);
     }
@@ -360,7 +402,7 @@ static void test_xsum_squares_scaled(void)
     dp_xsum_init(&none);
     for (int i = 0; i < 3; i++)
         dp_xsum_add(&s2, 0x1p1023);
-    const dp_moment_sums_t sums = {&s1, &s2, &none, 0};
+    const dp_moment_sums_t sums = {&s1, &s2, &none, &none, 0, 0};
     double hi, lo;
     dp_xsum_squares(&sums, 0, &hi, &lo);
     CU_ASSERT_EQUAL(hi, INFINITY);
@@ -1245,6 +1287,7 @@ int main(void)
         {"variance of shifted integers against 128-bit integers", test_xsum_moments_shifted},
         {"variance of values whose squares overflow", test_stats_large_squares},
         {"sum of squares beyond the largest double", test_xsum_squares_scaled},
+        {"variance of values whose squares underflow", test_stats_tiny_squares},
         {"reduce: same bits for any layout", test_reduce_bits_any_layout},
         {"reduce against a plain loop", test_reduce_against_reference},
         {"percentiles and histograms against sorting", test_percentiles_and_hist},
