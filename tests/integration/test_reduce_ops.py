@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 
 import dp_harness as dh
+from dp_exact import exact_moments, exact_sqrt, exact_sums, rounded, sqrt_within_ulp
 
 h = dh.Harness("reduce_ops", __doc__)
 rng = np.random.default_rng(20240917)
@@ -313,42 +314,6 @@ def index_list(flat, shape):
     return [int(i) for i in np.unravel_index(int(flat), shape)]
 
 
-def exact_sums(v):
-    """Sum of x and of x^2 of the finite float64 values, exactly, as integers in units of
-    2^-1074 and 2^-2148 (every double is an integer multiple of 2^-1074)."""
-    s1 = s2 = 0
-    for t in v.tolist():
-        p, q = t.as_integer_ratio()  # q a power of two, at most 2^1074
-        x = p * ((1 << 1074) // q)
-        s1 += x
-        s2 += x * x
-    return s1, s2
-
-
-def exact_moments(v, ddof):
-    """(mean, var) of the finite values as exact Fractions: S1 / n, (n S2 - S1^2) / (n (n - ddof))
-    (var None when n - ddof <= 0)."""
-    n = int(v.size)
-    s1, s2 = exact_sums(v)
-    mean = Fraction(s1, n << 1074)
-    var = Fraction(n * s2 - s1 * s1, (n * (n - ddof)) << 2148) if n - ddof > 0 else None
-    return mean, var
-
-
-def exact_sqrt(f):
-    """The square root of a non-negative Fraction, for messages: 2^k sqrt(f 2^-2k) in floats."""
-    k = (f.numerator.bit_length() - f.denominator.bit_length()) // 2
-    return math.sqrt(float(f / Fraction(2) ** (2 * k))) * 2.0**k if k < 1024 else inf
-
-
-def rounded(f):
-    """A Fraction rounded to the nearest double (ties to even), inf beyond the largest."""
-    try:
-        return float(f)
-    except OverflowError:
-        return inf if f > 0 else -inf
-
-
 def axis_reference(c):
     """name -> (kind, expected) for an axis reduction (nan = skip): exact values per line along
     c.axis, in numpy's result shape (scalars for a 1-D input)."""
@@ -512,11 +477,7 @@ def judge(kind, got, want, tol=None):
     if kind == "sqrt":  # want: an exact Fraction whose square root g should be within 1 ulp of
         if want is None:
             return math.isnan(g), "nan"
-        if math.isinf(g):  # right only if the square root is beyond the largest double
-            return g > 0 and want > Fraction(DMAX) ** 2, "beyond the largest double"
-        u = Fraction(math.ulp(g))
-        lo = max(Fraction(g) - u, Fraction(0))
-        return (math.isfinite(g) and lo * lo <= want <= (Fraction(g) + u) ** 2), \
+        return sqrt_within_ulp(g, want), \
             f"{exact_sqrt(want)!r} within 1 ulp of the exact square root"
     raise ValueError(kind)
 
