@@ -36,14 +36,16 @@ static const char *const pass_name[PASSES] = {"sum", "sum,min,max,mean,var", "hi
  * a tile whose values stay below the last one's largest: the sums with passes A and B in one
  * (scan_fold), the histogram alone with its loop for values all in the range. */
 static double time_pass(const dp_tile_ops_t *ops, int p, const double *x, const dp_hist_t *h,
-                        dp_bin_counts_t counts, int32_t *idx, dp_xsum_t *s1, dp_xsum_t *s2)
+                        dp_bin_counts_t counts, int32_t *idx, dp_xsum_t *s1, dp_xsum_t *s2,
+                        dp_xsum_t *s2small)
 {
     double mn, mx;
     int64_t refused = 0;
     const double t0 = omp_get_wtime();
     for (int c = 0; c < CALLS; c++)
-        refused += p < 2 ? ops->scan_fold(x, DP_TILE, 1.0, p, s1, s2, &mn, &mx, NULL, 0) < 0
-                         : ops->hist_count(x, DP_TILE, h, idx, counts, 1, &mn, &mx, NULL, 0) < 0;
+        refused += p < 2
+                       ? ops->scan_fold(x, DP_TILE, 1.0, p, s1, s2, s2small, &mn, &mx, NULL, 0) < 0
+                       : ops->hist_count(x, DP_TILE, h, idx, counts, 1, &mn, &mx, NULL, 0) < 0;
     const double t = omp_get_wtime() - t0;
     if (refused) { /* values out of [0, 1): then this would time the wrong loop */
         fprintf(stderr, "dp_bench: the tile passes refused the benchmark's values\n");
@@ -64,15 +66,16 @@ void dp_bench_tiles(const double *x, int reps, double memory_ns)
         abort();
     const dp_bin_counts_t counts = {.c = c, .stride = stride};
     static int32_t idx[DP_TILE];
-    dp_xsum_t s1, s2;
+    dp_xsum_t s1, s2, s2small;
     dp_xsum_init(&s1);
     dp_xsum_init(&s2);
+    dp_xsum_init(&s2small);
     double t[3][PASSES][MAX_REPS + 1];
     reps = reps < MAX_REPS ? reps : MAX_REPS;
     for (int r = 0; r <= reps; r++) /* the first round warms up */
         for (int k = 0; k < nv; k++)
             for (int p = 0; p < PASSES; p++)
-                t[k][p][r] = time_pass(v[k].ops, p, x, &h, counts, idx, &s1, &s2);
+                t[k][p][r] = time_pass(v[k].ops, p, x, &h, counts, idx, &s1, &s2, &s2small);
     double best[PASSES] = {0};
     printf("  \"tile_ns_per_value\": {");
     for (int k = 0; k < nv; k++) {

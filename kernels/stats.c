@@ -19,14 +19,12 @@
 #define FAST_LIMIT 0x1p500
 /* The largest guess scan_fold takes (below FAST_LIMIT / 2). */
 #define GUESS_LIMIT 0x1p498
-/* The squares of tiles whose largest |x| is below TINY_LIMIT are summed from the values scaled
- * by 2^DP_STATS_SMALL_SHIFT, into s2small: unscaled, the square of a value below 2^-485 loses
- * bits below 2^-1074 (below 2^-537, all of them). The fold folds values down to 2^-13 of the
- * tile's largest itself, so a tile whose largest reaches the limit (or one folded with the guess
- * of such a tile) may have such squares only among the values it sets aside: each short by at
- * most 2^-1074, and counted in inexact. */
+/* Squares of values below 2^-485 go to s2small, from the values scaled by 2^DP_STATS_SMALL_SHIFT
+ * (stats_tile.h). The folds do that one value at a time; a tile whose largest |x| is below
+ * TINY_LIMIT is folded as a whole from a scaled copy instead. */
 #define TINY_LIMIT 0x1p-460
-#define INEXACT_BELOW 0x1p-485
+/* Below this, a square loses bits below 2^-1074 (stats_tile.h). */
+#define SQUARES_EXACT 0x1p-485
 
 /* The SIMD passes for the best instruction set this processor has (stats_tile.c is compiled
  * once per set). */
@@ -74,8 +72,7 @@ dp_moment_sums_t dp_stats_moments(const dp_stats_t *s)
                               .s2 = &s->s2,
                               .s2_high = &s->s2big,
                               .s2_low = &s->s2small,
-                              .high_exp = 2 * DP_STATS_BIG_SHIFT,
-                              .inexact = s->inexact};
+                              .high_exp = 2 * DP_STATS_BIG_SHIFT};
 }
 
 static int before(double v, int64_t i, double w, int64_t j, int less)
@@ -107,11 +104,11 @@ void dp_stats_merge(dp_stats_t *a, const dp_stats_t *b)
     dp_xsum_merge(&a->s2, &b->s2);
     dp_xsum_merge(&a->s2big, &b->s2big);
     dp_xsum_merge(&a->s2small, &b->s2small);
-    a->inexact += b->inexact;
 }
 
 /* The exact scalar path for one value, the only one that values of |x| >= FAST_LIMIT take: their
- * squares go to s2big, scaled (exactly, by a power of two) so that they cannot overflow. */
+ * squares go to s2big, scaled (exactly, by a power of two) so that they cannot overflow; those
+ * of values below SQUARES_EXACT to s2small, scaled so that they lose no bit. */
 static void add_exact(dp_stats_t *s, double v, int squares)
 {
     dp_xsum_add(&s->s1, v);
@@ -121,6 +118,9 @@ static void add_exact(dp_stats_t *s, double v, int squares)
     if (fabs(v) >= FAST_LIMIT && isfinite(v)) {
         v = ldexp(v, -DP_STATS_BIG_SHIFT);
         to = &s->s2big;
+    } else if (fabs(v) < SQUARES_EXACT) {
+        v = ldexp(v, DP_STATS_SMALL_SHIFT);
+        to = &s->s2small;
     }
     const double p = v * v;
     dp_xsum_add(to, p);
@@ -188,21 +188,21 @@ static int64_t count_bins(const dp_tile_ops_t *ops, const dp_hist_t *h, const do
 static void fold_tiny(const dp_tile_ops_t *ops, dp_stats_t *s, double *clean, int64_t padded,
                       double amax, const double *next, int64_t next_n)
 {
-    ops->fold(clean, padded, amax, 0, &s->s1, &s->s2, next, next_n);
+    ops->fold(clean, padded, amax, 0, &s->s1, NULL, NULL, next, next_n);
     for (int64_t i = 0; i < padded; i++)
         clean[i] = ldexp(clean[i], DP_STATS_SMALL_SHIFT); /* exact: no overflow, no rounding */
     dp_xsum_t scaled_sum;
     dp_xsum_init(&scaled_sum);
+    /* the squares of the scaled values are exact as they are: into s2small unscaled */
     ops->fold(clean, padded, ldexp(amax, DP_STATS_SMALL_SHIFT), 1, &scaled_sum, &s->s2small, NULL,
-              0);
+              NULL, 0);
 }
 
 /* Passes A and B as two: count, min, max and max |x| with NaN replaced by 0 in a copy, then
- * the sums of the copy. For tiles with no good guess of their largest |x|. Sets *tiny when the
- * squares went to s2small. */
+ * the sums of the copy. For tiles with no good guess of their largest |x|. */
 static int64_t scan_then_fold(const dp_tile_ops_t *ops, dp_stats_t *s, const double *x, int64_t n,
                               const dp_stats_want_t *w, double *mn, double *mx, const double *next,
-                              int64_t next_n, int *tiny)
+                              int64_t next_n)
 {
     double clean[DP_TILE + DP_TILE_PAD] __attribute__((aligned(64)));
     double amax;
@@ -212,11 +212,10 @@ static int64_t scan_then_fold(const dp_tile_ops_t *ops, dp_stats_t *s, const dou
         return count;
     if (w->squares && amax < TINY_LIMIT) {
         fold_tiny(ops, s, clean, padded, amax, next, next_n);
-        *tiny = 1;
         return count;
     }
     if (amax < FAST_LIMIT) {
-        ops->fold(clean, padded, amax, w->squares, &s->s1, &s->s2, next, next_n);
+        ops->fold(clean, padded, amax, w->squares, &s->s1, &s->s2, &s->s2small, next, next_n);
         return count;
     }
     for (int64_t i = 0; i < n; i++)
@@ -244,11 +243,11 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
     const int folds = w->sums || w->squares;
     double mn, mx;
     int64_t count = -1;
-    int binned = 0, tiny = 0;
+    int binned = 0;
     /* a guess below TINY_LIMIT: the squares need scan_then_fold's scaled copy */
     if (folds && *guess > 0.0 && !(w->squares && *guess < TINY_LIMIT) && n % DP_TILE_PAD == 0) {
-        const int64_t nan =
-            ops->scan_fold(x, n, *guess, w->squares, &s->s1, &s->s2, &mn, &mx, next, next_n);
+        const int64_t nan = ops->scan_fold(x, n, *guess, w->squares, &s->s1, &s->s2, &s->s2small,
+                                           &mn, &mx, next, next_n);
         count = nan < 0 ? -1 : n - nan;
     } else if (!folds && w->hist) { /* a histogram alone: it finds count, min and max too */
         const int64_t nan = count_bins(ops, w->hist, x, n, bins, next, next_n, &mn, &mx);
@@ -256,7 +255,7 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
         count = nan < 0 ? -1 : n - nan;
     }
     if (count < 0)
-        count = scan_then_fold(ops, s, x, n, w, &mn, &mx, next, next_n, &tiny);
+        count = scan_then_fold(ops, s, x, n, w, &mn, &mx, next, next_n);
     if (count == n) {
         const double amax = fmax(fabs(mn), fabs(mx));
         *guess = amax < GUESS_LIMIT ? amax : 0.0;
@@ -265,8 +264,6 @@ static void tile(dp_stats_t *s, const double *x, int64_t n, place_t at, const do
     }
     s->count += count;
     s->nan += n - count;
-    if (w->squares && !tiny && count > 0 && mn < INEXACT_BELOW && mx > -INEXACT_BELOW)
-        s->inexact += count; /* values in (-2^-485, 2^-485) may be among them */
     if (count < n && s->first_nan < 0) {
         int64_t i = 0;
         while (x[i] == x[i])

@@ -22,15 +22,14 @@ typedef struct {
     dp_xsum_t s2;           /* sum of x^2 over |x| < 2^500 (exact: x*x plus its rounding error) */
     dp_xsum_t s2big;        /* sum of (x 2^-DP_STATS_BIG_SHIFT)^2 over |x| >= 2^500, exact: those
                                squares may exceed the largest double */
-    dp_xsum_t s2small;      /* sum of (x 2^DP_STATS_SMALL_SHIFT)^2 over the tiles whose every
-                               |x| is below 2^-460, exact: their squares would be inexact or 0 */
-    int64_t inexact;        /* values whose part of s2 may be short of exact by up to 2^-1074
-                               (squares of |x| < 2^-485 beside larger values in a tile) */
+    dp_xsum_t s2small;      /* sum of (x 2^DP_STATS_SMALL_SHIFT)^2 over |x| < 2^-485 (and the
+                               tiles whose every |x| is below 2^-460), exact: unscaled, those
+                               squares have bits below the smallest double */
 } dp_stats_t;
 
 /* The sum of all squares is s2 + s2big 2^(2 DP_STATS_BIG_SHIFT) + s2small
  * 2^(-2 DP_STATS_SMALL_SHIFT): dp_stats_moments gives them as xsum_ratio.h takes them. */
-enum { DP_STATS_BIG_SHIFT = 600, DP_STATS_SMALL_SHIFT = 537 };
+enum { DP_STATS_BIG_SHIFT = 600 };
 
 /* The sums of s as dp_xsum_var and dp_xsum_squares take them. Local. */
 dp_moment_sums_t dp_stats_moments(const dp_stats_t *s);

@@ -535,12 +535,32 @@ static void tops_of(double amax, int squares, int *top, int *top_p)
  * a tile of their own (their largest sets the new chains). */
 enum { SMALL_ONE_BY_ONE = 64 };
 
+/* Below SQUARES_EXACT the square of a value loses bits below 2^-1074 (see stats_tile.h); a pass
+ * with squares folds values down to 2^-SMALL_SQUARES of its largest, so with s2small it folds
+ * only tiles whose largest reaches SQUARES_FOLD_FLOOR, and the values below go one at a time. */
+#define SQUARES_EXACT 0x1p-485
+#define SQUARES_FOLD_FLOOR 0x1p-472
+
+/* Adds the square of v exactly: to s2, or, below SQUARES_EXACT with s2small, scaled to s2small. */
+static void add_square(double v, dp_xsum_t *s2, dp_xsum_t *s2small)
+{
+    if (s2small && fabs(v) < SQUARES_EXACT) {
+        v = ldexp(v, DP_STATS_SMALL_SHIFT);
+        s2 = s2small;
+    }
+    const double p = v * v;
+    dp_xsum_add(s2, p);
+    dp_xsum_add(s2, fma(v, v, -p));
+}
+
 /* What fold_pass set aside, added exactly: folded again as a tile of its own while there are
  * many, then one at a time. */
-static void add_smalls(smalls_t sm[2], int cur, int squares, dp_xsum_t *s1, dp_xsum_t *s2)
+static void add_smalls(smalls_t sm[2], int cur, int squares, dp_xsum_t *s1, dp_xsum_t *s2,
+                       dp_xsum_t *s2small)
 {
     /* each pass leaves fewer: its largest stays (unless below DEKKER_FLOOR) */
-    while (sm[cur].n >= SMALL_ONE_BY_ONE && !(squares && sm[cur].amax < DEKKER_FLOOR)) {
+    while (sm[cur].n >= SMALL_ONE_BY_ONE && !(squares && sm[cur].amax < DEKKER_FLOOR) &&
+           !(squares && s2small && sm[cur].amax < SQUARES_FOLD_FLOOR)) {
         smalls_t *in = &sm[cur];
         int64_t m = in->n;
         for (; m % DP_TILE_PAD; m++)
@@ -553,37 +573,43 @@ static void add_smalls(smalls_t sm[2], int cur, int squares, dp_xsum_t *s1, dp_x
     for (int64_t i = 0; i < sm[cur].n; i++) {
         const double v = sm[cur].v[i];
         dp_xsum_add(s1, v);
-        if (squares) {
-            const double p = v * v;
-            dp_xsum_add(s2, p);
-            dp_xsum_add(s2, fma(v, v, -p));
-        }
+        if (squares)
+            add_square(v, s2, s2small);
     }
 }
 
 static void CAT(dp_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n, double amax,
                                            int squares, dp_xsum_t *s1, dp_xsum_t *s2,
-                                           const double *next, int64_t next_n)
+                                           dp_xsum_t *s2small, const double *next, int64_t next_n)
 {
     smalls_t sm[2];
+    if (squares && s2small && amax < SQUARES_FOLD_FLOOR) { /* every value one at a time */
+        memcpy(sm[0].v, x, (size_t)n * sizeof *x);
+        sm[0].n = n;
+        sm[0].amax = amax;
+        add_smalls(sm, 0, squares, s1, s2, s2small);
+        return;
+    }
     int top, top_p;
     tops_of(amax, squares, &top, &top_p);
     fold_pass(x, n, top, top_p, squares, s1, s2, &sm[0], NULL, next, next_n);
-    add_smalls(sm, 0, squares, s1, s2);
+    add_smalls(sm, 0, squares, s1, s2, s2small);
 }
 
 static int64_t CAT(dp_scan_fold_tile, DP_TILE_ISA)(const double *restrict x, int64_t n,
                                                    double guess, int squares, dp_xsum_t *s1,
-                                                   dp_xsum_t *s2, double *mn, double *mx,
-                                                   const double *next, int64_t next_n)
+                                                   dp_xsum_t *s2, dp_xsum_t *s2small, double *mn,
+                                                   double *mx, const double *next, int64_t next_n)
 {
+    if (squares && s2small && guess < SQUARES_FOLD_FLOOR)
+        return -1;
     smalls_t sm[2];
     const int top = ilogb(guess);
     scan_t sc;
     if (!fold_pass(x, n, top, squares ? 2 * top + 1 : -1074, squares, s1, s2, &sm[0], &sc, next,
                    next_n))
         return -1;
-    add_smalls(sm, 0, squares, s1, s2);
+    add_smalls(sm, 0, squares, s1, s2, s2small);
     *mn = sc.mn[0];
     *mx = sc.mx[0];
     return 0;

@@ -24,6 +24,11 @@ typedef struct {
 
 enum { DP_BIN_COPIES = 4 };
 
+/* The squares of values below 2^-485 have bits below 2^-1074, which x*x and its fma error lose:
+ * the folds add them from the values scaled by 2^DP_STATS_SMALL_SHIFT, exact for every double,
+ * to an accumulator of their own (s2small). */
+enum { DP_STATS_SMALL_SHIFT = 537 };
+
 typedef struct {
     /* Pass A: copies x[0..n) to clean with NaN replaced by 0 (then zeros up to a multiple of
      * DP_TILE_PAD); returns the count of non-NaN values and their min, max and max |x|. */
@@ -31,17 +36,21 @@ typedef struct {
                     double *mx, double *amax);
     /* Pass B: adds the sum of the n values (n <= DP_TILE, a multiple of DP_TILE_PAD, finite,
      * |x| < 2^500, amax their largest |x|) to s1 and, when squares is set, the sum of their
-     * squares to s2, exactly. Prefetches next[0..next_n) meanwhile, to keep memory busy. */
+     * squares to s2, exactly, but the squares of values below 2^-485 to s2small, scaled by
+     * 2^(2 DP_STATS_SMALL_SHIFT); s2small NULL: to s2 as they are (for values whose squares
+     * are exact so, as those of x 2^DP_STATS_SMALL_SHIFT are for any double x). Tiles whose
+     * values are all that small go one value at a time. Prefetches next[0..next_n) meanwhile,
+     * to keep memory busy. */
     void (*fold)(const double *restrict x, int64_t n, double amax, int squares, dp_xsum_t *s1,
-                 dp_xsum_t *s2, const double *next, int64_t next_n);
+                 dp_xsum_t *s2, dp_xsum_t *s2small, const double *next, int64_t next_n);
     /* Passes A and B in one, over x itself, for a tile whose largest |x| is believed to be
      * below 2^(ilogb(guess) + 1) (0 < guess < 2^499): adds the sums as fold does, sets *mn and
      * *mx, and returns 0. Returns -1 and adds nothing if some |x| reaches 2^(ilogb(guess) + 1)
-     * or is NaN (pass A and B as two passes handle that tile). n <= DP_TILE, a multiple of
-     * DP_TILE_PAD. */
+     * or is NaN (pass A and B as two passes handle that tile), or if squares are wanted with
+     * s2small and guess is below 2^-472. n <= DP_TILE, a multiple of DP_TILE_PAD. */
     int64_t (*scan_fold)(const double *restrict x, int64_t n, double guess, int squares,
-                         dp_xsum_t *s1, dp_xsum_t *s2, double *mn, double *mx, const double *next,
-                         int64_t next_n);
+                         dp_xsum_t *s1, dp_xsum_t *s2, dp_xsum_t *s2small, double *mn, double *mx,
+                         const double *next, int64_t next_n);
     /* Histogram bins of x[0..n) into idx (the bin, or bins for values below the range,
      * bins + 1 above it, bins + 2 for NaN), counted into counts as they are found: the vector
      * units find one group of bins while the counting of an earlier one waits on loads and

@@ -235,9 +235,4 @@ void dp_xsum_var(const dp_moment_sums_t *m, int64_t n, int64_t ddof, int scale_e
     }
     subtract(&nb, &square);
     divide(&nb, scale_exp - 2148, (unsigned __int128)n * (unsigned __int128)(n - ddof), hi, lo);
-    /* inexact squares are short by up to 2^-1074 each: a result within what they can make
-     * up is not told apart from 0 */
-    if (m->inexact > 0 && *hi <= ldexp((double)m->inexact / (double)(n - ddof), scale_exp - 1074)) {
-        *hi = *lo = 0.0;
-    }
 }

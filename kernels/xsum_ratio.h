@@ -15,18 +15,15 @@ void dp_xsum_mean(const dp_xsum_t *s1, int64_t n, double *hi, double *lo);
 /* The sums of x and x^2 of a set of values: S2 = s2 + s2_high 2^high_exp + s2_low 2^-1074
  * (0 <= high_exp <= 1200), so that squares too large for a double can be given scaled down, and
  * squares too small for one scaled up: s2_low holds squares of values scaled by 2^537, which
- * are exact multiples of 2^-1074 for every double. The squares of `inexact` of the values may
- * be short of exact by up to 2^-1074 each (those that s2 holds of values below 2^-485). */
+ * are exact multiples of 2^-1074 for every double. */
 typedef struct {
     const dp_xsum_t *s1, *s2, *s2_high, *s2_low;
     int high_exp;
-    int64_t inexact;
 } dp_moment_sums_t;
 
 /* var 2^scale_exp, var = (n S2 - S1^2) / (n (n - ddof)), as hi + lo, hi correctly rounded (+Inf
- * beyond the largest double). Inexact squares make var uncertain by up to
- * inexact / (n - ddof) 2^-1074: a result within that of 0 (a constant array of tiny values,
- * say) is 0. The sums must hold no Inf or NaN; 0 <= ddof < n; |scale_exp| <= 1200. Local. */
+ * beyond the largest double). The sums must hold no Inf or NaN; 0 <= ddof < n;
+ * |scale_exp| <= 1200. Local. */
 void dp_xsum_var(const dp_moment_sums_t *m, int64_t n, int64_t ddof, int scale_exp, double *hi,
                  double *lo);
 

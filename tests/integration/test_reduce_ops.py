@@ -150,6 +150,12 @@ add("tiny_subnormal", rng.standard_normal(5000) * 1e-310, ops=STATS, pcts=None, 
 add("tiny_after_larger", np.concatenate([rng.uniform(1, 2, 4096) * 2.0**-455,
                                          rng.standard_normal(6000) * 1e-300]),
     ops=STATS, pcts=None, threads=(1,))  # tiles of tiny values after larger ones
+add("tiny_mixed", np.concatenate([rng.standard_normal(300) * 2.0**-450,
+                                  rng.standard_normal(5000) * 1e-150,
+                                  rng.standard_normal(100) * 2.0**-455,
+                                  rng.standard_normal(2000) * 1e-310,
+                                  rng.standard_normal(3000) * 1e-200]),
+    ops=STATS, ddof=1, pcts=None, threads=(1, 2))  # tiles tiny or mixed, differently at each np
 add("large_and_small", rng.permutation(np.concatenate([
     [2.0**500, -2.0**501, 3.0 * 2.0**500], rng.standard_normal(5000) * 2.0**499,
     rng.standard_normal(3000)])),
