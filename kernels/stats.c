@@ -19,12 +19,10 @@
 #define FAST_LIMIT 0x1p500
 /* The largest guess scan_fold takes (below FAST_LIMIT / 2). */
 #define GUESS_LIMIT 0x1p498
-/* Squares of values below 2^-485 go to s2small, from the values scaled by 2^DP_STATS_SMALL_SHIFT
- * (stats_tile.h). The folds do that one value at a time; a tile whose largest |x| is below
- * TINY_LIMIT is folded as a whole from a scaled copy instead. */
+/* Squares of values below DP_SQUARES_EXACT go to s2small, from the values scaled by
+ * 2^DP_STATS_SMALL_SHIFT (stats_tile.h). The folds do that one value at a time; a tile whose
+ * largest |x| is below TINY_LIMIT is folded as a whole from a scaled copy instead. */
 #define TINY_LIMIT 0x1p-460
-/* Below this, a square loses bits below 2^-1074 (stats_tile.h). */
-#define SQUARES_EXACT 0x1p-485
 
 /* The SIMD passes for the best instruction set this processor has (stats_tile.c is compiled
  * once per set). */
@@ -108,7 +106,7 @@ void dp_stats_merge(dp_stats_t *a, const dp_stats_t *b)
 
 /* The exact scalar path for one value, the only one that values of |x| >= FAST_LIMIT take: their
  * squares go to s2big, scaled (exactly, by a power of two) so that they cannot overflow; those
- * of values below SQUARES_EXACT to s2small, scaled so that they lose no bit. */
+ * of values below DP_SQUARES_EXACT to s2small, scaled so that they lose no bit. */
 static void add_exact(dp_stats_t *s, double v, int squares)
 {
     dp_xsum_add(&s->s1, v);
@@ -118,7 +116,7 @@ static void add_exact(dp_stats_t *s, double v, int squares)
     if (fabs(v) >= FAST_LIMIT && isfinite(v)) {
         v = ldexp(v, -DP_STATS_BIG_SHIFT);
         to = &s->s2big;
-    } else if (fabs(v) < SQUARES_EXACT) {
+    } else if (fabs(v) < DP_SQUARES_EXACT) {
         v = ldexp(v, DP_STATS_SMALL_SHIFT);
         to = &s->s2small;
     }

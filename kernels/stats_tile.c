@@ -535,16 +535,17 @@ static void tops_of(double amax, int squares, int *top, int *top_p)
  * a tile of their own (their largest sets the new chains). */
 enum { SMALL_ONE_BY_ONE = 64 };
 
-/* Below SQUARES_EXACT the square of a value loses bits below 2^-1074 (see stats_tile.h); a pass
- * with squares folds values down to 2^-SMALL_SQUARES of its largest, so with s2small it folds
- * only tiles whose largest reaches SQUARES_FOLD_FLOOR, and the values below go one at a time. */
-#define SQUARES_EXACT 0x1p-485
+/* Below DP_SQUARES_EXACT the square of a value loses bits below 2^-1074 (see stats_tile.h); a
+ * pass with squares folds values down to 2^-SMALL_SQUARES of its largest, so with s2small it
+ * folds only tiles whose largest reaches SQUARES_FOLD_FLOOR, and the values below go one at a
+ * time. */
 #define SQUARES_FOLD_FLOOR 0x1p-472
 
-/* Adds the square of v exactly: to s2, or, below SQUARES_EXACT with s2small, scaled to s2small. */
+/* Adds the square of v exactly: to s2, or, below DP_SQUARES_EXACT with s2small, scaled to
+ * s2small. */
 static void add_square(double v, dp_xsum_t *s2, dp_xsum_t *s2small)
 {
-    if (s2small && fabs(v) < SQUARES_EXACT) {
+    if (s2small && fabs(v) < DP_SQUARES_EXACT) {
         v = ldexp(v, DP_STATS_SMALL_SHIFT);
         s2 = s2small;
     }

@@ -24,10 +24,11 @@ typedef struct {
 
 enum { DP_BIN_COPIES = 4 };
 
-/* The squares of values below 2^-485 have bits below 2^-1074, which x*x and its fma error lose:
- * the folds add them from the values scaled by 2^DP_STATS_SMALL_SHIFT, exact for every double,
- * to an accumulator of their own (s2small). */
+/* The squares of values below DP_SQUARES_EXACT = 2^-485 have bits below 2^-1074, which x*x and
+ * its fma error lose: the folds add them from the values scaled by 2^DP_STATS_SMALL_SHIFT, exact
+ * for every double, to an accumulator of their own (s2small). */
 enum { DP_STATS_SMALL_SHIFT = 537 };
+#define DP_SQUARES_EXACT 0x1p-485
 
 typedef struct {
     /* Pass A: copies x[0..n) to clean with NaN replaced by 0 (then zeros up to a multiple of
