@@ -116,43 +116,90 @@ static void type_words(hid_t type, char *out, size_t size)
     }
 }
 
-dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out)
+/* Whether type is numpy's bool as h5py stores it: an enum FALSE = 0, TRUE = 1 over 1-byte
+ * integers. */
+static int is_bool(hid_t type)
+{
+    if (H5Tget_class(type) != H5T_ENUM || H5Tget_size(type) != 1 || H5Tget_nmembers(type) != 2)
+        return 0;
+    int ok = 1;
+    for (unsigned i = 0; i < 2 && ok; i++) {
+        char *name = H5Tget_member_name(type, i);
+        int8_t value = -1;
+        hid_t base = H5Tget_super(type);
+        ok = name && base >= 0 && H5Tget_member_value(type, i, &value) >= 0 &&
+             H5Tconvert(base, H5T_NATIVE_INT8, 1, &value, NULL, H5P_DEFAULT) >= 0 &&
+             !strcmp(name, i == 0 ? "FALSE" : "TRUE") && value == (int8_t)i;
+        if (base >= 0)
+            H5Tclose(base);
+        H5free_memory(name);
+    }
+    return ok;
+}
+
+/* Whether type is an IEEE half-precision float (float16): 2 bytes, 5 exponent bits, 10
+ * mantissa bits. */
+static int is_half(hid_t type)
+{
+    if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 2)
+        return 0;
+    size_t spos, epos, esize, mpos, msize;
+    return H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) >= 0 && spos == 15 &&
+           epos == 10 && esize == 5 && mpos == 0 && msize == 10;
+}
+
+dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out, dp_h5_read_t *how)
 {
     H5T_class_t cls = H5Tget_class(type);
     size_t size = H5Tget_size(type);
+    how->memtype = H5I_INVALID_HID;
+    how->converts = 0;
+    how->file_type = NULL;
     if (cls == H5T_INTEGER) {
         int sign = H5Tget_sign(type) == H5T_SGN_2;
         switch (size) {
         case 1:
             *out = sign ? DP_DT_INT8 : DP_DT_UINT8;
-            return DP_OK;
+            break;
         case 2:
             *out = sign ? DP_DT_INT16 : DP_DT_UINT16;
-            return DP_OK;
+            break;
         case 4:
             *out = sign ? DP_DT_INT32 : DP_DT_UINT32;
-            return DP_OK;
+            break;
         case 8:
             *out = sign ? DP_DT_INT64 : DP_DT_UINT64;
-            return DP_OK;
+            break;
         default:
+            cls = H5T_NO_CLASS;
             break;
         }
-    } else if (cls == H5T_FLOAT) {
-        if (size == 4) {
-            *out = DP_DT_FLOAT32;
-            return DP_OK;
-        }
-        if (size == 8) {
-            *out = DP_DT_FLOAT64;
-            return DP_OK;
-        }
+    } else if (cls == H5T_FLOAT && (size == 4 || size == 8)) {
+        *out = size == 4 ? DP_DT_FLOAT32 : DP_DT_FLOAT64;
+    } else if (is_half(type)) {
+        /* HDF5 converts each value to float32 exactly */
+        *out = DP_DT_FLOAT32;
+        how->converts = 1;
+        how->file_type = "float16";
+    } else if (is_bool(type)) {
+        /* the stored bytes are the values 0 and 1: read as they are, through the enum type
+         * itself (HDF5 converts no enum to an integer) */
+        *out = DP_DT_UINT8;
+        how->memtype = H5Tget_native_type(type, H5T_DIR_ASCEND);
+        how->file_type = "bool";
+    } else {
+        cls = H5T_NO_CLASS;
+    }
+    if (cls != H5T_NO_CLASS) {
+        if (how->memtype < 0)
+            how->memtype = H5Tcopy(dp_h5_native(*out));
+        return DP_OK;
     }
     char what[200];
     type_words(type, what, sizeof what);
     return dp_err_set(DP_ERR_DATA,
-                      "element type is %s; dproc reads integers of 1, 2, 4 or 8 bytes and floats "
-                      "of 4 or 8 bytes",
+                      "element type is %s; dproc reads integers of 1, 2, 4 or 8 bytes, floats "
+                      "of 2 (IEEE half), 4 or 8 bytes and bool (h5py's enum FALSE/TRUE)",
                       what);
 }
 

@@ -16,6 +16,7 @@
 
 typedef struct {
     hid_t file, dset, dxpl, memtype;
+    dp_h5_read_t how; /* how the file's type is read (its memtype is memtype above) */
     int warned;
     int direct;     /* contiguous, allocated, native byte order: readable with MPI-IO */
     haddr_t offset; /* of the data in the file, when direct */
@@ -65,6 +66,11 @@ static dp_status_t storage(dp_source_t *s, h5src_t *h)
         snprintf(h->why, sizeof h->why,
                  "the dataset's byte order is not this machine's: read through HDF5, which "
                  "converts it, without overlap");
+    } else if (h->how.converts) {
+        snprintf(h->why, sizeof h->why,
+                 "the dataset's %s values are converted to %s: read through HDF5, which converts "
+                 "them, without overlap",
+                 h->how.file_type, dp_dtype_name(s->dtype));
     } else {
         hsize_t file_size = 0;
         const uint64_t bytes = (uint64_t)dp_shape_elements(&s->shape) * H5Tget_size(ftype);
@@ -231,7 +237,9 @@ static dp_status_t h5_open(dp_source_t *s)
                                     "'%s:%s': cannot read the element type, the file may be "
                                     "damaged (%s)",
                                     in->path, in->dataset, dp_h5_error_cause())
-                       : dp_h5_dtype(ftype, &s->dtype);
+                       : dp_h5_dtype(ftype, &s->dtype, &h->how);
+        if (st == DP_OK)
+            h->memtype = h->how.memtype;
         if (st != DP_OK && ftype >= 0) {
             char why[DP_ERR_MSG_MAX];
             snprintf(why, sizeof why, "%s", dp_err_msg());
@@ -243,12 +251,15 @@ static dp_status_t h5_open(dp_source_t *s)
     if (st == DP_OK)
         st = storage(s, h);
     if (st == DP_OK) {
-        h->memtype = dp_h5_native(s->dtype);
         h->dxpl = H5Pcreate(H5P_DATASET_XFER);
         H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE);
-        char shape[96];
-        snprintf(s->describe, sizeof s->describe, "HDF5 %s:%s (%s %s)", in->path, in->dataset,
-                 dp_dtype_name(s->dtype), dp_shape_str(&s->shape, shape, sizeof shape));
+        char shape[96], type[48];
+        if (h->how.file_type)
+            snprintf(type, sizeof type, "%s read as %s", h->how.file_type, dp_dtype_name(s->dtype));
+        else
+            snprintf(type, sizeof type, "%s", dp_dtype_name(s->dtype));
+        snprintf(s->describe, sizeof s->describe, "HDF5 %s:%s (%s %s)", in->path, in->dataset, type,
+                 dp_shape_str(&s->shape, shape, sizeof shape));
     }
     return dp_comm_agree(st, s->comm);
 }
@@ -316,6 +327,8 @@ static void h5_close(dp_source_t *s)
         return;
     if (h->dxpl >= 0)
         H5Pclose(h->dxpl);
+    if (h->memtype >= 0)
+        H5Tclose(h->memtype);
     if (h->dset >= 0)
         H5Dclose(h->dset);
     if (h->file >= 0)

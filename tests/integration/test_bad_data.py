@@ -110,9 +110,19 @@ with h5py.File(h.path("kinds.h5"), "w") as f:
     f["/cplx"] = np.arange(4, dtype=np.complex128)
     f.create_dataset("/enum", data=np.arange(3, dtype=np.int8),
                      dtype=h5py.enum_dtype({"APPLE": 0, "BANANA": 1, "CHERRY": 2}, basetype="i1"))
-    f["/bool"] = np.array([True, False, True])
+    # an enum of two values that is not h5py's bool (FALSE = 0, TRUE = 1)
+    f.create_dataset("/yesno", data=np.array([0, 1, 1], dtype=np.int8),
+                     dtype=h5py.enum_dtype({"NO": 0, "YES": 1}, basetype="i1"))
     f["/opaque"] = np.array([b"\x01\x02", b"\x03\x04"], dtype="V2")
-    f["/f16"] = np.arange(5, dtype=np.float16)
+    # a float of 2 bytes that is not IEEE half: bfloat16 (8 exponent bits, 7 mantissa bits)
+    bf16 = h5py.h5t.IEEE_F32LE.copy()
+    bf16.set_fields(15, 7, 8, 0, 7)
+    bf16.set_size(2)
+    bf16.set_ebias(127)
+    space = h5py.h5s.create_simple((4,))
+    h5py.h5d.create(f.id, b"/bf16", bf16, space).write(
+        h5py.h5s.ALL, h5py.h5s.ALL, np.array([0x3F80, 0x4000, 0x4040, 0x4080], dtype=np.uint16),
+        mtype=bf16)
     f.create_group("/grp/sub")
     f["/grp/x"] = np.arange(4.0)
     f["/dangling"] = h5py.SoftLink("/nowhere")
@@ -343,18 +353,19 @@ bad_case("scalar_dataset", hdf5("kinds.h5", "/scalar"), 1,
 
 # ---- element types -----------------------------------------------------------------------------
 
-TYPE_TAIL = "; dproc reads integers of 1, 2, 4 or 8 bytes and floats of 4 or 8 bytes$"
+TYPE_TAIL = q("; dproc reads integers of 1, 2, 4 or 8 bytes, floats of 2 (IEEE half), 4 or 8 "
+              "bytes and bool (h5py's enum FALSE/TRUE)") + "$"
 for dset, words in [("/vstr", "a variable-length string"),
                     ("/vlen", "a variable-length sequence"),
                     ("/fstr", "a fixed-length string of 2 bytes"),
                     ("/cmp", "a compound of 2 members (a, b)"),
                     ("/cplx", "a compound of 2 members (r, i)"),
                     ("/enum", "an enum of 3 values over 1-byte integers (APPLE, BANANA, CHERRY)"),
-                    ("/bool", "an enum of 2 values over 1-byte integers (FALSE, TRUE)"),
+                    ("/yesno", "an enum of 2 values over 1-byte integers (NO, YES)"),
                     ("/opaque", "opaque data of 2 bytes"),
                     ("/bits", "a bitfield of 1 byte"),
                     ("/arr", "an array of 24 bytes per element"),
-                    ("/f16", "a float of 2 bytes")]:
+                    ("/bf16", "a float of 2 bytes")]:
     bad_case(f"type_{dset[1:]}", hdf5("kinds.h5", dset), 1,
              q(f"'kinds.h5:{dset}': element type is {words}") + TYPE_TAIL,
              kernel="map" if dset == "/cmp" else "reduce",

@@ -161,6 +161,18 @@ add("large_and_small", rng.permutation(np.concatenate([
     rng.standard_normal(3000)])),
     ops=STATS, ddof=1, pcts=None, threads=(1, 2))  # large squares in tiles with small ones
 
+# types read through a conversion: float16 (HDF5 converts it to float32, subnormals and the
+# largest half included) and h5py's bool (an enum over bytes, read as 0 and 1)
+half = (rng.standard_normal(5 * 7 * 3) * 300).astype(np.float16)
+half[[4, 50]] = np.float16(65504.0)
+half[[9, 77]] = -np.float16(65504.0)
+half[[13, 90, 91]] = [np.float16(2.0**-24), np.float16(-2.0**-20), np.nan]
+add("float16_5x7x3", half.reshape(5, 7, 3), ddof=1, bins=7, threads=(1, 2))
+add("float16_chunked", (rng.standard_normal((64, 33)) * 0.01).astype(np.float16), threads=(2,),
+    dset_kw={"chunks": (5, 33), "compression": "gzip"})
+add("bool_13x1", rng.random((13, 1)) < 0.4, bins=2, threads=(1,))
+add("bool_3x4x5", rng.random((3, 4, 5)) < 0.7, ddof=1, bins=3, threads=(2,))
+
 
 def cancelling(shape, seed_mag=20):
     """Pairs +b, -b of huge values at random places, among ordinary ones."""

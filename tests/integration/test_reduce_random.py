@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Integration test: kernel reduce on random awkward datasets against exact references. Each
-case draws a type (float64, float32, signed and unsigned integers of 8 to 64 bits), a shape of
+case draws a type (float64, float32, signed and unsigned integers of 8 to 64 bits; float16 and
+bool, which dproc reads through a conversion, in cases of their own after those), a shape of
 one to three axes, its values (normal, exponents across the whole range, far from zero, signed
 zeros, small integers, tiny and subnormal, cancelling pairs of huge values, constants) with
 NaN and +-Inf among them, a subset of the ops, ddof, the NaN policy (skip or propagate), bins,
@@ -24,6 +25,10 @@ h = dh.Harness("reduce_random", __doc__)
 rng = np.random.default_rng(20261203)
 warnings.simplefilter("ignore", RuntimeWarning)
 TRIALS = 40
+# float16 and bool cases, after the others and drawn from a generator of their own, so that the
+# cases above stay what they were
+EXTRA = ["float16", "bool", "float16", "bool", "float16", "bool"]
+rng_extra = np.random.default_rng(20261204)
 OPS = ["count", "sum", "min", "max", "mean", "var", "std", "l2", "argmin", "argmax", "hist",
        "median"]
 INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
@@ -78,6 +83,28 @@ def draw_case():
         with np.errstate(over="ignore"):
             x = draw_values(n).astype(dt)
     return x.reshape(shape)
+
+
+def draw_extra(dt):
+    """Values of type dt (float16 or bool) in a shape of one to three axes: halves of every
+    magnitude, subnormals and the largest included, NaN and infinities sometimes."""
+    r = rng_extra
+    shape = tuple(int(r.choice([1, 3, 16, 100, 257, 1000])) for _ in range(int(r.integers(1, 4))))
+    while np.prod(shape) > 300000:
+        shape = shape[1:]
+    n = int(np.prod(shape))
+    if dt == "bool":
+        return (r.random(n) < r.uniform(0, 1)).reshape(shape)
+    x = r.standard_normal(n) * 10.0 ** r.uniform(-8, 4.8, n)
+    m = r.random(n)
+    x[m < 0.01] = 65504.0
+    x[(m > 0.1) & (m < 0.11)] = -65504.0
+    if r.random() < 0.4:
+        x[(m > 0.2) & (m < 0.22)] = nan
+    if r.random() < 0.2:
+        x[(m > 0.5) & (m < 0.505)] = inf
+    with np.errstate(over="ignore"):
+        return x.astype(np.float16).reshape(shape)
 
 
 def hist_range(f):
@@ -176,6 +203,10 @@ with h5py.File(h.path("in.h5"), "w") as fh:
     cases = []
     for t in range(TRIALS):
         x = draw_case()
+        fh[f"/c{t}"] = x
+        cases.append(x)
+    for t, dt in enumerate(EXTRA, TRIALS):
+        x = draw_extra(dt)
         fh[f"/c{t}"] = x
         cases.append(x)
 
