@@ -116,32 +116,31 @@ static void type_words(hid_t type, char *out, size_t size)
     }
 }
 
-/* Whether type is numpy's bool as h5py stores it: an enum FALSE = 0, TRUE = 1 over 1-byte
- * integers. */
+/* Whether type is numpy's bool as h5py stores it: an enum of the two values FALSE = 0 and
+ * TRUE = 1 over 1-byte integers. */
 static int is_bool(hid_t type)
 {
     if (H5Tget_class(type) != H5T_ENUM || H5Tget_size(type) != 1 || H5Tget_nmembers(type) != 2)
         return 0;
-    int ok = 1;
-    for (unsigned i = 0; i < 2 && ok; i++) {
-        char *name = H5Tget_member_name(type, i);
-        int8_t value = -1;
-        hid_t base = H5Tget_super(type);
-        ok = name && base >= 0 && H5Tget_member_value(type, i, &value) >= 0 &&
-             H5Tconvert(base, H5T_NATIVE_INT8, 1, &value, NULL, H5P_DEFAULT) >= 0 &&
-             !strcmp(name, i == 0 ? "FALSE" : "TRUE") && value == (int8_t)i;
-        if (base >= 0)
-            H5Tclose(base);
-        H5free_memory(name);
+    hid_t base = H5Tget_super(type);
+    int ok = base >= 0;
+    for (int i = 0; i < 2 && ok; i++) {
+        int8_t value = -1; /* the enum's value is one byte of its base type */
+        ok = H5Tenum_valueof(type, i ? "TRUE" : "FALSE", &value) >= 0 &&
+             H5Tconvert(base, H5T_NATIVE_INT8, 1, &value, NULL, H5P_DEFAULT) >= 0 && value == i;
     }
+    if (base >= 0)
+        H5Tclose(base);
     return ok;
 }
 
-/* Whether type is an IEEE half-precision float (float16): 2 bytes, 5 exponent bits, 10
- * mantissa bits. */
+/* Whether type is an IEEE half-precision float (float16): 16 bits, sign at 15, 5 exponent bits
+ * biased by 15, 10 mantissa bits with an implied leading one. */
 static int is_half(hid_t type)
 {
-    if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 2)
+    if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 2 || H5Tget_precision(type) != 16 ||
+        H5Tget_offset(type) != 0 || H5Tget_ebias(type) != 15 ||
+        H5Tget_norm(type) != H5T_NORM_IMPLIED)
         return 0;
     size_t spos, epos, esize, mpos, msize;
     return H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) >= 0 && spos == 15 &&
@@ -155,6 +154,7 @@ dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out, dp_h5_read_t *how)
     how->memtype = H5I_INVALID_HID;
     how->converts = 0;
     how->file_type = NULL;
+    how->file_esize = size;
     if (cls == H5T_INTEGER) {
         int sign = H5Tget_sign(type) == H5T_SGN_2;
         switch (size) {
@@ -179,6 +179,7 @@ dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out, dp_h5_read_t *how)
     } else if (is_half(type)) {
         /* HDF5 converts each value to float32 exactly */
         *out = DP_DT_FLOAT32;
+        how->memtype = H5Tcopy(H5T_NATIVE_FLOAT);
         how->converts = 1;
         how->file_type = "float16";
     } else if (is_bool(type)) {
@@ -191,8 +192,11 @@ dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out, dp_h5_read_t *how)
         cls = H5T_NO_CLASS;
     }
     if (cls != H5T_NO_CLASS) {
-        if (how->memtype < 0)
+        if (!how->file_type) /* read as they are stored */
             how->memtype = H5Tcopy(dp_h5_native(*out));
+        if (how->memtype < 0)
+            return dp_err_set(DP_ERR_IO, "cannot make the memory type to read it with (%s)",
+                              dp_h5_error_cause());
         return DP_OK;
     }
     char what[200];

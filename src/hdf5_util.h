@@ -21,13 +21,14 @@ typedef struct {
     hid_t memtype;         /* the memory type to read with (the caller closes it) */
     int converts;          /* HDF5 converts the values (the bytes in memory are not the file's) */
     const char *file_type; /* the file's type when its name is not the dtype's, else NULL */
+    size_t file_esize;     /* bytes per value in the file */
 } dp_h5_read_t;
 
 /* Maps an HDF5 file type to the dproc dtype its values are read as, and says how to read them:
  * integers of 1 to 8 bytes and floats of 4 or 8 bytes as they are, IEEE half floats (float16)
  * as float32, converted by HDF5, and h5py's bool (an enum FALSE = 0, TRUE = 1 over 1-byte
- * integers) as uint8. DP_ERR_DATA for types dproc cannot read, with a message saying what the
- * type is (e.g. "element type is a variable-length string; ..."). Local. */
+ * integers) as uint8, its bytes as they are. DP_ERR_DATA for types dproc cannot read, with a
+ * message saying what the type is (e.g. "element type is a variable-length string; ..."). Local. */
 dp_status_t dp_h5_dtype(hid_t type, dp_dtype_t *out, dp_h5_read_t *how);
 
 /* The native HDF5 memory type of a dtype. Local. */

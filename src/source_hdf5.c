@@ -12,13 +12,15 @@
 
 /* Parallel HDF5 input: collective hyperslab reads of each rank's box. Data are read in the
  * file's own type and converted here, since HDF5 1.10 turns a collective read that needs type
- * conversion into independent reads. */
+ * conversion into independent reads; only float16, which dproc has no type for, is converted
+ * by HDF5 (to float32), and its reads are independent. */
 
 typedef struct {
     hid_t file, dset, dxpl, memtype;
     dp_h5_read_t how; /* how the file's type is read (its memtype is memtype above) */
     int warned;
-    int direct;     /* contiguous, allocated, native byte order: readable with MPI-IO */
+    int direct;     /* contiguous, allocated, native byte order, no conversion: readable with
+                       MPI-IO */
     haddr_t offset; /* of the data in the file, when direct */
     char why[160];  /* why not direct */
 } h5src_t;
@@ -315,7 +317,7 @@ static dp_status_t h5_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
     if (st == DP_OK && n > 0) {
         if (s->dtype != DP_DT_FLOAT64)
             dp_convert_to_f64(s->dtype, buf, out, n);
-        s->bytes_read += n * esize;
+        s->bytes_read += n * (int64_t)h->how.file_esize;
     }
     return dp_comm_agree(st, s->comm);
 }

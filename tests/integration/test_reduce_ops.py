@@ -161,19 +161,6 @@ add("large_and_small", rng.permutation(np.concatenate([
     rng.standard_normal(3000)])),
     ops=STATS, ddof=1, pcts=None, threads=(1, 2))  # large squares in tiles with small ones
 
-# types read through a conversion: float16 (HDF5 converts it to float32, subnormals and the
-# largest half included) and h5py's bool (an enum over bytes, read as 0 and 1)
-half = (rng.standard_normal(5 * 7 * 3) * 300).astype(np.float16)
-half[[4, 50]] = np.float16(65504.0)
-half[[9, 77]] = -np.float16(65504.0)
-half[[13, 90, 91]] = [np.float16(2.0**-24), np.float16(-2.0**-20), np.nan]
-add("float16_5x7x3", half.reshape(5, 7, 3), ddof=1, bins=7, threads=(1, 2))
-add("float16_chunked", (rng.standard_normal((64, 33)) * 0.01).astype(np.float16), threads=(2,),
-    dset_kw={"chunks": (5, 33), "compression": "gzip"})
-add("bool_13x1", rng.random((13, 1)) < 0.4, bins=2, threads=(1,))
-add("bool_3x4x5", rng.random((3, 4, 5)) < 0.7, ddof=1, bins=3, threads=(2,))
-
-
 def cancelling(shape, seed_mag=20):
     """Pairs +b, -b of huge values at random places, among ordinary ones."""
     n = int(np.prod(shape))
@@ -320,6 +307,25 @@ rep[rows // 2:] = 1e3 + rng.standard_normal((rows - rows // 2, 1000))
 repro = Case("repro", rep, ddof=1, bins=64, range_=(-5e3, 5e3))
 
 # ---- the input file --------------------------------------------------------------------------
+
+# types read through a conversion: float16 (HDF5 converts it to float32, subnormals and the
+# largest half included; big-endian too) and h5py's bool (an enum over bytes, read as 0 and 1:
+# contiguous through MPI-IO, chunked through HDF5). Their values come from a generator of their
+# own, so that the cases above keep theirs.
+rng_types = np.random.default_rng(20261205)
+half = (rng_types.standard_normal(5 * 7 * 3) * 300).astype(np.float16)
+half[[4, 50]] = np.float16(65504.0)
+half[[9, 77]] = -np.float16(65504.0)
+half[[13, 90, 91]] = [np.float16(2.0**-24), np.float16(-2.0**-20), np.nan]
+add("float16_5x7x3", half.reshape(5, 7, 3), ddof=1, bins=7, threads=(1, 2))
+add("float16_chunked", (rng_types.standard_normal((64, 33)) * 0.01).astype(np.float16),
+    threads=(2,), dset_kw={"chunks": (5, 33), "compression": "gzip"})
+add("float16_big_endian", (rng_types.standard_normal(1001) * 1e4).astype(">f2"), threads=(1,))
+add("bool_13x1", rng_types.random((13, 1)) < 0.4, bins=2, threads=(1,))
+add("bool_3x4x5", rng_types.random((3, 4, 5)) < 0.7, ddof=1, bins=3, threads=(2,))
+add("bool_chunked", rng_types.random((300, 7)) < 0.2, threads=(1, 2),
+    dset_kw={"chunks": (16, 7), "compression": "gzip"})
+
 
 with h5py.File(h.path("in.h5"), "w") as f:
     for c in cases + [repro]:
