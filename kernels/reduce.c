@@ -398,24 +398,6 @@ static double dd_sqrt(double hi, double lo)
     return s + (fma(-s, s, hi) + lo) / (2.0 * s);
 }
 
-/* Reports a row-major global index as one index per axis (null entries when none). */
-static void report_index(const reduce_t *r, const char *name, int64_t g, dp_results_t *res)
-{
-    int64_t coords[DP_MAX_DIMS];
-    double none[DP_MAX_DIMS];
-    if (g < 0) {
-        for (int d = 0; d < r->global.ndim; d++)
-            none[d] = NAN;
-        dp_results_reals(res, name, none, (size_t)r->global.ndim);
-        return;
-    }
-    for (int d = r->global.ndim - 1; d >= 0; d--) {
-        coords[d] = g % r->global.n[d];
-        g /= r->global.n[d];
-    }
-    dp_results_ints(res, name, coords, (size_t)r->global.ndim);
-}
-
 static void report_hist(const reduce_t *r, dp_results_t *res)
 {
     const dp_hist_t *h = &r->hist;
@@ -602,9 +584,9 @@ static const char *reduce_results(const void *st, const void *combined, dp_resul
     if (c->ops & OP_L2)
         dp_results_real(res, "l2", m.l2);
     if (c->ops & OP_ARGMIN)
-        report_index(r, "argmin", poison ? s->first_nan : s->argmin, res);
+        dp_results_index(res, "argmin", poison ? s->first_nan : s->argmin);
     if (c->ops & OP_ARGMAX)
-        report_index(r, "argmax", poison ? s->first_nan : s->argmax, res);
+        dp_results_index(res, "argmax", poison ? s->first_nan : s->argmax);
     if (c->ops & OP_HIST)
         report_hist(r, res);
     report_order_statistics(r, poison, res);

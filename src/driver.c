@@ -137,9 +137,50 @@ static dp_status_t budget(run_t *r)
     return DP_OK;
 }
 
+/* Data seen folded (a scalar, or more than DP_MAX_DIMS dimensions) and empty data are reduced
+ * as a whole: other kernels, and a reduction along an axis of folded data, would see axes or
+ * values that are not the file's. Local; the same answer on every rank. */
+static dp_status_t check_shape(run_t *r)
+{
+    const dp_job_t *job = r->job;
+    const dp_source_t *s = &r->src;
+    const int reduce = job->kernel->kind == DP_KERNEL_REDUCE;
+    const char *path = s->job->input.path, *dset = s->job->input.dataset;
+    for (int d = 0; d < s->file_ndim && !reduce; d++)
+        if (s->file_n[d] == 0)
+            return dp_err_set(DP_ERR_DATA,
+                              "'%s:%s' is empty (extent 0 along axis %d); kernel %s needs "
+                              "values (kernel reduce reads an empty array)",
+                              path, dset, d, job->kernel->name);
+    if (!dp_source_folded(s))
+        return DP_OK;
+    char dims[64];
+    if (s->file_ndim == 0)
+        snprintf(dims, sizeof dims, "is a scalar (0 dimensions)");
+    else
+        snprintf(dims, sizeof dims, "has %d dimensions", s->file_ndim);
+    if (!reduce)
+        return dp_err_set(DP_ERR_DATA,
+                          "'%s:%s' %s; kernel %s reads arrays of 1 to %d dimensions (kernel "
+                          "reduce without axis reads any number)",
+                          path, dset, dims, job->kernel->name, DP_MAX_DIMS);
+    if (dp_opts_given(&job->ini, job->kernel->name, "axis")) {
+        char why[DP_ERR_MSG_MAX];
+        snprintf(why, sizeof why,
+                 "'%s:%s' %s; axis reduces arrays of 1 to %d dimensions (without axis, the "
+                 "whole array is reduced)",
+                 path, dset, dims, DP_MAX_DIMS);
+        return dp_job_usage_error(job, job->kernel->name, "axis", why);
+    }
+    return DP_OK;
+}
+
 static dp_status_t make_plan(run_t *r)
 {
     const dp_job_t *job = r->job;
+    r->results.index_ndim = r->src.file_ndim;
+    r->results.index_n = r->src.file_n;
+    DP_CALL(dp_comm_agree(check_shape(r), r->comm));
     dp_status_t st = dp_plan_make(&r->plan, &r->src.shape, r->nranks, job->run.decomposition,
                                   job->kernel->kind == DP_KERNEL_STENCIL);
     if (st == DP_ERR_USAGE) {
@@ -664,6 +705,10 @@ static void report(run_t *r, dp_status_t st)
     rep.peak_rss_mb = rss_max[0];
     rep.base_rss_mb = rss_max[1];
     rep.shape.ndim = r->plan.nranks ? r->plan.global.ndim : 0;
+    if (r->plan.nranks && dp_source_folded(&r->src)) {
+        rep.file_ndim = r->src.file_ndim;
+        rep.file_n = r->src.file_n;
+    }
     memcpy(rep.dims, r->plan.dims, sizeof rep.dims);
     memcpy(rep.timing, tmax, sizeof tmax);
     if (st == DP_OK && !r->opts->quiet)

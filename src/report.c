@@ -129,7 +129,10 @@ static cJSON *report_json(const dp_report_t *r)
         cJSON_AddStringToObject(o, "warning", pl->warning);
     cJSON_AddStringToObject(o, "input", r->input ? r->input : "");
     if (r->shape.ndim > 0) {
-        cJSON_AddItemToObject(o, "shape", int_array(r->shape.n, r->shape.ndim));
+        if (r->file_n)
+            cJSON_AddItemToObject(o, "shape", int_array(r->file_n, r->file_ndim));
+        else
+            cJSON_AddItemToObject(o, "shape", int_array(r->shape.n, r->shape.ndim));
         int64_t dims[DP_MAX_DIMS];
         for (int d = 0; d < DP_MAX_DIMS; d++)
             dims[d] = r->dims[d];
@@ -206,7 +209,9 @@ void dp_report_verdict(const dp_report_t *r, char *buf, size_t size)
         : short_of ? "; more [run] prefetch and a larger chunk_mb would hide more of the reads"
                    : "";
     const double write = r->timing[DP_PHASE_WRITE_BUSY];
-    if (write > 1.25 * compute && write > read)
+    if (r->shape.ndim > 0 && r->elements == 0)
+        snprintf(buf, size, "nothing to measure: the array is empty, no value was read");
+    else if (write > 1.25 * compute && write > read)
         snprintf(buf, size,
                  "I/O-bound: writes %.3g s, reads %.3g s, compute %.3g s, %.0f%% of the reads "
                  "hidden; the storage's write bandwidth is the limit, more threads will not help",

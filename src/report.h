@@ -42,8 +42,10 @@ typedef struct {
     const dp_job_t *job;
     const dp_runinfo_t *info;
     const char *input;     /* the source's description */
-    dp_shape_t shape;      /* global extents */
-    int dims[DP_MAX_DIMS]; /* the process grid */
+    dp_shape_t shape;      /* global extents, as the kernel sees them */
+    int file_ndim;         /* the extents as stored, when they differ (a scalar, or more than */
+    const int64_t *file_n; /* DP_MAX_DIMS dimensions): file_n is NULL when they do not */
+    int dims[DP_MAX_DIMS]; /* the process grid, over the axes of shape */
     int64_t elements;
     int64_t bytes_read;   /* summed over ranks */
     int64_t work;         /* the kernels' units of work (kernels/work.h), summed over ranks */

@@ -2,6 +2,7 @@
 
 #include "err.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,22 @@ void dp_results_ints(dp_results_t *r, const char *name, const int64_t *v, size_t
     dp_result_t *x = add(r, name, 1, 0, n);
     if (n > 0)
         memcpy(x->i, v, n * sizeof *v);
+}
+
+void dp_results_index(dp_results_t *r, const char *name, int64_t i)
+{
+    const int nd = r->index_ndim;
+    if (i < 0) {
+        dp_result_t *x = add(r, name, 0, 0, (size_t)nd);
+        for (int d = 0; d < nd; d++)
+            x->r[d] = NAN;
+        return;
+    }
+    dp_result_t *x = add(r, name, 1, 0, (size_t)nd);
+    for (int d = nd - 1; d >= 0; d--) {
+        x->i[d] = i % r->index_n[d];
+        i /= r->index_n[d];
+    }
 }
 
 static int64_t elements(const dp_shape_t *s)

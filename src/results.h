@@ -21,6 +21,8 @@ typedef struct {
 struct dp_results {
     dp_result_t *v;
     size_t n, cap;
+    int index_ndim;         /* the input array as stored, for dp_results_index */
+    const int64_t *index_n; /* its extents, owned by the source */
 };
 
 /* A list of strings. Local. */

@@ -18,14 +18,26 @@ static const dp_source_ops_t *const sources[] = {
 
 dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, MPI_Comm comm)
 {
-    *s = (dp_source_t){.ops = sources[job->input.source], .job = job, .comm = comm};
-    return s->ops->open(s);
+    *s =
+        (dp_source_t){.ops = sources[job->input.source], .job = job, .comm = comm, .file_ndim = -1};
+    const dp_status_t st = s->ops->open(s);
+    if (s->file_ndim < 0) { /* the backend reads arrays of 1 to 3 dimensions only */
+        s->file_ndim = s->shape.ndim;
+        for (int d = 0; d < s->shape.ndim; d++)
+            s->file_n[d] = s->shape.n[d];
+    }
+    return st;
 }
 
 dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
                            const int64_t count[DP_MAX_DIMS], double *out)
 {
     return s->ops->read(s, start, count, out);
+}
+
+int dp_source_folded(const dp_source_t *s)
+{
+    return s->file_ndim != s->shape.ndim;
 }
 
 int dp_source_direct(const dp_source_t *s, const char **path, int64_t *offset, char *why,

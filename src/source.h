@@ -14,6 +14,9 @@
 
 typedef struct dp_source dp_source_t;
 
+/* Dimensions of a stored array that dproc reads (HDF5's own limit). */
+enum { DP_FILE_MAX_DIMS = 32 };
+
 typedef struct {
     /* Opens the input and fills shape, dtype and describe. Collective. */
     dp_status_t (*open)(dp_source_t *s);
@@ -35,7 +38,13 @@ struct dp_source {
     const dp_source_ops_t *ops;
     const dp_job_t *job;
     MPI_Comm comm;
-    dp_shape_t shape;   /* global extents */
+    dp_shape_t shape; /* global extents */
+    /* The array as stored: file_ndim extents file_n[] (0 for a scalar). An array of 0 or of
+     * more than DP_MAX_DIMS dimensions is seen as shape with its leading axes merged into axis
+     * 0 (a scalar as one value), which keeps the row-major order of its values; any other is
+     * seen as it is stored. */
+    int file_ndim;
+    int64_t file_n[DP_FILE_MAX_DIMS];
     dp_dtype_t dtype;   /* element type as stored */
     char describe[160]; /* e.g. "HDF5 data.h5:/temp (int32)" */
     char note[512];     /* warnings for the report, e.g. a read that was not collective */
@@ -52,6 +61,10 @@ dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, MPI_Comm comm);
 /* Reads one box (see dp_source_ops_t.read). Collective. */
 dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
                            const int64_t count[DP_MAX_DIMS], double *out);
+
+/* Whether the source's array is seen with its axes merged (see file_ndim): a scalar or an
+ * array of more than DP_MAX_DIMS dimensions. Local. */
+int dp_source_folded(const dp_source_t *s);
 
 /* See dp_source_ops_t.direct; 0 with a reason for sources without it. Local. */
 int dp_source_direct(const dp_source_t *s, const char **path, int64_t *offset, char *why,

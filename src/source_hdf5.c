@@ -53,7 +53,9 @@ static dp_status_t storage(dp_source_t *s, h5src_t *h)
     if (layout == H5D_CHUNKED) {
         hsize_t chunk[H5S_MAX_RANK];
         H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
-        s->chunk_rows = (int64_t)chunk[0];
+        s->chunk_rows = (int64_t)chunk[0]; /* times the leading axes merged with axis 0 */
+        for (int d = 1; d <= s->file_ndim - DP_MAX_DIMS; d++)
+            s->chunk_rows *= s->file_n[d];
         snprintf(h->why, sizeof h->why,
                  "the dataset is chunked%s: read through HDF5, chunk rows by chunk rows, "
                  "without overlap",
@@ -180,7 +182,9 @@ static dp_status_t open_dataset(h5src_t *h, const dp_input_t *in)
     return DP_OK;
 }
 
-/* The extents of the dataset, checked: 1 to DP_MAX_DIMS dimensions, none of extent 0. Local. */
+/* The extents of the dataset, checked: as many values as 64-bit byte counts allow (an extent
+ * may be 0: an empty array). A scalar, or a dataset of more than DP_MAX_DIMS dimensions, is seen
+ * folded (see dp_source_t.file_ndim). Local. */
 static dp_status_t read_shape(dp_source_t *s, h5src_t *h)
 {
     const dp_input_t *in = &s->job->input;
@@ -198,17 +202,86 @@ static dp_status_t read_shape(dp_source_t *s, h5src_t *h)
     if (cls == H5S_NULL)
         return dp_err_set(DP_ERR_DATA, "'%s:%s' is empty (a null dataspace: no values)", in->path,
                           in->dataset);
-    if (nd < 1 || nd > DP_MAX_DIMS)
-        return dp_err_set(DP_ERR_DATA, "'%s:%s' has %d dimensions; dproc reads 1 to %d", in->path,
-                          in->dataset, nd, DP_MAX_DIMS);
-    for (int d = 0; d < nd; d++)
-        if (dims[d] == 0)
-            return dp_err_set(DP_ERR_DATA, "'%s:%s' is empty (extent 0 along axis %d)", in->path,
-                              in->dataset, d);
-    s->shape.ndim = nd;
-    for (int d = 0; d < DP_MAX_DIMS; d++)
-        s->shape.n[d] = d < nd ? (int64_t)dims[d] : 1;
+    if (nd < 0 || nd > DP_FILE_MAX_DIMS)
+        return dp_err_set(DP_ERR_IO, "'%s:%s': cannot read the dataset's shape (%d dimensions)",
+                          in->path, in->dataset, nd);
+    int64_t total = 1;
+    for (int d = 0; d < nd; d++) {
+        if (dims[d] > INT64_MAX || __builtin_mul_overflow(total, (int64_t)dims[d], &total))
+            return dp_err_set(DP_ERR_DATA, "'%s:%s' holds more values than dproc can count",
+                              in->path, in->dataset);
+        s->file_n[d] = (int64_t)dims[d];
+    }
+    s->file_ndim = nd;
+    const int lead = nd - (DP_MAX_DIMS - 1); /* axes merged into axis 0 when folded */
+    s->shape = (dp_shape_t){.ndim = nd < 1             ? 1
+                                    : nd > DP_MAX_DIMS ? DP_MAX_DIMS
+                                                       : nd,
+                            .n = {1, 1, 1}};
+    if (nd > DP_MAX_DIMS) {
+        for (int d = 0; d < lead; d++)
+            s->shape.n[0] *= s->file_n[d];
+        for (int d = 1; d < DP_MAX_DIMS; d++)
+            s->shape.n[d] = s->file_n[lead + d - 1];
+    } else {
+        for (int d = 0; d < nd; d++)
+            s->shape.n[d] = s->file_n[d];
+    }
     return DP_OK;
+}
+
+/* The dataset's shape in words: "2x3x4x5 (seen as 6x4x5)", "scalar (seen as 1 value)" or
+ * "400x300". Local. */
+static void file_shape_str(const dp_source_t *s, char *buf, size_t size)
+{
+    char seen[96];
+    size_t j = 0;
+    buf[0] = '\0';
+    if (s->file_ndim == 0) {
+        snprintf(buf, size, "scalar");
+        return;
+    }
+    for (int d = 0; d < s->file_ndim && j < size; d++)
+        j += (size_t)snprintf(buf + j, size - j, d ? "x%lld" : "%lld", (long long)s->file_n[d]);
+    if (dp_source_folded(s) && j < size)
+        snprintf(buf + j, size - j, " (seen as %s)", dp_shape_str(&s->shape, seen, sizeof seen));
+}
+
+/* Selects in fspace the values of the box (start, count) of the folded array (more than
+ * DP_MAX_DIMS dimensions): its rows along axis 0 run over the file's leading axes, which a
+ * union of hyperslabs covers, whole blocks of inner axes where the range allows; each is
+ * crossed with the box's ranges along the last two axes. HDF5 reads a selection in the file's
+ * row-major order, which is the order of the box. Local. */
+static void select_folded(const dp_source_t *s, hid_t fspace, const int64_t start[DP_MAX_DIMS],
+                          const int64_t count[DP_MAX_DIMS])
+{
+    const int lead = s->file_ndim - (DP_MAX_DIMS - 1);
+    hsize_t hs[H5S_MAX_RANK], hc[H5S_MAX_RANK];
+    int64_t stride[H5S_MAX_RANK]; /* values of axis 0 per step along leading axis j */
+    stride[lead - 1] = 1;
+    for (int j = lead - 2; j >= 0; j--)
+        stride[j] = stride[j + 1] * s->file_n[j + 1];
+    for (int d = 1; d < DP_MAX_DIMS; d++) {
+        hs[lead + d - 1] = (hsize_t)start[d];
+        hc[lead + d - 1] = (hsize_t)count[d];
+    }
+    H5S_seloper_t op = H5S_SELECT_SET;
+    for (int64_t a = start[0], b = start[0] + count[0]; a < b;) {
+        int j = 0; /* the outermost axis along which whole steps start at a and fit */
+        while (j < lead - 1 && (a % stride[j] != 0 || a + stride[j] > b))
+            j++;
+        const int64_t at = a / stride[j] % s->file_n[j];
+        int64_t k = (b - a) / stride[j];
+        if (k > s->file_n[j] - at)
+            k = s->file_n[j] - at;
+        for (int d = 0; d < lead; d++) {
+            hs[d] = d < j ? (hsize_t)(a / stride[d] % s->file_n[d]) : d == j ? (hsize_t)at : 0;
+            hc[d] = d < j ? 1 : d == j ? (hsize_t)k : (hsize_t)s->file_n[d];
+        }
+        H5Sselect_hyperslab(fspace, op, hs, NULL, hc, NULL);
+        op = H5S_SELECT_OR;
+        a += k * stride[j];
+    }
 }
 
 static dp_status_t h5_open(dp_source_t *s)
@@ -255,13 +328,14 @@ static dp_status_t h5_open(dp_source_t *s)
     if (st == DP_OK) {
         h->dxpl = H5Pcreate(H5P_DATASET_XFER);
         H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE);
-        char shape[96], type[48];
+        char shape[160], type[48];
+        file_shape_str(s, shape, sizeof shape);
         if (h->how.file_type)
             snprintf(type, sizeof type, "%s read as %s", h->how.file_type, dp_dtype_name(s->dtype));
         else
             snprintf(type, sizeof type, "%s", dp_dtype_name(s->dtype));
         snprintf(s->describe, sizeof s->describe, "HDF5 %s:%s (%s %s)", in->path, in->dataset, type,
-                 dp_shape_str(&s->shape, shape, sizeof shape));
+                 shape);
     }
     return dp_comm_agree(st, s->comm);
 }
@@ -282,17 +356,24 @@ static dp_status_t h5_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
     hid_t fspace = H5Dget_space(h->dset);
     hsize_t one = 1;
     hid_t mspace;
-    if (n > 0) {
+    if (n > 0 && s->file_ndim == 0) {
+        H5Sselect_all(fspace);
+    } else if (n > 0 && dp_source_folded(s)) {
+        select_folded(s, fspace, start, count);
+    } else if (n > 0) {
         hsize_t hs[DP_MAX_DIMS], hc[DP_MAX_DIMS];
         for (int d = 0; d < nd; d++) {
             hs[d] = (hsize_t)start[d];
             hc[d] = (hsize_t)count[d];
         }
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, hs, NULL, hc, NULL);
+    } else {
+        H5Sselect_none(fspace);
+    }
+    if (n > 0) {
         hsize_t total = (hsize_t)n;
         mspace = H5Screate_simple(1, &total, NULL);
     } else {
-        H5Sselect_none(fspace);
         mspace = H5Screate_simple(1, &one, NULL);
         H5Sselect_none(mspace);
     }

@@ -332,24 +332,39 @@ bad_case("1d_data_for_2d_stencil", hdf5("kinds.h5", "/d1"), 2,
          "taps have 2 offsets each, but the data have 1 dimension", kernel="stencil",
          extra=[("stencil", {"taps": TAPS_2D, "iterations": 2})],
          job_form=("stencil", "taps", "taps ="))
-bad_case("4d_dataset_reduce", hdf5("kinds.h5", "/d4"), 1,
-         q("'kinds.h5:/d4' has 4 dimensions; dproc reads 1 to 3"))
+# a scalar, more than 3 dimensions and an empty array are reduced whole (test_reduce_ops.py);
+# other kernels, and an axis of a scalar or of 4-D data, refuse them
+FOLDED_TAIL = q("reads arrays of 1 to 3 dimensions (kernel reduce without axis reads any "
+                "number)") + "$"
+bad_case("4d_dataset_copy", hdf5("kinds.h5", "/d4"), 1,
+         q("'kinds.h5:/d4' has 4 dimensions; kernel copy ") + FOLDED_TAIL, kernel="copy")
 bad_case("4d_dataset_stencil", hdf5("kinds.h5", "/d4"), 1,
-         q("'kinds.h5:/d4' has 4 dimensions"), kernel="stencil",
+         q("'kinds.h5:/d4' has 4 dimensions; kernel stencil ") + FOLDED_TAIL, kernel="stencil",
          extra=[("stencil", {"preset": "heat", "alpha": 0.1, "iterations": 2})])
+bad_case("4d_dataset_reduce_axis", hdf5("kinds.h5", "/d4"), 2,
+         q("'kinds.h5:/d4' has 4 dimensions; axis reduces arrays of 1 to 3 dimensions"),
+         extra=[("reduce", {"ops": "sum", "axis": 0})], job_form=("reduce", "axis", "axis ="))
 bad_case("axis_the_data_lack", hdf5("kinds.h5", "/d2"), 2,
          "axis 2, but the data have 2 dimensions", extra=[("reduce", {"ops": "sum", "axis": 2})],
          job_form=("reduce", "axis", "axis ="))
+EMPTY_TAIL = q("needs values (kernel reduce reads an empty array)") + "$"
 bad_case("zero_size_1d", hdf5("kinds.h5", "/z0"), 1,
-         q("'kinds.h5:/z0' is empty (extent 0 along axis 0)"))
+         q("'kinds.h5:/z0' is empty (extent 0 along axis 0); kernel copy ") + EMPTY_TAIL,
+         kernel="copy")
 bad_case("zero_size_0x5", hdf5("kinds.h5", "/z05"), 1,
-         q("'kinds.h5:/z05' is empty (extent 0 along axis 0)"), kernel="copy")
+         q("'kinds.h5:/z05' is empty (extent 0 along axis 0); kernel copy ") + EMPTY_TAIL,
+         kernel="copy")
 bad_case("zero_size_5x0", hdf5("kinds.h5", "/z50"), 1,
-         q("'kinds.h5:/z50' is empty (extent 0 along axis 1)"))
+         q("'kinds.h5:/z50' is empty (extent 0 along axis 1); kernel stencil ") + EMPTY_TAIL,
+         kernel="stencil", extra=[("stencil", {"preset": "heat", "alpha": 0.1, "iterations": 2})])
 bad_case("null_dataspace", hdf5("kinds.h5", "/null"), 1,
          q("'kinds.h5:/null' is empty (a null dataspace: no values)"))
 bad_case("scalar_dataset", hdf5("kinds.h5", "/scalar"), 1,
-         q("'kinds.h5:/scalar' has 0 dimensions; dproc reads 1 to 3"))
+         q("'kinds.h5:/scalar' is a scalar (0 dimensions); kernel copy ") + FOLDED_TAIL,
+         kernel="copy")
+bad_case("scalar_dataset_reduce_axis", hdf5("kinds.h5", "/scalar"), 2,
+         q("'kinds.h5:/scalar' is a scalar (0 dimensions); axis reduces arrays of 1 to 3 dimensions"),
+         extra=[("reduce", {"ops": "sum", "axis": 0})], job_form=("reduce", "axis", "axis ="))
 
 # ---- element types -----------------------------------------------------------------------------
 

@@ -326,6 +326,35 @@ add("bool_3x4x5", rng_types.random((3, 4, 5)) < 0.7, ddof=1, bins=3, threads=(2,
 add("bool_chunked", rng_types.random((300, 7)) < 0.2, threads=(1, 2),
     dset_kw={"chunks": (16, 7), "compression": "gzip"})
 
+# arrays of 0 dimensions (a scalar), of more than 3 (reduced whole: dproc merges the leading
+# axes, and reports indices along the file's own axes) and empty arrays (count 0, sum 0, the
+# rest NaN, as numpy's nan* functions on an empty selection). Their values come from a
+# generator of their own, so that the cases above keep theirs.
+rng_shapes = np.random.default_rng(20261203)
+add("scalar_f64", np.array(-2.75), bins=3, threads=(1,))
+add("scalar_int32", np.array(-7, dtype=np.int32), ops=STATS + ["median"], threads=(2,))
+nd4 = (rng_shapes.standard_normal((3, 4, 5, 6)) * 100).astype(np.float64)
+nd4[1, 2, 3, 4] = nd4[2, 0, 0, 5] = 1e150  # the maximum twice: the first is reported
+nd4[0, 3, 1, 2] = -1e150
+nd4[2, 3, 4, 5] = nan
+add("float64_3x4x5x6", nd4, ddof=1, bins=16, threads=(1, 2))
+add("int16_2x3x2x5x7_chunked", rng_shapes.integers(-30000, 30000, (2, 3, 2, 5, 7), np.int16),
+    bins=7, threads=(2,), dset_kw={"chunks": (1, 2, 2, 3, 4), "compression": "gzip"})
+add("float32_4x1x3x1x2x5", (rng_shapes.standard_normal((4, 1, 3, 1, 2, 5)) * 1e3)
+    .astype(np.float32), threads=(1,))
+add("bool_2x2x2x2", rng_shapes.random((2, 2, 2, 2)) < 0.5, bins=2, threads=(2,))
+big4 = 1e6 + rng_shapes.standard_normal((5, 7, 60, 100))  # several read pieces at chunk_mb 1
+big4[4, 6, 59, 99] = -1e6
+nd4_big = add("float64_5x7x60x100", big4, ops=STATS + ["median"], pcts=["10", "99.9"],
+              threads=(2,))
+add("empty_0", np.zeros(0), bins=4, threads=(1,))
+add("empty_3x0_range", np.zeros((3, 0), np.int32), bins=4, range_=(0.0, 1.0), threads=(2,))
+add("empty_0x4_chunked", np.zeros((0, 4), np.float32), threads=(1,),
+    dset_kw={"chunks": (8, 4), "maxshape": (None, 4)})
+add("empty_2x0x3x4", np.zeros((2, 0, 3, 4)), ops=STATS, pcts=None, threads=(2,))
+add("empty_axis1_3x0", np.zeros((3, 0)), ops=MOMENTS, pcts=None, axis=1, threads=(1,))
+add("empty_axis0_3x0", np.zeros((3, 0)), ops=MOMENTS, pcts=None, axis=0, threads=(2,))
+
 
 with h5py.File(h.path("in.h5"), "w") as f:
     for c in cases + [repro]:
@@ -344,7 +373,7 @@ def axis_reference(c):
     a = np.moveaxis(c.data.astype(np.float64), c.axis, -1)
     shape = a.shape[:-1]
     cols = {k: [] for k in c.ops}
-    for line in a.reshape(-1, a.shape[-1]):
+    for line in a.reshape(int(np.prod(shape)), a.shape[-1]):
         v = line[~np.isnan(line)]
         n = int(v.size)
         s1, s2 = exact_sums(v)
@@ -420,11 +449,15 @@ def reference(c):
         else:
             ref["l2"] = ("sqrt", Fraction(exact_sums(v)[1], 1 << 2148))
     for k, fn in (("argmin", np.nanargmin), ("argmax", np.nanargmax)):
-        if k in ops:
+        if k in ops and n == 0 and not prop:  # no value to point at: one null per axis
+            ref[k] = ("floats", [nan] * a.ndim)
+        elif k in ops:
             # numpy's argmin/argmax without nan* return the first NaN, as propagate does
             flat = (np.argmin if k == "argmin" else np.argmax)(x) if prop else fn(x)
             ref[k] = ("ints", index_list(flat, a.shape))
-    if "hist" in ops:
+    if "hist" in ops and n == 0 and c.range is None:  # no range to bin: the bins only
+        ref["hist/bins"] = ("int", c.bins)
+    elif "hist" in ops:
         lo, hi = c.range if c.range is not None else (float(v.min()), float(v.max()))
         with np.errstate(over="ignore", divide="ignore"):
             narrow = not np.isfinite(c.bins / np.float64(hi - lo)) and lo < hi
@@ -444,9 +477,10 @@ def reference(c):
         ref["hist/below"] = ("int", int((v < lo).sum()))
         ref["hist/above"] = ("int", int((v > hi).sum()))
     if "median" in ops:
-        ref["median"] = ("exact", nan if prop else float(np.median(v)))
+        ref["median"] = ("exact", nan if prop or n == 0 else float(np.median(v)))
     for q in c.pcts or ():
-        ref[f"percentiles/{q}"] = ("exact", nan if prop else float(np.percentile(v, float(q))))
+        ref[f"percentiles/{q}"] = ("exact", nan if prop or n == 0 else
+                                   float(np.percentile(v, float(q))))
     return ref
 
 
@@ -638,6 +672,9 @@ for c in cases:
     ref = reference(c)
     for t in c.threads:
         run_case(c, t, ref=ref)
+
+# the 4-D array read in several pieces per rank: pieces start inside blocks of the merged axes
+run_case(nd4_big, 2, chunk=1)
 
 # ---- 5. nan = error --------------------------------------------------------------------------
 

@@ -70,7 +70,12 @@ static int run_layout(const char *section, const double *x, dp_shape_t g, int ra
         free(acc);
         free(part);
     }
+    if (!res->index_n) { /* indices along the axes the kernel sees, unless the test set others */
+        res->index_ndim = g.ndim;
+        res->index_n = g.n;
+    }
     CU_ASSERT_PTR_NULL(reduce->results(st, NULL, res)); /* reduce keeps its combined partial */
+    res->index_n = NULL;
     reduce->destroy(st);
     dp_job_free(&job);
     return passes;
@@ -921,6 +926,60 @@ static void test_tile_variants(void)
     CU_ASSERT(tested >= 1);
 }
 
+/* A 4-D array as dproc hands it to reduce (leading axes merged: 2x3x4x5 seen as 6x4x5):
+ * argmin/argmax are the file's four indices of the first extreme, found here by four nested
+ * loops; an empty array gives one NaN per axis, a scalar none. */
+static void test_reduce_folded_indices(void)
+{
+    const int64_t dims[4] = {2, 3, 4, 5};
+    double x[120];
+    srand(5);
+    for (int i = 0; i < 120; i++)
+        x[i] = (double)(rand() % 50);
+    x[37] = x[101] = -1.0; /* the minimum twice: the first is reported */
+    x[88] = 99.0;
+    int64_t lo[4] = {0}, hi[4] = {0};
+    double mn = INFINITY, mx = -INFINITY;
+    for (int64_t a = 0; a < 2; a++)
+        for (int64_t b = 0; b < 3; b++)
+            for (int64_t c = 0; c < 4; c++)
+                for (int64_t d = 0; d < 5; d++) {
+                    const double v = x[((a * 3 + b) * 4 + c) * 5 + d];
+                    if (v < mn) {
+                        mn = v;
+                        memcpy(lo, (int64_t[4]){a, b, c, d}, sizeof lo);
+                    }
+                    if (v > mx) {
+                        mx = v;
+                        memcpy(hi, (int64_t[4]){a, b, c, d}, sizeof hi);
+                    }
+                }
+    for (int ranks = 1; ranks <= 4; ranks++) {
+        dp_results_t res = {.index_ndim = 4, .index_n = dims};
+        run_layout("ops = argmin,argmax", x, (dp_shape_t){.ndim = 3, .n = {6, 4, 5}}, ranks, 2,
+                   &res);
+        const dp_result_t *amin = find(&res, "argmin"), *amax = find(&res, "argmax");
+        CU_ASSERT_FATAL(amin && amax && amin->is_int && amax->is_int);
+        CU_ASSERT(amin->n == 4 && amax->n == 4);
+        CU_ASSERT(!memcmp(amin->i, lo, sizeof lo) && !memcmp(amax->i, hi, sizeof hi));
+        dp_results_free(&res);
+    }
+    dp_results_t res = {.index_ndim = 2, .index_n = (const int64_t[2]){3, 0}};
+    run_layout("ops = count,sum,argmin", x, (dp_shape_t){.ndim = 2, .n = {3, 0, 1}}, 2, 1, &res);
+    const dp_result_t *amin = find(&res, "argmin");
+    CU_ASSERT_FATAL(amin != NULL);
+    CU_ASSERT(!amin->is_int && amin->n == 2 && isnan(amin->r[0]) && isnan(amin->r[1]));
+    CU_ASSERT_EQUAL(real_of(&res, "count"), 0.0);
+    CU_ASSERT_EQUAL(real_of(&res, "sum"), 0.0);
+    dp_results_free(&res);
+    res = (dp_results_t){.index_ndim = 0, .index_n = dims};
+    run_layout("ops = argmax,min", (const double[1]){-4.5}, (dp_shape_t){.ndim = 1, .n = {1, 1, 1}},
+               1, 1, &res);
+    CU_ASSERT(find(&res, "argmax") && find(&res, "argmax")->n == 0);
+    CU_ASSERT_EQUAL(real_of(&res, "min"), -4.5);
+    dp_results_free(&res);
+}
+
 static void test_reduce_special_values(void)
 {
     dp_results_t res = {0};
@@ -1324,6 +1383,8 @@ int main(void)
         {"percentiles and histograms against sorting", test_percentiles_and_hist},
         {"reductions along an axis", test_reduce_axis},
         {"reduce: NaN, Inf, one and no element", test_reduce_special_values},
+        {"reduce: indices of a 4-D array seen folded, of empty arrays, of scalars",
+         test_reduce_folded_indices},
         {"tile passes of every instruction set", test_tile_variants},
         {"generators: closed forms", test_generators_closed_form},
         {"generators: any block, same values", test_generators_any_block},
