@@ -2,8 +2,9 @@
 """Integration test: kernel reduce on random awkward datasets against exact references. Each
 case draws a type (float64, float32, signed and unsigned integers of 8 to 64 bits; float16 and
 bool, which dproc reads through a conversion, in cases of their own after those), a shape of
-one to three axes, its values (normal, exponents across the whole range, far from zero, signed
-zeros, small integers, tiny and subnormal, cancelling pairs of huge values, constants) with
+one to three axes (and, in cases of their own after those, scalars, 4 to 6 axes and empty
+arrays), its values (normal, exponents across the whole range, far from zero, signed zeros,
+small integers, tiny and subnormal, cancelling pairs of huge values, constants) with
 NaN and +-Inf among them, a subset of the ops, ddof, the NaN policy (skip or propagate), bins,
 a range or none, percentiles, and a layout: 1 to --np ranks, 1 or 2 threads, chunk_mb 1, 2 or
 64. Checks count and NaN count, sum, mean and var correctly rounded from exact integer sums,
@@ -29,41 +30,47 @@ TRIALS = 40
 # cases above stay what they were
 EXTRA = ["float16", "bool", "float16", "bool", "float16", "bool"]
 rng_extra = np.random.default_rng(20261204)
+# scalars, arrays of 4 to 6 axes and empty arrays (reduced whole; the leading axes merged as
+# read), after those and from a generator of their own
+SHAPED = 10
+rng_shaped = np.random.default_rng(20261206)
 OPS = ["count", "sum", "min", "max", "mean", "var", "std", "l2", "argmin", "argmax", "hist",
        "median"]
 INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 nan, inf = math.nan, math.inf
 
 
-def draw_values(n):
-    """n float64 values of one of eight kinds, with NaN and infinities sometimes."""
-    kind = int(rng.integers(0, 8))
+def draw_values(n, r=None):
+    """n float64 values of one of eight kinds, with NaN and infinities sometimes (from r, by
+    default the cases' generator)."""
+    r = rng if r is None else r
+    kind = int(r.integers(0, 8))
     if kind == 0:
-        x = rng.standard_normal(n)
+        x = r.standard_normal(n)
     elif kind == 1:
-        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-300, 300, n)
+        x = r.standard_normal(n) * 10.0 ** r.uniform(-300, 300, n)
     elif kind == 2:
-        x = 1e10 + rng.standard_normal(n) * 1e-4
+        x = 1e10 + r.standard_normal(n) * 1e-4
     elif kind == 3:
-        x = np.where(rng.random(n) < 0.5, -0.0, 0.0)
+        x = np.where(r.random(n) < 0.5, -0.0, 0.0)
     elif kind == 4:
-        x = rng.integers(-3, 3, n).astype(np.float64)
+        x = r.integers(-3, 3, n).astype(np.float64)
     elif kind == 5:
-        scale = float(rng.choice([1e-310, 1e-300, 1e-200, 1e-160, 2.0**-470, 2.0**-455]))
-        x = rng.standard_normal(n) * scale + (float(rng.choice([1e-150, 3e-139]))
-                                               if rng.random() < 0.3 else 0.0)
+        scale = float(r.choice([1e-310, 1e-300, 1e-200, 1e-160, 2.0**-470, 2.0**-455]))
+        x = r.standard_normal(n) * scale + (float(r.choice([1e-150, 3e-139]))
+                                               if r.random() < 0.3 else 0.0)
     elif kind == 6:
         k = n // 2
-        big = rng.standard_normal(k) * 10.0 ** rng.uniform(0, 300, k)
-        x = rng.permutation(np.concatenate([big, -big, rng.standard_normal(n - 2 * k)]))
+        big = r.standard_normal(k) * 10.0 ** r.uniform(0, 300, k)
+        x = r.permutation(np.concatenate([big, -big, r.standard_normal(n - 2 * k)]))
     else:
-        x = np.full(n, float(rng.choice([1e-320, 0.1, 3.0, 1e300, -7.5])))
-    m = rng.random(n)
-    if rng.random() < 0.4:
+        x = np.full(n, float(r.choice([1e-320, 0.1, 3.0, 1e300, -7.5])))
+    m = r.random(n)
+    if r.random() < 0.4:
         x[m < 0.02] = nan
-    if rng.random() < 0.2:
+    if r.random() < 0.2:
         x[(m > 0.5) & (m < 0.505)] = inf
-    if rng.random() < 0.2:
+    if r.random() < 0.2:
         x[(m > 0.6) & (m < 0.605)] = -inf
     return x
 
@@ -105,6 +112,35 @@ def draw_extra(dt):
         x[(m > 0.5) & (m < 0.505)] = inf
     with np.errstate(over="ignore"):
         return x.astype(np.float16).reshape(shape)
+
+
+def draw_shaped():
+    """(values, dataset keywords): a scalar, an array of 4 to 6 axes (chunked or not) or an
+    empty array of 1 to 5 axes, of a float or integer type."""
+    r = rng_shaped
+    kind = int(r.integers(0, 5))
+    if kind == 0:
+        shape = ()
+    elif kind == 1:
+        shape = tuple(int(r.choice([0, 1, 3, 4])) for _ in range(int(r.integers(1, 6))))
+        shape = shape if 0 in shape else (0,) + shape
+    else:
+        shape = tuple(int(r.choice([1, 2, 3, 5, 7, 16])) for _ in range(int(r.integers(4, 7))))
+        while np.prod(shape) > 200000:
+            shape = tuple(max(1, e // 2) for e in shape)
+    n = int(np.prod(shape))
+    dt = str(r.choice(["float64", "float32", "int16", "uint64"]))
+    if dt.startswith("float"):
+        with np.errstate(over="ignore"):
+            x = draw_values(n, r).astype(dt)
+    else:
+        info = np.iinfo(dt)
+        x = r.integers(info.min, info.max, n, dtype=dt, endpoint=True)
+    kw = {}
+    if shape and r.random() < 0.4:
+        kw = {"chunks": tuple(int(r.integers(1, max(e, 1) + 1)) for e in shape),
+              "maxshape": tuple(None for _ in shape)}
+    return x.reshape(shape), kw
 
 
 def hist_range(f):
@@ -208,6 +244,10 @@ with h5py.File(h.path("in.h5"), "w") as fh:
     for t, dt in enumerate(EXTRA, TRIALS):
         x = draw_extra(dt)
         fh[f"/c{t}"] = x
+        cases.append(x)
+    for t in range(TRIALS + len(EXTRA), TRIALS + len(EXTRA) + SHAPED):
+        x, kw = draw_shaped()
+        fh.create_dataset(f"/c{t}", data=x, **kw)
         cases.append(x)
 
 for t, x in enumerate(cases):
