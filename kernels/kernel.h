@@ -8,6 +8,11 @@
 
 #include <stdint.h>
 
+/* The built-in reduce kernel: the only one that reads a scalar, more than DP_MAX_DIMS
+ * dimensions or an empty array (dp_source_folded); plugins' REDUCE kernels get 1 to 3
+ * dimensions and values, as the kernel API promised them. */
+extern const dp_kernel_t dp_kernel_reduce;
+
 /* The kernel of that name, or NULL. Local. */
 const dp_kernel_t *dp_kernel_find(const char *name);
 

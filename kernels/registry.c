@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const dp_kernel_t dp_kernel_reduce;
 extern const dp_kernel_t dp_kernel_copy;
 extern const dp_kernel_t dp_kernel_map;
 extern const dp_kernel_t dp_kernel_stencil;

@@ -7,6 +7,7 @@
 #include "fault.h"
 #include "heatmap.h"
 #include "iterate.h"
+#include "kernel.h"
 #include "kv_driver.h"
 #include "opts.h"
 #include "plan.h"
@@ -137,14 +138,15 @@ static dp_status_t budget(run_t *r)
     return DP_OK;
 }
 
-/* Data seen folded (a scalar, or more than DP_MAX_DIMS dimensions) and empty data are reduced
- * as a whole: other kernels, and a reduction along an axis of folded data, would see axes or
- * values that are not the file's. Local; the same answer on every rank. */
+/* Data seen folded (a scalar, or more than DP_MAX_DIMS dimensions) and empty data are read by
+ * the built-in reduce only, without axis: other kernels (plugins' REDUCE kernels too), and a
+ * reduction along an axis of folded data, would see axes or values that are not the file's.
+ * Local; the same answer on every rank. */
 static dp_status_t check_shape(run_t *r)
 {
     const dp_job_t *job = r->job;
     const dp_source_t *s = &r->src;
-    const int reduce = job->kernel->kind == DP_KERNEL_REDUCE;
+    const int reduce = job->kernel == &dp_kernel_reduce;
     const char *path = s->job->input.path, *dset = s->job->input.dataset;
     for (int d = 0; d < s->file_ndim && !reduce; d++)
         if (s->file_n[d] == 0)

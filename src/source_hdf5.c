@@ -19,10 +19,11 @@ typedef struct {
     hid_t file, dset, dxpl, memtype;
     dp_h5_read_t how; /* how the file's type is read (its memtype is memtype above) */
     int warned;
-    int direct;     /* contiguous, allocated, native byte order, no conversion: readable with
-                       MPI-IO */
-    haddr_t offset; /* of the data in the file, when direct */
-    char why[160];  /* why not direct */
+    int independent; /* reads are independent: the storage is not allocated (fill values) */
+    int direct;      /* contiguous, allocated, native byte order, no conversion: readable with
+                        MPI-IO */
+    haddr_t offset;  /* of the data in the file, when direct */
+    char why[160];   /* why not direct */
 } h5src_t;
 
 /* How the dataset is stored: whether its bytes can be read straight through MPI-IO, and the
@@ -50,7 +51,19 @@ static dp_status_t storage(dp_source_t *s, h5src_t *h)
         H5Tget_order(ftype) == H5Tget_order(H5T_NATIVE_INT) || H5Tget_size(ftype) == 1;
     h->offset = H5Dget_offset(h->dset);
     dp_status_t st = DP_OK;
-    if (layout == H5D_CHUNKED) {
+    H5D_space_status_t alloc = H5D_SPACE_STATUS_ERROR;
+    H5Dget_space_status(h->dset, &alloc);
+    /* HDF5 1.10 fills a selection of unallocated storage without its collective exchange,
+     * which a rank that selects nothing still enters: independent reads do not wait for it */
+    h->independent = alloc == H5D_SPACE_STATUS_NOT_ALLOCATED;
+    if (layout == H5D_CHUNKED && s->file_ndim == H5S_MAX_RANK) {
+        st = dp_err_set(DP_ERR_DATA,
+                        "'%s:%s' is chunked and has %d dimensions; HDF5 1.10 cannot read part of "
+                        "such a dataset (dproc reads chunked datasets of up to %d dimensions)",
+                        in->path, in->dataset, H5S_MAX_RANK, H5S_MAX_RANK - 1);
+    } else if (dp_shape_elements(&s->shape) == 0) {
+        snprintf(h->why, sizeof h->why, "the dataset is empty: there is nothing to read");
+    } else if (layout == H5D_CHUNKED) {
         hsize_t chunk[H5S_MAX_RANK];
         H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
         s->chunk_rows = (int64_t)chunk[0]; /* times the leading axes merged with axis 0 */
@@ -65,7 +78,8 @@ static dp_status_t storage(dp_source_t *s, h5src_t *h)
                  layout == H5D_COMPACT ? "compact" : "stored outside the file");
     } else if (h->offset == HADDR_UNDEF) {
         snprintf(h->why, sizeof h->why,
-                 "the dataset's storage is not allocated (all fill values): read through HDF5");
+                 "the dataset's storage is not allocated (all fill values): read through HDF5, "
+                 "independently");
     } else if (!native) {
         snprintf(h->why, sizeof h->why,
                  "the dataset's byte order is not this machine's: read through HDF5, which "
@@ -182,9 +196,9 @@ static dp_status_t open_dataset(h5src_t *h, const dp_input_t *in)
     return DP_OK;
 }
 
-/* The extents of the dataset, checked: as many values as 64-bit byte counts allow (an extent
- * may be 0: an empty array). A scalar, or a dataset of more than DP_MAX_DIMS dimensions, is seen
- * folded (see dp_source_t.file_ndim). Local. */
+/* The extents of the dataset, checked: their product (those that are not 0) in bytes of
+ * float64 fits 64-bit counts (an extent may be 0: an empty array). A scalar, or a dataset of more
+ * than DP_MAX_DIMS dimensions, is seen folded (see dp_source_t.file_ndim). Local. */
 static dp_status_t read_shape(dp_source_t *s, h5src_t *h)
 {
     const dp_input_t *in = &s->job->input;
@@ -205,10 +219,13 @@ static dp_status_t read_shape(dp_source_t *s, h5src_t *h)
     if (nd < 0 || nd > DP_FILE_MAX_DIMS)
         return dp_err_set(DP_ERR_IO, "'%s:%s': cannot read the dataset's shape (%d dimensions)",
                           in->path, in->dataset, nd);
-    int64_t total = 1;
+    int64_t total = 8; /* bytes of the values in memory, over the extents that are not 0 */
     for (int d = 0; d < nd; d++) {
-        if (dims[d] > INT64_MAX || __builtin_mul_overflow(total, (int64_t)dims[d], &total))
-            return dp_err_set(DP_ERR_DATA, "'%s:%s' holds more values than dproc can count",
+        if (dims[d] > INT64_MAX ||
+            (dims[d] > 0 && __builtin_mul_overflow(total, (int64_t)dims[d], &total)))
+            return dp_err_set(DP_ERR_DATA,
+                              "'%s:%s': its extents are too large: their product overflows "
+                              "64-bit byte counts",
                               in->path, in->dataset);
         s->file_n[d] = (int64_t)dims[d];
     }
@@ -327,7 +344,7 @@ static dp_status_t h5_open(dp_source_t *s)
         st = storage(s, h);
     if (st == DP_OK) {
         h->dxpl = H5Pcreate(H5P_DATASET_XFER);
-        H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE);
+        H5Pset_dxpl_mpio(h->dxpl, h->independent ? H5FD_MPIO_INDEPENDENT : H5FD_MPIO_COLLECTIVE);
         char shape[160], type[48];
         file_shape_str(s, shape, sizeof shape);
         if (h->how.file_type)
@@ -385,7 +402,7 @@ static dp_status_t h5_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
     if (st == DP_OK && !h->warned) {
         H5D_mpio_actual_io_mode_t mode;
         H5Pget_mpio_actual_io_mode(h->dxpl, &mode);
-        if (mode == H5D_MPIO_NO_COLLECTIVE && n > 0) {
+        if (mode == H5D_MPIO_NO_COLLECTIVE && n > 0 && !h->independent) {
             uint32_t local = 0, global = 0;
             H5Pget_mpio_no_collective_cause(h->dxpl, &local, &global);
             const size_t used = strlen(s->note);

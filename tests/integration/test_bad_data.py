@@ -103,6 +103,7 @@ with h5py.File(h.path("kinds.h5"), "w") as f:
     f["/z50"] = np.zeros((5, 0))
     f["/null"] = h5py.Empty("<f8")  # a null dataspace
     f["/scalar"] = 2.5
+    f.create_dataset("/d32", data=np.ones((2,) + (1,) * 31), chunks=(1,) * 32)
     f.create_dataset("/vstr", data=["ab", "cde", "f"], dtype=h5py.string_dtype())
     f.create_dataset("/vlen", shape=(3,), dtype=h5py.vlen_dtype(np.float64))
     f["/fstr"] = np.array([b"ab", b"cd", b"ef"])
@@ -357,6 +358,9 @@ bad_case("zero_size_0x5", hdf5("kinds.h5", "/z05"), 1,
 bad_case("zero_size_5x0", hdf5("kinds.h5", "/z50"), 1,
          q("'kinds.h5:/z50' is empty (extent 0 along axis 1); kernel stencil ") + EMPTY_TAIL,
          kernel="stencil", extra=[("stencil", {"preset": "heat", "alpha": 0.1, "iterations": 2})])
+bad_case("chunked_32d", hdf5("kinds.h5", "/d32"), 1,
+         q("'kinds.h5:/d32' is chunked and has 32 dimensions; HDF5 1.10 cannot read part of such "
+           "a dataset (dproc reads chunked datasets of up to 31 dimensions)"))
 bad_case("null_dataspace", hdf5("kinds.h5", "/null"), 1,
          q("'kinds.h5:/null' is empty (a null dataspace: no values)"))
 bad_case("scalar_dataset", hdf5("kinds.h5", "/scalar"), 1,

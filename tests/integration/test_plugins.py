@@ -166,6 +166,8 @@ x.flat[rng.choice(x.size, 5, replace=False)] = -np.inf
 x[17, 3] = 0.75  # exactly at the threshold
 with h5py.File(h.path("x.h5"), "w") as f:
     f["data"] = x
+    f["d4"] = np.ones((2, 3, 2, 2))  # only the built-in reduce reads these
+    f["empty"] = np.ones((0, 3))
 
 
 def above_job(threshold, strict, plugin=ABOVE, extra=None):
@@ -255,6 +257,14 @@ for np_ in (1, 2, 3):
                     got.get("nan") == int(np.isnan(x).sum()) and
                     got.get("fraction") == want / x.size,
                     f"{what}: above {want}, values, nan, fraction as numpy's", got)
+
+    for dset, why in (("/d4", "has 4 dimensions; kernel above reads arrays of 1 to 3 dimensions"),
+                      ("/empty", "is empty (extent 0 along axis 0); kernel above needs values")):
+        res = h.dproc(h.write("above_shape.ini", above_job("0.75", "true").replace(
+            "dataset = /data", f"dataset = {dset}")), np=np_)
+        h.check(res.rc == 1 and f"'x.h5:{dset}' {why}" in res.err,
+                f"np {np_}: a plugin's REDUCE kernel refuses {dset} (exit 1, the reason)",
+                res.describe())
 
     res = h.dproc(h.write("status.ini", status_job), np=np_)
     what = f"np {np_}: http_status over two logs"

@@ -354,11 +354,30 @@ add("empty_0x4_chunked", np.zeros((0, 4), np.float32), threads=(1,),
 add("empty_2x0x3x4", np.zeros((2, 0, 3, 4)), ops=STATS, pcts=None, threads=(2,))
 add("empty_axis1_3x0", np.zeros((3, 0)), ops=MOMENTS, pcts=None, axis=1, threads=(1,))
 add("empty_axis0_3x0", np.zeros((3, 0)), ops=MOMENTS, pcts=None, axis=0, threads=(2,))
+# read in pieces through HDF5 (chunked): at chunk_mb 1 a piece is 32 rows of the 105 that the
+# leading axes make, so pieces and ranks start inside blocks of them
+nd5_chunked = add("float64_3x5x7x40x100_chunked", rng_shapes.standard_normal((3, 5, 7, 40, 100)),
+                  ops=STATS, pcts=None, threads=(1,), dset_kw={"chunks": (1, 2, 3, 40, 100)})
+# never written: HDF5 fills them with the fill value (a rank that reads nothing must not wait
+# for one that reads fill values)
+add("unwritten_scalar", np.array(4.5), ops=STATS + ["median"], pcts=None, threads=(1,),
+    dset_kw={"unwritten": True})
+add("unwritten_1", np.full(1, -1.25), ops=STATS, pcts=None, threads=(2,),
+    dset_kw={"unwritten": True})
+add("unwritten_chunked_2", np.full(2, 3.0), ops=STATS, pcts=None, threads=(1,),
+    dset_kw={"unwritten": True, "chunks": (1,)})
+add("unwritten_3x4x5x6x7", np.full((3, 4, 5, 6, 7), 2.0, np.float32), ops=STATS, pcts=None,
+    threads=(2,), dset_kw={"unwritten": True})
 
 
 with h5py.File(h.path("in.h5"), "w") as f:
     for c in cases + [repro]:
-        f.create_dataset(c.dset, data=c.data, **c.dset_kw)
+        kw = dict(c.dset_kw)
+        if kw.pop("unwritten", False):  # every value is the fill value
+            f.create_dataset(c.dset, shape=c.data.shape, dtype=c.data.dtype,
+                             fillvalue=c.data.flat[0], **kw)
+        else:
+            f.create_dataset(c.dset, data=c.data, **kw)
 
 
 # ---- references ------------------------------------------------------------------------------
@@ -675,6 +694,7 @@ for c in cases:
 
 # the 4-D array read in several pieces per rank: pieces start inside blocks of the merged axes
 run_case(nd4_big, 2, chunk=1)
+run_case(nd5_chunked, 2, chunk=1)
 
 # ---- 5. nan = error --------------------------------------------------------------------------
 
