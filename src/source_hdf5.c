@@ -19,17 +19,43 @@ typedef struct {
     hid_t file, dset, dxpl, memtype;
     dp_h5_read_t how; /* how the file's type is read (its memtype is memtype above) */
     int warned;
-    int independent; /* reads are independent: the storage is not allocated (fill values) */
+    int independent; /* reads are independent: parts were never written (see never_written) */
     int direct;      /* contiguous, allocated, native byte order, no conversion: readable with
                         MPI-IO */
     haddr_t offset;  /* of the data in the file, when direct */
-    char why[160];   /* why not direct */
+    char why[200];   /* why not direct */
 } h5src_t;
 
 /* How the dataset is stored: whether its bytes can be read straight through MPI-IO, and the
  * extent of its chunks along axis 0 when it is chunked. A contiguous dataset whose bytes would
  * lie beyond the end of the file (a truncated or damaged file that HDF5 opened) is an error:
  * MPI-IO would read past the end without HDF5 noticing. */
+/* Whether parts of the dataset were never written (storage not allocated, or chunks missing
+ * from a chunked one): 1, else 0; -1 when HDF5 cannot say. HDF5 1.10 reads such data wrongly
+ * in collective mode: it fills the selection of unallocated storage without the collective
+ * exchange, which a rank that selects nothing still enters (a hang), and it puts the address
+ * of a missing chunk into the file view (an MPI error). Local. */
+static int never_written(const dp_source_t *s, const h5src_t *h, hid_t dcpl, H5D_layout_t layout)
+{
+    H5D_space_status_t alloc;
+    if (H5Dget_space_status(h->dset, &alloc) < 0)
+        return -1;
+    if (alloc == H5D_SPACE_STATUS_NOT_ALLOCATED)
+        return 1;
+    if (layout != H5D_CHUNKED)
+        return 0;
+    hsize_t chunk[H5S_MAX_RANK], have = 0, want = 1;
+    if (H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk) < 0)
+        return -1;
+    for (int d = 0; d < s->file_ndim; d++)
+        want *= ((hsize_t)s->file_n[d] + chunk[d] - 1) / chunk[d];
+    hid_t space = H5Dget_space(h->dset);
+    const herr_t e = space < 0 ? -1 : H5Dget_num_chunks(h->dset, space, &have);
+    if (space >= 0)
+        H5Sclose(space);
+    return e < 0 ? -1 : have < want;
+}
+
 static dp_status_t storage(dp_source_t *s, h5src_t *h)
 {
     const dp_input_t *in = &s->job->input;
@@ -51,12 +77,16 @@ static dp_status_t storage(dp_source_t *s, h5src_t *h)
         H5Tget_order(ftype) == H5Tget_order(H5T_NATIVE_INT) || H5Tget_size(ftype) == 1;
     h->offset = H5Dget_offset(h->dset);
     dp_status_t st = DP_OK;
-    H5D_space_status_t alloc = H5D_SPACE_STATUS_ERROR;
-    H5Dget_space_status(h->dset, &alloc);
-    /* HDF5 1.10 fills a selection of unallocated storage without its collective exchange,
-     * which a rank that selects nothing still enters: independent reads do not wait for it */
-    h->independent = alloc == H5D_SPACE_STATUS_NOT_ALLOCATED;
-    if (layout == H5D_CHUNKED && s->file_ndim == H5S_MAX_RANK) {
+    const int unwritten = never_written(s, h, dcpl, layout);
+    h->independent = unwritten != 0;
+    H5D_fill_time_t fill_time = H5D_FILL_TIME_IFSET;
+    H5Pget_fill_time(dcpl, &fill_time);
+    if (unwritten == 1 && fill_time == H5D_FILL_TIME_NEVER) {
+        st = dp_err_set(DP_ERR_DATA,
+                        "'%s:%s': parts of the dataset were never written and it has no fill "
+                        "value (fill time never): their values are undefined",
+                        in->path, in->dataset);
+    } else if (layout == H5D_CHUNKED && s->file_ndim == H5S_MAX_RANK) {
         st = dp_err_set(DP_ERR_DATA,
                         "'%s:%s' is chunked and has %d dimensions; HDF5 1.10 cannot read part of "
                         "such a dataset (dproc reads chunked datasets of up to %d dimensions)",
@@ -78,8 +108,7 @@ static dp_status_t storage(dp_source_t *s, h5src_t *h)
                  layout == H5D_COMPACT ? "compact" : "stored outside the file");
     } else if (h->offset == HADDR_UNDEF) {
         snprintf(h->why, sizeof h->why,
-                 "the dataset's storage is not allocated (all fill values): read through HDF5, "
-                 "independently");
+                 "the dataset's storage is not allocated: read through HDF5");
     } else if (!native) {
         snprintf(h->why, sizeof h->why,
                  "the dataset's byte order is not this machine's: read through HDF5, which "
@@ -100,6 +129,11 @@ static dp_status_t storage(dp_source_t *s, h5src_t *h)
                             in->path, in->dataset, (unsigned long long)bytes,
                             (unsigned long long)h->offset, (unsigned long long)file_size);
         h->direct = 1;
+    }
+    if (h->independent && dp_shape_elements(&s->shape) > 0) {
+        const size_t used = strlen(h->why);
+        snprintf(h->why + used, sizeof h->why - used,
+                 "; parts never written (fill values): read independently");
     }
     H5Tclose(ftype);
     H5Pclose(dcpl);
@@ -342,6 +376,8 @@ static dp_status_t h5_open(dp_source_t *s)
     }
     if (st == DP_OK)
         st = storage(s, h);
+    /* one transfer mode on every rank: a rank reading collectively would wait for the others */
+    MPI_Allreduce(MPI_IN_PLACE, &h->independent, 1, MPI_INT, MPI_LOR, s->comm);
     if (st == DP_OK) {
         h->dxpl = H5Pcreate(H5P_DATASET_XFER);
         H5Pset_dxpl_mpio(h->dxpl, h->independent ? H5FD_MPIO_INDEPENDENT : H5FD_MPIO_COLLECTIVE);

@@ -109,9 +109,11 @@ void dp_results_int(dp_results_t *r, const char *name, int64_t v);
 void dp_results_reals(dp_results_t *r, const char *name, const double *v, size_t n);
 void dp_results_ints(dp_results_t *r, const char *name, const int64_t *v, size_t n);
 /* A row-major index of the input array (of its values as the kernel sees them), reported as
- * one index per axis of the array as stored: a scalar has none, and an array of more than
- * DP_MAX_DIMS dimensions, which a REDUCE kernel sees with its leading axes merged into axis 0,
- * has all of its own. A negative index is reported as nulls (none was found). Local. */
+ * one index per axis of the array as stored. For the data a plugin's kernel gets (1 to
+ * DP_MAX_DIMS dimensions) that is the index unravelled by the global shape; the built-in reduce
+ * also reads a scalar (no index) and arrays of more than DP_MAX_DIMS dimensions, which it sees
+ * with their leading axes merged into axis 0. A negative index is reported as nulls (none was
+ * found). Local. */
 void dp_results_index(dp_results_t *r, const char *name, int64_t i);
 /* An array result of the given shape (row-major values): written with that shape to the
  * output file, as a flat list to the report. Local. */

@@ -104,6 +104,13 @@ with h5py.File(h.path("kinds.h5"), "w") as f:
     f["/null"] = h5py.Empty("<f8")  # a null dataspace
     f["/scalar"] = 2.5
     f.create_dataset("/d32", data=np.ones((2,) + (1,) * 31), chunks=(1,) * 32)
+    f.create_dataset("/huge_empty", shape=(0, 4, 2**61), maxshape=(None, 4, 2**61),
+                     chunks=(1, 1, 1024), dtype="f8")
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)  # chunks never written, no fill value
+    dcpl.set_chunk((5, 4))
+    dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    h5py.Dataset(h5py.h5d.create(f.id, b"/no_fill", h5py.h5t.IEEE_F64LE,
+                                 h5py.h5s.create_simple((10, 4)), dcpl=dcpl))[0:5] = 1.0
     f.create_dataset("/vstr", data=["ab", "cde", "f"], dtype=h5py.string_dtype())
     f.create_dataset("/vlen", shape=(3,), dtype=h5py.vlen_dtype(np.float64))
     f["/fstr"] = np.array([b"ab", b"cd", b"ef"])
@@ -361,6 +368,12 @@ bad_case("zero_size_5x0", hdf5("kinds.h5", "/z50"), 1,
 bad_case("chunked_32d", hdf5("kinds.h5", "/d32"), 1,
          q("'kinds.h5:/d32' is chunked and has 32 dimensions; HDF5 1.10 cannot read part of such "
            "a dataset (dproc reads chunked datasets of up to 31 dimensions)"))
+bad_case("empty_with_huge_extents", hdf5("kinds.h5", "/huge_empty"), 1,
+         q("'kinds.h5:/huge_empty': its extents are too large: their product overflows 64-bit "
+           "byte counts"))
+bad_case("unwritten_without_fill_value", hdf5("kinds.h5", "/no_fill"), 1,
+         q("'kinds.h5:/no_fill': parts of the dataset were never written and it has no fill "
+           "value (fill time never): their values are undefined"))
 bad_case("null_dataspace", hdf5("kinds.h5", "/null"), 1,
          q("'kinds.h5:/null' is empty (a null dataspace: no values)"))
 bad_case("scalar_dataset", hdf5("kinds.h5", "/scalar"), 1,

@@ -368,14 +368,33 @@ add("unwritten_chunked_2", np.full(2, 3.0), ops=STATS, pcts=None, threads=(1,),
     dset_kw={"unwritten": True, "chunks": (1,)})
 add("unwritten_3x4x5x6x7", np.full((3, 4, 5, 6, 7), 2.0, np.float32), ops=STATS, pcts=None,
     threads=(2,), dset_kw={"unwritten": True})
+# chunked and written in part: the chunks never written hold the fill value
+part = np.full((40, 10), 2.5)
+part[8:12] = rng_shapes.standard_normal((4, 10))
+part[30:34] = -7.0
+add("partly_written_40x10", part, ops=STATS, pcts=None, threads=(1,),
+    dset_kw={"written": [(8, 12), (30, 34)], "chunks": (4, 10)})
+part4 = np.full((6, 3, 4, 5), -0.5, np.float32)
+part4[2:4] = rng_shapes.standard_normal((2, 3, 4, 5)).astype(np.float32)
+add("partly_written_gzip_6x3x4x5", part4, ops=STATS + ["median"], pcts=None, threads=(2,),
+    dset_kw={"written": [(2, 4)], "chunks": (1, 3, 2, 5), "compression": "gzip"})
+# 31 axes, chunked: the most HDF5 1.10 reads in part
+add("float64_31d_chunked", rng_shapes.standard_normal((2,) + (1,) * 28 + (3, 4)), ops=STATS,
+    pcts=None, threads=(1,), dset_kw={"chunks": (1,) * 30 + (2,)})
 
 
 with h5py.File(h.path("in.h5"), "w") as f:
     for c in cases + [repro]:
         kw = dict(c.dset_kw)
+        written = kw.pop("written", None)
         if kw.pop("unwritten", False):  # every value is the fill value
             f.create_dataset(c.dset, shape=c.data.shape, dtype=c.data.dtype,
                              fillvalue=c.data.flat[0], **kw)
+        elif written:  # only these rows; the rest is the fill value, the data's first value
+            d = f.create_dataset(c.dset, shape=c.data.shape, dtype=c.data.dtype,
+                                 fillvalue=c.data.flat[0], **kw)
+            for a, b in written:
+                d[a:b] = c.data[a:b]
         else:
             f.create_dataset(c.dset, data=c.data, **kw)
 
