@@ -26,10 +26,6 @@ typedef struct {
     char why[200];   /* why not direct */
 } h5src_t;
 
-/* How the dataset is stored: whether its bytes can be read straight through MPI-IO, and the
- * extent of its chunks along axis 0 when it is chunked. A contiguous dataset whose bytes would
- * lie beyond the end of the file (a truncated or damaged file that HDF5 opened) is an error:
- * MPI-IO would read past the end without HDF5 noticing. */
 /* Whether parts of the dataset were never written (storage not allocated, or chunks missing
  * from a chunked one): 1, else 0; -1 when HDF5 cannot say. HDF5 1.10 reads such data wrongly
  * in collective mode: it fills the selection of unallocated storage without the collective
@@ -56,6 +52,11 @@ static int never_written(const dp_source_t *s, const h5src_t *h, hid_t dcpl, H5D
     return e < 0 ? -1 : have < want;
 }
 
+/* How the dataset is stored: whether its bytes can be read straight through MPI-IO, and the
+ * extent of its chunks along axis 0 when it is chunked. A contiguous dataset whose bytes would
+ * lie beyond the end of the file (a truncated or damaged file that HDF5 opened) is an error:
+ * MPI-IO would read past the end without HDF5 noticing. Parts never written are read
+ * independently (never_written); never written without a fill value is an error. */
 static dp_status_t storage(dp_source_t *s, h5src_t *h)
 {
     const dp_input_t *in = &s->job->input;
