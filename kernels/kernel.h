@@ -13,6 +13,15 @@
  * dimensions and values, as the kernel API promised them. */
 extern const dp_kernel_t dp_kernel_reduce;
 
+/* The file's axis along which the built-in reduce's configuration cfg reduces ([reduce] axis),
+ * or -1 for the whole array. Local. */
+int dp_reduce_axis(const void *cfg);
+
+/* Tells the built-in reduce's configuration cfg that its [reduce] axis is axis seen of the
+ * array it is given: the driver merged the file's other axes around it (dp_source_fold).
+ * Local. */
+void dp_reduce_see_axis(void *cfg, int seen);
+
 /* The kernel of that name, or NULL. Local. */
 const dp_kernel_t *dp_kernel_find(const char *name);
 

@@ -41,8 +41,25 @@ typedef struct {
     dp_reals_t range;
     dp_reals_t percentiles;
     int nan;
-    int axis; /* 0: none, else 1 + the axis */
+    int axis;      /* 0: none, else 1 + the file's axis */
+    int seen_axis; /* 0: as axis, else 1 + the axis of the array as read (dp_reduce_see_axis) */
 } reduce_cfg_t;
+
+/* The axis of the array as read along which c reduces, or -1. */
+static int axis_of(const reduce_cfg_t *c)
+{
+    return c->seen_axis ? c->seen_axis - 1 : c->axis - 1;
+}
+
+int dp_reduce_axis(const void *cfg)
+{
+    return ((const reduce_cfg_t *)cfg)->axis - 1;
+}
+
+void dp_reduce_see_axis(void *cfg, int seen)
+{
+    ((reduce_cfg_t *)cfg)->seen_axis = seen + 1;
+}
 
 static const dp_opt_t reduce_opts[] = {
     {.key = "ops",
@@ -86,7 +103,8 @@ static const dp_opt_t reduce_opts[] = {
     {.key = "axis",
      .type = DP_OPT_CHOICE,
      .def = "none",
-     .allowed = "none|0|1|2",
+     .allowed = "none|0|1|2|3|4|5|6|7|8|9|10|11|12|13|14|15|16|17|18|19|20|21|22|23|24|25|26|"
+                "27|28|29|30|31",
      .offset = offsetof(reduce_cfg_t, axis),
      .help = "reduce along this axis only: one value per element of the other axes, written as "
              "an array per op (count, sum, min, max, mean, var, std, l2)"},
@@ -133,7 +151,7 @@ static const char *reduce_check_data(const void *cfg, const dp_shape_t *global, 
     if (!c->axis)
         return NULL;
     *key = "axis";
-    const int axis = c->axis - 1;
+    const int axis = axis_of(c);
     if (axis >= global->ndim) {
         snprintf(msg, sizeof msg, "axis %d, but the data have %d dimension%s (axes 0 to %d)", axis,
                  global->ndim, global->ndim == 1 ? "" : "s", global->ndim - 1);
@@ -145,7 +163,7 @@ static const char *reduce_check_data(const void *cfg, const dp_shape_t *global, 
         snprintf(msg, sizeof msg,
                  "reducing along axis %d leaves %lld values per op; their exact accumulators "
                  "would need %.0f MiB per rank (at most %lld values)",
-                 axis, (long long)m, (double)m * sizeof(dp_stats_t) / (1 << 20),
+                 c->axis - 1, (long long)m, (double)m * sizeof(dp_stats_t) / (1 << 20),
                  (long long)(AXIS_PARTIAL_LIMIT / (int64_t)sizeof(dp_stats_t)));
         return msg;
     }
@@ -196,7 +214,7 @@ static void *reduce_create(const void *cfg, const dp_shape_t *global)
     if (r->have_range)
         dp_hist_make(&r->hist, c->bins, c->range.v[0], c->range.v[1]);
     dp_stats_init(&r->stats);
-    r->axis = c->axis - 1;
+    r->axis = axis_of(c);
     if (r->axis >= 0)
         r->outputs = dp_axis_outputs(global, r->axis, &r->reduced);
     r->want = (dp_stats_want_t){

@@ -56,7 +56,8 @@ typedef struct {
     double rss_base; /* MiB resident before the run's buffers */
     int64_t work0;   /* the kernels' work counted before this run (dproc selftest runs several) */
     dp_results_t results;
-    char digest[DP_DIGEST_TEXT]; /* of the final field, when no output file carries it */
+    int64_t reduced_n[DP_FILE_MAX_DIMS]; /* extents of results along an axis (results.array_n) */
+    char digest[DP_DIGEST_TEXT];         /* of the final field, when no output file carries it */
     double t[DP_NPHASES];
     dp_job_t restart_job; /* the job reading its checkpoint instead of its input */
     dp_checkpoint_meta_t ckpt;
@@ -139,8 +140,9 @@ static dp_status_t budget(run_t *r)
 }
 
 /* Data seen folded (a scalar, or more than DP_MAX_DIMS dimensions) and empty data are read by
- * the built-in reduce only, without axis: other kernels (plugins' REDUCE kernels too), and a
- * reduction along an axis of folded data, would see axes or values that are not the file's.
+ * the built-in reduce only: other kernels (plugins' REDUCE kernels too) would see axes or values
+ * that are not the file's. Along an axis of folded data, the file's other axes are merged around
+ * it (dp_source_open's keep) and the results written with the file's extents but that axis.
  * Local; the same answer on every rank. */
 static dp_status_t check_shape(run_t *r)
 {
@@ -164,15 +166,29 @@ static dp_status_t check_shape(run_t *r)
     if (!reduce)
         return dp_err_set(DP_ERR_DATA,
                           "'%s:%s' %s; kernel %s reads arrays of 1 to %d dimensions (kernel "
-                          "reduce without axis reads any number)",
+                          "reduce reads any number)",
                           path, dset, dims, job->kernel->name, DP_MAX_DIMS);
-    if (dp_opts_given(&job->ini, job->kernel->name, "axis")) {
-        char why[DP_ERR_MSG_MAX];
+    const int axis = dp_reduce_axis(job->kcfg);
+    char why[DP_ERR_MSG_MAX];
+    if (axis >= 0 && s->file_ndim == 0) {
         snprintf(why, sizeof why,
-                 "'%s:%s' %s; axis reduces arrays of 1 to %d dimensions (without axis, the "
-                 "whole array is reduced)",
-                 path, dset, dims, DP_MAX_DIMS);
+                 "'%s:%s' %s: it has no axis to reduce along (without axis, it is reduced as one "
+                 "value)",
+                 path, dset, dims);
         return dp_job_usage_error(job, job->kernel->name, "axis", why);
+    }
+    if (axis >= s->file_ndim) {
+        snprintf(why, sizeof why, "axis %d, but '%s:%s' has %d dimensions (axes 0 to %d)", axis,
+                 path, dset, s->file_ndim, s->file_ndim - 1);
+        return dp_job_usage_error(job, job->kernel->name, "axis", why);
+    }
+    if (axis >= 0) { /* the file's other axes merged around axis: results without it */
+        dp_reduce_see_axis(job->kcfg, dp_source_seen_axis(s, axis));
+        r->results.array_ndim = s->file_ndim - 1;
+        r->results.array_n = r->reduced_n;
+        for (int d = 0, j = 0; d < s->file_ndim; d++)
+            if (d != axis)
+                r->reduced_n[j++] = s->file_n[d];
     }
     return DP_OK;
 }
@@ -502,7 +518,7 @@ static dp_status_t open_checkpoint(run_t *r)
     r->restart_job.input.source = DP_SRC_HDF5;
     r->restart_job.input.path = (char *)spec.checkpoint_path;
     r->restart_job.input.dataset = DP_CHECKPOINT_DATASET;
-    return dp_source_open(&r->src, &r->restart_job, r->comm);
+    return dp_source_open(&r->src, &r->restart_job, -1, r->comm);
 }
 
 /* For --restart, once the kernel is made: the checkpoint must be of this very computation. */
@@ -598,7 +614,8 @@ static dp_status_t setup(run_t *r)
             job->kernel->destroy(r->state);
         r->state = NULL;
     } else {
-        DP_CALL(dp_source_open(&r->src, job, r->comm));
+        const int keep = job->kernel == &dp_kernel_reduce ? dp_reduce_axis(job->kcfg) : -1;
+        DP_CALL(dp_source_open(&r->src, job, keep, r->comm));
     }
     r->t[DP_PHASE_READ] += MPI_Wtime() - t0;
     DP_CALL(make_plan(r));

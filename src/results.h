@@ -23,6 +23,11 @@ struct dp_results {
     size_t n, cap;
     int index_ndim;         /* the input array as stored, for dp_results_index */
     const int64_t *index_n; /* its extents, owned by the source */
+    /* The extents in which array results are written, when they are not their shape's: an axis
+     * reduction of data seen folded gives the file's extents but the axis (array_ndim 0: none;
+     * array_n owned by the driver). */
+    int array_ndim;
+    const int64_t *array_n;
 };
 
 /* A list of strings. Local. */

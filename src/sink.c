@@ -82,9 +82,9 @@ dp_status_t dp_sink_array_direct(dp_sink_t *s, const char *dataset, const dp_sha
 
 /* The creation properties of an array with the Fletcher32 filter: chunks of about 4 MiB, whole
  * along the last axes. */
-static hid_t checksummed(int ndim, const hsize_t dims[DP_MAX_DIMS], size_t size)
+static hid_t checksummed(int ndim, const hsize_t *dims, size_t size)
 {
-    hsize_t chunk[DP_MAX_DIMS];
+    hsize_t chunk[H5S_MAX_RANK];
     hsize_t budget = (4u << 20) / size;
     for (int d = ndim - 1; d >= 0; d--) {
         chunk[d] = dims[d] < budget ? dims[d] : budget;
@@ -210,12 +210,16 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
             continue;
         char name[512];
         snprintf(name, sizeof name, "%s/%s", strcmp(group, "/") ? group : "", x->name);
-        hsize_t dims[DP_MAX_DIMS] = {x->n, 1, 1};
+        hsize_t dims[H5S_MAX_RANK] = {x->n};
         int nd = 1;
         for (int d = 0; d < x->shape.ndim; d++)
             dims[d] = (hsize_t)x->shape.n[d];
         if (x->shape.ndim > 0)
             nd = x->shape.ndim;
+        for (int d = 0; d < r->array_ndim && x->shape.ndim > 0; d++)
+            dims[d] = (hsize_t)r->array_n[d];
+        if (x->shape.ndim > 0 && r->array_ndim > 0)
+            nd = r->array_ndim;
         hid_t space = x->scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(nd, dims, NULL);
         hsize_t n = 1;
         for (int q = 0; q < nd && !x->scalar; q++)

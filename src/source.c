@@ -16,17 +16,57 @@ static const dp_source_ops_t *const sources[] = {
     [DP_SRC_GENERATE] = &dp_source_generate,
 };
 
-dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, MPI_Comm comm)
+dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, int keep, MPI_Comm comm)
 {
-    *s =
-        (dp_source_t){.ops = sources[job->input.source], .job = job, .comm = comm, .file_ndim = -1};
+    *s = (dp_source_t){
+        .ops = sources[job->input.source], .job = job, .comm = comm, .file_ndim = -1, .keep = keep};
     const dp_status_t st = s->ops->open(s);
     if (s->file_ndim < 0) { /* the backend reads arrays of 1 to 3 dimensions only */
         s->file_ndim = s->shape.ndim;
         for (int d = 0; d < s->shape.ndim; d++)
             s->file_n[d] = s->shape.n[d];
+        dp_source_fold(s);
     }
     return st;
+}
+
+void dp_source_fold(dp_source_t *s)
+{
+    const int nd = s->file_ndim, k = s->keep;
+    int m = 0; /* axes of shape */
+    s->fold[0] = 0;
+    if (nd == 0) {
+        s->fold[++m] = 0; /* a scalar: one axis over no axis of the file, of extent 1 */
+    } else if (nd <= DP_MAX_DIMS) {
+        for (m = 1; m <= nd; m++)
+            s->fold[m] = m;
+        m = nd;
+    } else if (k < 0 || k >= nd) { /* the leading axes merged into axis 0 */
+        s->fold[++m] = nd - (DP_MAX_DIMS - 1);
+        for (int d = DP_MAX_DIMS - 2; d >= 0; d--)
+            s->fold[++m] = nd - d;
+    } else { /* the axes before keep, keep, the axes after it */
+        if (k > 0)
+            s->fold[++m] = k;
+        s->fold[++m] = k + 1;
+        if (k < nd - 1)
+            s->fold[++m] = nd;
+    }
+    s->shape = (dp_shape_t){.ndim = m, .n = {1, 1, 1}};
+    for (int d = 0; d < m; d++)
+        for (int j = s->fold[d]; j < s->fold[d + 1]; j++)
+            s->shape.n[d] *= s->file_n[j];
+    s->chunk_rows = s->chunk0;
+    for (int j = 1; j < s->fold[1] && s->chunk_rows; j++)
+        s->chunk_rows *= s->file_n[j];
+}
+
+int dp_source_seen_axis(const dp_source_t *s, int axis)
+{
+    for (int d = 0; d < s->shape.ndim; d++)
+        if (s->fold[d] == axis && s->fold[d + 1] == axis + 1)
+            return d;
+    return -1;
 }
 
 dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],

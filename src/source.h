@@ -40,23 +40,31 @@ struct dp_source {
     MPI_Comm comm;
     dp_shape_t shape; /* global extents */
     /* The array as stored: file_ndim extents file_n[] (0 for a scalar). An array of 0 or of
-     * more than DP_MAX_DIMS dimensions is seen as shape with its leading axes merged into axis
-     * 0 (a scalar as one value), which keeps the row-major order of its values; any other is
-     * seen as it is stored. */
+     * more than DP_MAX_DIMS dimensions is seen as shape with runs of neighbouring axes merged
+     * (a scalar as one value), which keeps the row-major order of its values: axis d of shape
+     * covers the file's axes fold[d] to fold[d + 1] - 1. By default the leading axes are
+     * merged into axis 0; with keep >= 0 (set before dp_source_open) the file's axis keep stays
+     * an axis of its own, the axes before it and those after it merged. Any other array is seen
+     * as it is stored. */
     int file_ndim;
     int64_t file_n[DP_FILE_MAX_DIMS];
+    int fold[DP_MAX_DIMS + 1];
+    int keep;
     dp_dtype_t dtype;   /* element type as stored */
     char describe[160]; /* e.g. "HDF5 data.h5:/temp (int32)" */
     char note[512];     /* warnings for the report, e.g. a read that was not collective */
     int64_t bytes_read; /* by this rank */
     int64_t chunk_rows; /* extent along axis 0 of the storage chunks (chunked HDF5), else 0 */
+    int64_t chunk0;     /* the same along the file's axis 0 */
     void *scratch;      /* conversion buffer, grown on demand */
     size_t scratch_bytes;
     void *impl; /* the backend's own state */
 };
 
-/* Opens the source named by job->input.source. Collective over comm. */
-dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, MPI_Comm comm);
+/* Opens the source named by job->input.source; an array of more than DP_MAX_DIMS dimensions
+ * is seen with the file's axis keep (-1: none) as an axis of its own (see fold). Collective over
+ * comm. */
+dp_status_t dp_source_open(dp_source_t *s, const dp_job_t *job, int keep, MPI_Comm comm);
 
 /* Reads one box (see dp_source_ops_t.read). Collective. */
 dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
@@ -65,6 +73,14 @@ dp_status_t dp_source_read(dp_source_t *s, const int64_t start[DP_MAX_DIMS],
 /* Whether the source's array is seen with its axes merged (see file_ndim): a scalar or an
  * array of more than DP_MAX_DIMS dimensions. Local. */
 int dp_source_folded(const dp_source_t *s);
+
+/* Sets shape, fold and chunk_rows from the file's extents, keep and chunk0 (see file_ndim);
+ * called by the backends once they know the extents. Local. */
+void dp_source_fold(dp_source_t *s);
+
+/* The axis of shape that is the file's axis alone, or -1 when it is merged with others.
+ * Local. */
+int dp_source_seen_axis(const dp_source_t *s, int axis);
 
 /* See dp_source_ops_t.direct; 0 with a reason for sources without it. Local. */
 int dp_source_direct(const dp_source_t *s, const char **path, int64_t *offset, char *why,

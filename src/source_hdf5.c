@@ -97,9 +97,8 @@ static dp_status_t storage(dp_source_t *s, h5src_t *h)
     } else if (layout == H5D_CHUNKED) {
         hsize_t chunk[H5S_MAX_RANK];
         H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
-        s->chunk_rows = (int64_t)chunk[0]; /* times the leading axes merged with axis 0 */
-        for (int d = 1; d <= s->file_ndim - DP_MAX_DIMS; d++)
-            s->chunk_rows *= s->file_n[d];
+        s->chunk0 = (int64_t)chunk[0];
+        dp_source_fold(s); /* for chunk_rows */
         snprintf(h->why, sizeof h->why,
                  "the dataset is chunked%s: read through HDF5, chunk rows by chunk rows, "
                  "without overlap",
@@ -232,8 +231,8 @@ static dp_status_t open_dataset(h5src_t *h, const dp_input_t *in)
 }
 
 /* The extents of the dataset, checked: their product (those that are not 0) in bytes of
- * float64 fits 64-bit counts (an extent may be 0: an empty array). A scalar, or a dataset of more
- * than DP_MAX_DIMS dimensions, is seen folded (see dp_source_t.file_ndim). Local. */
+ * float64 fits 64-bit counts (an extent may be 0: an empty array); the array is seen as
+ * dp_source_fold says. Local. */
 static dp_status_t read_shape(dp_source_t *s, h5src_t *h)
 {
     const dp_input_t *in = &s->job->input;
@@ -265,20 +264,7 @@ static dp_status_t read_shape(dp_source_t *s, h5src_t *h)
         s->file_n[d] = (int64_t)dims[d];
     }
     s->file_ndim = nd;
-    const int lead = nd - (DP_MAX_DIMS - 1); /* axes merged into axis 0 when folded */
-    s->shape = (dp_shape_t){.ndim = nd < 1             ? 1
-                                    : nd > DP_MAX_DIMS ? DP_MAX_DIMS
-                                                       : nd,
-                            .n = {1, 1, 1}};
-    if (nd > DP_MAX_DIMS) {
-        for (int d = 0; d < lead; d++)
-            s->shape.n[0] *= s->file_n[d];
-        for (int d = 1; d < DP_MAX_DIMS; d++)
-            s->shape.n[d] = s->file_n[lead + d - 1];
-    } else {
-        for (int d = 0; d < nd; d++)
-            s->shape.n[d] = s->file_n[d];
-    }
+    dp_source_fold(s);
     return DP_OK;
 }
 
@@ -299,41 +285,65 @@ static void file_shape_str(const dp_source_t *s, char *buf, size_t size)
         snprintf(buf + j, size - j, " (seen as %s)", dp_shape_str(&s->shape, seen, sizeof seen));
 }
 
+/* The blocks that cover the values [a, b) of m axes of extents n[], in their row-major order:
+ * whole steps of the outermost axis where the range allows, else of the next one, and so on;
+ * at most 2m - 1 blocks, each a start and count per axis. Returns how many. Local. */
+static int run_blocks(const int64_t *n, int m, int64_t a, int64_t b, hsize_t hs[][DP_FILE_MAX_DIMS],
+                      hsize_t hc[][DP_FILE_MAX_DIMS])
+{
+    int64_t stride[DP_FILE_MAX_DIMS]; /* values per step along axis j */
+    stride[m - 1] = 1;
+    for (int j = m - 2; j >= 0; j--)
+        stride[j] = stride[j + 1] * n[j + 1];
+    int blocks = 0;
+    while (a < b) {
+        int j = 0; /* the outermost axis along which whole steps start at a and fit */
+        while (j < m - 1 && (a % stride[j] != 0 || a + stride[j] > b))
+            j++;
+        const int64_t at = a / stride[j] % n[j];
+        int64_t k = (b - a) / stride[j];
+        if (k > n[j] - at)
+            k = n[j] - at;
+        for (int d = 0; d < m; d++) {
+            hs[blocks][d] = d < j ? (hsize_t)(a / stride[d] % n[d]) : d == j ? (hsize_t)at : 0;
+            hc[blocks][d] = d < j ? 1 : d == j ? (hsize_t)k : (hsize_t)n[d];
+        }
+        blocks++;
+        a += k * stride[j];
+    }
+    return blocks;
+}
+
 /* Selects in fspace the values of the box (start, count) of the folded array (more than
- * DP_MAX_DIMS dimensions): its rows along axis 0 run over the file's leading axes, which a
- * union of hyperslabs covers, whole blocks of inner axes where the range allows; each is
- * crossed with the box's ranges along the last two axes. HDF5 reads a selection in the file's
+ * DP_MAX_DIMS dimensions): along each axis of the box, its range runs over the file's axes
+ * merged into that axis, which a union of blocks covers (run_blocks); the selection is the
+ * union of every combination of one block per axis. HDF5 reads a selection in the file's
  * row-major order, which is the order of the box. Local. */
 static void select_folded(const dp_source_t *s, hid_t fspace, const int64_t start[DP_MAX_DIMS],
                           const int64_t count[DP_MAX_DIMS])
 {
-    const int lead = s->file_ndim - (DP_MAX_DIMS - 1);
-    hsize_t hs[H5S_MAX_RANK], hc[H5S_MAX_RANK];
-    int64_t stride[H5S_MAX_RANK]; /* values of axis 0 per step along leading axis j */
-    stride[lead - 1] = 1;
-    for (int j = lead - 2; j >= 0; j--)
-        stride[j] = stride[j + 1] * s->file_n[j + 1];
-    for (int d = 1; d < DP_MAX_DIMS; d++) {
-        hs[lead + d - 1] = (hsize_t)start[d];
-        hc[lead + d - 1] = (hsize_t)count[d];
-    }
+    enum { MAX_BLOCKS = 2 * DP_FILE_MAX_DIMS };
+    hsize_t bs[DP_MAX_DIMS][MAX_BLOCKS][DP_FILE_MAX_DIMS],
+        bc[DP_MAX_DIMS][MAX_BLOCKS][DP_FILE_MAX_DIMS];
+    int nb[DP_MAX_DIMS] = {1, 1, 1};
+    const int m = s->shape.ndim;
+    for (int d = 0; d < m; d++)
+        nb[d] = run_blocks(s->file_n + s->fold[d], s->fold[d + 1] - s->fold[d], start[d],
+                           start[d] + count[d], bs[d], bc[d]);
+    hsize_t hs[DP_FILE_MAX_DIMS], hc[DP_FILE_MAX_DIMS];
     H5S_seloper_t op = H5S_SELECT_SET;
-    for (int64_t a = start[0], b = start[0] + count[0]; a < b;) {
-        int j = 0; /* the outermost axis along which whole steps start at a and fit */
-        while (j < lead - 1 && (a % stride[j] != 0 || a + stride[j] > b))
-            j++;
-        const int64_t at = a / stride[j] % s->file_n[j];
-        int64_t k = (b - a) / stride[j];
-        if (k > s->file_n[j] - at)
-            k = s->file_n[j] - at;
-        for (int d = 0; d < lead; d++) {
-            hs[d] = d < j ? (hsize_t)(a / stride[d] % s->file_n[d]) : d == j ? (hsize_t)at : 0;
-            hc[d] = d < j ? 1 : d == j ? (hsize_t)k : (hsize_t)s->file_n[d];
-        }
-        H5Sselect_hyperslab(fspace, op, hs, NULL, hc, NULL);
-        op = H5S_SELECT_OR;
-        a += k * stride[j];
-    }
+    for (int i0 = 0; i0 < nb[0]; i0++)
+        for (int i1 = 0; i1 < nb[1]; i1++)
+            for (int i2 = 0; i2 < nb[2]; i2++) {
+                const int pick[DP_MAX_DIMS] = {i0, i1, i2};
+                for (int d = 0; d < m; d++)
+                    for (int j = s->fold[d]; j < s->fold[d + 1]; j++) {
+                        hs[j] = bs[d][pick[d]][j - s->fold[d]];
+                        hc[j] = bc[d][pick[d]][j - s->fold[d]];
+                    }
+                H5Sselect_hyperslab(fspace, op, hs, NULL, hc, NULL);
+                op = H5S_SELECT_OR;
+            }
 }
 
 static dp_status_t h5_open(dp_source_t *s)

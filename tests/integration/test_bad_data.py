@@ -340,18 +340,17 @@ bad_case("1d_data_for_2d_stencil", hdf5("kinds.h5", "/d1"), 2,
          "taps have 2 offsets each, but the data have 1 dimension", kernel="stencil",
          extra=[("stencil", {"taps": TAPS_2D, "iterations": 2})],
          job_form=("stencil", "taps", "taps ="))
-# a scalar, more than 3 dimensions and an empty array are reduced whole (test_reduce_ops.py);
-# other kernels, and an axis of a scalar or of 4-D data, refuse them
-FOLDED_TAIL = q("reads arrays of 1 to 3 dimensions (kernel reduce without axis reads any "
-                "number)") + "$"
+# a scalar, more than 3 dimensions and an empty array are reduced (test_reduce_ops.py); other
+# kernels refuse them, and reduce an axis the data lack
+FOLDED_TAIL = q("reads arrays of 1 to 3 dimensions (kernel reduce reads any number)") + "$"
 bad_case("4d_dataset_copy", hdf5("kinds.h5", "/d4"), 1,
          q("'kinds.h5:/d4' has 4 dimensions; kernel copy ") + FOLDED_TAIL, kernel="copy")
 bad_case("4d_dataset_stencil", hdf5("kinds.h5", "/d4"), 1,
          q("'kinds.h5:/d4' has 4 dimensions; kernel stencil ") + FOLDED_TAIL, kernel="stencil",
          extra=[("stencil", {"preset": "heat", "alpha": 0.1, "iterations": 2})])
-bad_case("4d_dataset_reduce_axis", hdf5("kinds.h5", "/d4"), 2,
-         q("'kinds.h5:/d4' has 4 dimensions; axis reduces arrays of 1 to 3 dimensions"),
-         extra=[("reduce", {"ops": "sum", "axis": 0})], job_form=("reduce", "axis", "axis ="))
+bad_case("4d_dataset_reduce_axis_4", hdf5("kinds.h5", "/d4"), 2,
+         q("axis 4, but 'kinds.h5:/d4' has 4 dimensions (axes 0 to 3)"),
+         extra=[("reduce", {"ops": "sum", "axis": 4})], job_form=("reduce", "axis", "axis ="))
 bad_case("axis_the_data_lack", hdf5("kinds.h5", "/d2"), 2,
          "axis 2, but the data have 2 dimensions", extra=[("reduce", {"ops": "sum", "axis": 2})],
          job_form=("reduce", "axis", "axis ="))
@@ -380,7 +379,7 @@ bad_case("scalar_dataset", hdf5("kinds.h5", "/scalar"), 1,
          q("'kinds.h5:/scalar' is a scalar (0 dimensions); kernel copy ") + FOLDED_TAIL,
          kernel="copy")
 bad_case("scalar_dataset_reduce_axis", hdf5("kinds.h5", "/scalar"), 2,
-         q("'kinds.h5:/scalar' is a scalar (0 dimensions); axis reduces arrays of 1 to 3 dimensions"),
+         q("'kinds.h5:/scalar' is a scalar (0 dimensions): it has no axis to reduce along"),
          extra=[("reduce", {"ops": "sum", "axis": 0})], job_form=("reduce", "axis", "axis ="))
 
 # ---- element types -----------------------------------------------------------------------------

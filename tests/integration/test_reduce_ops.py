@@ -381,6 +381,20 @@ add("partly_written_gzip_6x3x4x5", part4, ops=STATS + ["median"], pcts=None, thr
 # 31 axes, chunked: the most HDF5 1.10 reads in part
 add("float64_31d_chunked", rng_shapes.standard_normal((2,) + (1,) * 28 + (3, 4)), ops=STATS,
     pcts=None, threads=(1,), dset_kw={"chunks": (1,) * 30 + (2,)})
+# along an axis of 4 or more dimensions: the axes before it and after it merged as read, the
+# results written with the file's other extents (numpy's shapes)
+for axis in range(4):
+    add(f"axis{axis}_3x4x5x6", nd4, ops=MOMENTS, ddof=axis % 2, pcts=None, axis=axis,
+        threads=(1 + axis % 2,))
+add("axis2_int16_3x5x4x6x7_chunked",
+    rng_shapes.integers(-30000, 30000, (3, 5, 4, 6, 7), np.int16), ops=MOMENTS, pcts=None,
+    axis=2, threads=(2,), dset_kw={"chunks": (2, 2, 3, 4, 3), "compression": "gzip"})
+add("axis5_float32_4x1x3x1x2x5", (rng_shapes.standard_normal((4, 1, 3, 1, 2, 5)) * 1e3)
+    .astype(np.float32), ops=MOMENTS, pcts=None, axis=5, threads=(1,))
+add("empty_axis1_2x0x3x4", np.zeros((2, 0, 3, 4)), ops=MOMENTS, pcts=None, axis=1, threads=(2,))
+add("empty_axis2_2x0x3x4", np.zeros((2, 0, 3, 4)), ops=MOMENTS, pcts=None, axis=2, threads=(1,))
+nd5_axis = add("axis3_3x5x7x40x100_chunked", nd5_chunked.data, ops=MOMENTS, pcts=None, axis=3,
+               threads=(1,), dset_kw={"chunks": (1, 2, 3, 40, 100)})
 
 
 with h5py.File(h.path("in.h5"), "w") as f:
@@ -714,6 +728,7 @@ for c in cases:
 # the 4-D array read in several pieces per rank: pieces start inside blocks of the merged axes
 run_case(nd4_big, 2, chunk=1)
 run_case(nd5_chunked, 2, chunk=1)
+run_case(nd5_axis, 2, chunk=1)
 
 # ---- 5. nan = error --------------------------------------------------------------------------
 

@@ -212,7 +212,9 @@ static void test_reduce_section(void)
                      "job.ini:8: [reduce] axis: with an axis, ops may be count, sum"));
     CU_ASSERT(expect(with(GEN, "[reduce]\npercentiles = 50\naxis = 0\n"),
                      "job.ini:8: [reduce] axis: with an axis"));
-    CU_ASSERT(expect(with(GEN, "[reduce]\naxis = 3\n"), "[reduce] axis: unknown value '3'"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\naxis = 3\n"),
+                     "[reduce] axis: axis 3, but the data have 2 dimensions (axes 0 to 1)"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\naxis = 32\n"), "[reduce] axis: unknown value '32'"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = mean,std\naxis = 1\n"), NULL));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist,median\nbins = 10\nrange = -1.5, 2\n"
                                "percentiles = 1, 99.99\nnan = propagate\nddof = 1\n"),
