@@ -193,6 +193,22 @@ static dp_status_t check_shape(run_t *r)
     return DP_OK;
 }
 
+/* How data seen folded are read, for a message: " (a scalar is read as one value)",
+ * " (the 4-D dataset is read as 3x120, its axes merged around axis 0)". Local. */
+static void folded_text(const dp_source_t *s, int axis, char *buf, size_t size)
+{
+    char seen[96];
+    dp_shape_str(&s->shape, seen, sizeof seen);
+    if (s->file_ndim == 0)
+        snprintf(buf, size, " (a scalar is read as one value)");
+    else if (axis >= 0)
+        snprintf(buf, size, " (the %d-D dataset is read as %s, its axes merged around axis %d)",
+                 s->file_ndim, seen, axis);
+    else
+        snprintf(buf, size, " (the %d-D dataset is read as %s, its leading axes merged)",
+                 s->file_ndim, seen);
+}
+
 static dp_status_t make_plan(run_t *r)
 {
     const dp_job_t *job = r->job;
@@ -203,7 +219,9 @@ static dp_status_t make_plan(run_t *r)
                                   job->kernel->kind == DP_KERNEL_STENCIL);
     if (st == DP_ERR_USAGE) {
         char why[DP_ERR_MSG_MAX];
-        snprintf(why, sizeof why, "%s", dp_err_msg());
+        size_t j = (size_t)snprintf(why, sizeof why, "%s", dp_err_msg());
+        if (dp_source_folded(&r->src) && j < sizeof why)
+            folded_text(&r->src, dp_reduce_axis(job->kcfg), why + j, sizeof why - j);
         st = dp_job_usage_error(job, "run", "decomposition", why);
     }
     if (st == DP_OK && job->kernel->check_data) {

@@ -231,16 +231,16 @@ h.check_no_leftovers("the good copy job")
 
 
 def bad_case(name, inp, want_rc, want_re, kernel="reduce", extra=(), job_form=None,
-             rank=None, both=False):
+             rank=None, both=False, run=None):
     """Runs a job on bad input inp ([input] keys) that must fail. want_re must match the message
     (after `dproc: error: ` and the rank prefix); job_form=(section, key, needle) for exit-2
     messages in the form `JOB:LINE: [section] key: ...` (LINE where needle is); rank: the rank
     the message must name (default: any). both: run once with a previous output in place and
-    once without (the failure comes after the output was created)."""
+    once without (the failure comes after the output was created). run: more [run] keys."""
     job, text = jobfile(f"b_{name}", [
         ("job", {"kernel": kernel}), ("input", inp), *extra,
         ("output", {"path": "out.h5", "overwrite": "true", "report": "rep.json"}),
-        ("run", {"threads": 1})])
+        ("run", {"threads": 1, **(run or {})})])
     for previous in ((True, False) if both else (True,)):
         what = name + ("" if not both else " (previous output)" if previous else " (no output)")
         remove("out.h5", "rep.json")
@@ -351,6 +351,11 @@ bad_case("4d_dataset_stencil", hdf5("kinds.h5", "/d4"), 1,
 bad_case("4d_dataset_reduce_axis_4", hdf5("kinds.h5", "/d4"), 2,
          q("axis 4, but 'kinds.h5:/d4' has 4 dimensions (axes 0 to 3)"),
          extra=[("reduce", {"ops": "sum", "axis": 4})], job_form=("reduce", "axis", "axis ="))
+bad_case("4d_dataset_axis_decomposition_3d", hdf5("kinds.h5", "/d4"), 2,
+         q("3d needs an array of at least 3 dimensions; the data has 2 (the 4-D dataset is read "
+           "as 2x12, its axes merged around axis 0)"),
+         extra=[("reduce", {"ops": "sum", "axis": 0})], run={"decomposition": "3d"},
+         job_form=("run", "decomposition", "decomposition ="))
 bad_case("axis_the_data_lack", hdf5("kinds.h5", "/d2"), 2,
          "axis 2, but the data have 2 dimensions", extra=[("reduce", {"ops": "sum", "axis": 2})],
          job_form=("reduce", "axis", "axis ="))
