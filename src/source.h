@@ -43,7 +43,7 @@ struct dp_source {
      * more than DP_MAX_DIMS dimensions is seen as shape with runs of neighbouring axes merged
      * (a scalar as one value), which keeps the row-major order of its values: axis d of shape
      * covers the file's axes fold[d] to fold[d + 1] - 1. By default the leading axes are
-     * merged into axis 0; with keep >= 0 (set before dp_source_open) the file's axis keep stays
+     * merged into axis 0; with keep >= 0 (given to dp_source_open) the file's axis keep stays
      * an axis of its own, the axes before it and those after it merged. Any other array is seen
      * as it is stored. */
     int file_ndim;

@@ -104,6 +104,13 @@ dp_status_t dp_stream_open(dp_stream_t *s, dp_source_t *src, const int64_t start
                      "an extent exceeds MPI-IO's int subarray limit: read through the source");
             s->direct = 0;
         }
+    /* a piece is at least one row, read with an int count (merged axes make long rows) */
+    if (s->direct && src->shape.n[1] * src->shape.n[2] > INT_MAX) {
+        snprintf(s->why, sizeof s->why,
+                 "a row of the array as read exceeds MPI-IO's int count limit: read through the "
+                 "source");
+        s->direct = 0;
+    }
     dp_status_t st = DP_OK;
     if (s->direct)
         st = open_direct(s, path, offset);

@@ -354,8 +354,8 @@ add("empty_0x4_chunked", np.zeros((0, 4), np.float32), threads=(1,),
 add("empty_2x0x3x4", np.zeros((2, 0, 3, 4)), ops=STATS, pcts=None, threads=(2,))
 add("empty_axis1_3x0", np.zeros((3, 0)), ops=MOMENTS, pcts=None, axis=1, threads=(1,))
 add("empty_axis0_3x0", np.zeros((3, 0)), ops=MOMENTS, pcts=None, axis=0, threads=(2,))
-# read in pieces through HDF5 (chunked): at chunk_mb 1 a piece is 32 rows of the 105 that the
-# leading axes make, so pieces and ranks start inside blocks of them
+# read in pieces through HDF5 (chunked): at chunk_mb 1 and np 1 a piece is 32 rows of the 105
+# that the leading axes make, so pieces start inside blocks of them
 nd5_chunked = add("float64_3x5x7x40x100_chunked", rng_shapes.standard_normal((3, 5, 7, 40, 100)),
                   ops=STATS, pcts=None, threads=(1,), dset_kw={"chunks": (1, 2, 3, 40, 100)})
 # never written: HDF5 fills them with the fill value (a rank that reads nothing must not wait
@@ -395,6 +395,13 @@ add("empty_axis1_2x0x3x4", np.zeros((2, 0, 3, 4)), ops=MOMENTS, pcts=None, axis=
 add("empty_axis2_2x0x3x4", np.zeros((2, 0, 3, 4)), ops=MOMENTS, pcts=None, axis=2, threads=(1,))
 nd5_axis = add("axis3_3x5x7x40x100_chunked", nd5_chunked.data, ops=MOMENTS, pcts=None, axis=3,
                threads=(1,), dset_kw={"chunks": (1, 2, 3, 40, 100)})
+# chunked, so read through HDF5 selections: axis 0 and the last (2-D as read), and 3x2x1x3x2
+# along axis 2, read as 6x1x6, whose boxes at np 4 (grid 2x1x2) start inside both merged groups
+for axis in (0, 3):
+    add(f"axis{axis}_3x4x5x6_chunked", nd4, ops=MOMENTS, pcts=None, axis=axis, threads=(2,),
+        dset_kw={"chunks": (2, 3, 2, 4)})
+add("axis2_3x2x1x3x2_chunked", rng_shapes.standard_normal((3, 2, 1, 3, 2)), ops=MOMENTS,
+    pcts=None, axis=2, threads=(1,), dset_kw={"chunks": (2, 1, 1, 2, 1)})
 
 
 with h5py.File(h.path("in.h5"), "w") as f:
