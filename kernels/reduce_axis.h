@@ -13,7 +13,8 @@
  * Local. */
 int64_t dp_axis_outputs(const dp_shape_t *global, int axis, dp_shape_t *reduced);
 
-/* Adds the values of a piece to outs (dp_axis_outputs of them), line by line along the axis.
+/* Adds the values of a piece to outs (dp_axis_outputs of them), line by line along the axis
+ * (lines side by side gathered together).
  * OpenMP over lines; each line feeds its own output, so the result does not depend on the
  * thread count. Local. */
 void dp_axis_add(dp_stats_t *outs, const dp_block_t *in, int axis, const dp_stats_want_t *w);

@@ -86,8 +86,23 @@ static void runinfo(run_t *r)
     MPI_Bcast(r->info.host, sizeof r->info.host, MPI_CHAR, 0, r->comm);
 }
 
+/* Whether the built-in reduce reduces along axis 0 of the data as read: each piece then gives
+ * every output a run of only as many values as it has rows. Local. */
+static int along_rows(const run_t *r)
+{
+    const dp_job_t *job = r->job;
+    return job->kernel == &dp_kernel_reduce && dp_reduce_axis(job->kcfg) >= 0 &&
+           dp_source_seen_axis(&r->src, dp_reduce_axis(job->kcfg)) == 0;
+}
+
+/* Rows per piece that a reduction along axis 0 asks for, at least: each output takes its
+ * values in runs of this many (runs of one value cost over 100 times as much per value). */
+enum { ALONG_ROWS_RUN = 256 };
+
 /* How the block is read: in pieces within [run] chunk_mb and memory_mb, kept whole when a
- * reduction needs more passes and it fits (a stencil always keeps it). */
+ * reduction needs more passes and it fits (a stencil always keeps it). A reduction along axis 0
+ * reads pieces of at least ALONG_ROWS_RUN rows when they take no more memory than its exact
+ * accumulators, unless memory_mb says otherwise. */
 static dp_status_t budget(run_t *r)
 {
     const dp_job_t *job = r->job;
@@ -112,6 +127,13 @@ static dp_status_t budget(run_t *r)
     };
     int64_t start0[DP_MAX_DIMS], count0[DP_MAX_DIMS]; /* rank 0's block is the largest */
     dp_plan_block(&r->plan, 0, start0, count0);
+    if (along_rows(r)) {
+        const int64_t rows = count0[0] < ALONG_ROWS_RUN ? count0[0] : ALONG_ROWS_RUN;
+        const int64_t want = rows * count0[1] * count0[2] * in.in_size;
+        const int64_t cap = (int64_t)r->red->partial_size(r->red_state);
+        const int64_t chunk = want < cap ? want : cap;
+        in.chunk = chunk > in.chunk ? chunk : in.chunk;
+    }
     dp_budget_t b;
     dp_status_t st = dp_plan_budget(count0, &in, &b);
     if (st == DP_ERR_USAGE) {
@@ -338,7 +360,8 @@ static void compute_piece(run_t *r, int64_t p, double *data, int map, int write)
         return;
     const double t0 = MPI_Wtime();
     const dp_dtype_t out = k->out_dtype ? k->out_dtype(r->job->kcfg) : DP_DT_FLOAT64;
-    const int64_t step = row >= POKE_VALUES ? 1 : POKE_VALUES / row;
+    /* along axis 0, a slice would cut every output's run: the piece is one slice */
+    const int64_t step = along_rows(r) ? c[0] : row >= POKE_VALUES ? 1 : POKE_VALUES / row;
     for (int64_t i = 0; i < c[0]; i += step) {
         dp_block_t in = {.global = r->plan.global, .data = data + i * row};
         memcpy(in.start, s, sizeof in.start);
