@@ -1,5 +1,6 @@
 #include "reduce_axis.h"
 
+#include <omp.h>
 #include <stdlib.h>
 
 int64_t dp_axis_outputs(const dp_shape_t *global, int axis, dp_shape_t *reduced)
@@ -61,7 +62,10 @@ void dp_axis_add(dp_stats_t *outs, const dp_block_t *in, int axis, const dp_stat
         if (d != axis)
             o[k++] = d;
     const int64_t lines = c[o[0]] * c[o[1]];
-    const int64_t groups = lstride == 1 ? 0 : (lines + GROUP - 1) / GROUP;
+    /* as wide as GROUP, or narrower so that every thread has a group */
+    const int64_t per_thread = lines / omp_get_max_threads();
+    const int64_t width = per_thread < 1 ? 1 : per_thread < GROUP ? per_thread : GROUP;
+    const int64_t groups = lstride == 1 ? 0 : (lines + width - 1) / width;
 #pragma omp parallel
     {
         /* a strided axis: GROUP lines gathered at a time when they lie side by side */
@@ -70,7 +74,7 @@ void dp_axis_add(dp_stats_t *outs, const dp_block_t *in, int axis, const dp_stat
             abort();
 #pragma omp for schedule(static)
         for (int64_t q = 0; q < groups; q++) {
-            const int64_t l0 = q * GROUP, m = lines - l0 < GROUP ? lines - l0 : GROUP;
+            const int64_t l0 = q * width, m = lines - l0 < width ? lines - l0 : width;
             const line_at_t a = line_at(in, axis, o, l0), z = line_at(in, axis, o, l0 + m - 1);
             const int side_by_side = z.first - a.first == m - 1 && z.gfirst - a.gfirst == m - 1 &&
                                      z.out - a.out == m - 1;
@@ -81,9 +85,9 @@ void dp_axis_add(dp_stats_t *outs, const dp_block_t *in, int axis, const dp_stat
                     const int64_t dl = side_by_side ? l : 0;
                     const double *run = in->data + b.first + dl + j * lstride;
                     if (!side_by_side || l == 0) { /* gather this line, or the whole group */
-                        const int64_t width = side_by_side ? m : 1;
+                        const int64_t cols = side_by_side ? m : 1;
                         for (int64_t i = 0; i < n; i++)
-                            for (int64_t v = 0; v < width; v++)
+                            for (int64_t v = 0; v < cols; v++)
                                 buf[(l + v) * BUF_STRIDE + i] = run[i * lstride + v];
                     }
                     dp_stats_add_run(&outs[b.out + dl], buf + l * BUF_STRIDE, n,

@@ -95,14 +95,14 @@ static int along_rows(const run_t *r)
            dp_source_seen_axis(&r->src, dp_reduce_axis(job->kcfg)) == 0;
 }
 
-/* Rows per piece that a reduction along axis 0 asks for, at least: each output takes its
- * values in runs of this many (runs of one value cost over 100 times as much per value). */
+/* Rows per piece that a reduction along axis 0 asks for: each output takes its values in runs
+ * of this many (runs of one value cost over 100 times as much per value). */
 enum { ALONG_ROWS_RUN = 256 };
 
 /* How the block is read: in pieces within [run] chunk_mb and memory_mb, kept whole when a
  * reduction needs more passes and it fits (a stencil always keeps it). A reduction along axis 0
- * reads pieces of at least ALONG_ROWS_RUN rows when they take no more memory than its exact
- * accumulators, unless memory_mb says otherwise. */
+ * reads pieces of up to ALONG_ROWS_RUN rows beyond chunk_mb, as long as their buffers take no
+ * more memory than its exact accumulators, and memory_mb allows. */
 static dp_status_t budget(run_t *r)
 {
     const dp_job_t *job = r->job;
@@ -127,12 +127,16 @@ static dp_status_t budget(run_t *r)
     };
     int64_t start0[DP_MAX_DIMS], count0[DP_MAX_DIMS]; /* rank 0's block is the largest */
     dp_plan_block(&r->plan, 0, start0, count0);
-    if (along_rows(r)) {
-        const int64_t rows = count0[0] < ALONG_ROWS_RUN ? count0[0] : ALONG_ROWS_RUN;
-        const int64_t want = rows * count0[1] * count0[2] * in.in_size;
-        const int64_t cap = (int64_t)r->red->partial_size(r->red_state);
-        const int64_t chunk = want < cap ? want : cap;
-        in.chunk = chunk > in.chunk ? chunk : in.chunk;
+    const int64_t row = count0[1] * count0[2];
+    if (along_rows(r) && row > 0) {
+        /* buffers per value of a piece: the reads in flight, or the source's, and a float64 copy
+         * when converted; all of them at most the accumulators' bytes */
+        const int64_t per_value = (in.slots > 0 ? in.slots : 1) * in.in_size + (in.convert ? 8 : 0);
+        const int64_t fit = (int64_t)r->red->partial_size(r->red_state) / (row * per_value);
+        int64_t rows = count0[0] < ALONG_ROWS_RUN ? count0[0] : ALONG_ROWS_RUN;
+        rows = rows < fit ? rows : fit;
+        if (rows * row * in.in_size > in.chunk)
+            in.chunk = rows * row * in.in_size;
     }
     dp_budget_t b;
     dp_status_t st = dp_plan_budget(count0, &in, &b);
@@ -302,10 +306,11 @@ static void print_plan(const run_t *r, FILE *f)
     char why[200];
     const int direct = dp_source_direct(&r->src, &path, &offset, why, sizeof why);
     fprintf(f,
-            "reads: up to %lld piece%s per rank of %lld rows (chunk_mb %lld, memory_mb %lld), %s\n",
+            "reads: up to %lld piece%s per rank of %lld rows (chunk_mb %lld%s, memory_mb %lld), "
+            "%s\n",
             (long long)r->npieces, r->npieces == 1 ? "" : "s", (long long)r->piece_rows,
-            (long long)job->run.chunk_mb, (long long)job->run.memory_mb,
-            r->whole ? "block kept in memory" : "streamed");
+            (long long)job->run.chunk_mb, along_rows(r) ? ", deeper along axis 0" : "",
+            (long long)job->run.memory_mb, r->whole ? "block kept in memory" : "streamed");
     if (direct)
         fprintf(f, "reads: nonblocking MPI-IO, %lld in flight while computing\n",
                 job->run.overlap ? (long long)job->run.prefetch : 0LL);
@@ -360,8 +365,10 @@ static void compute_piece(run_t *r, int64_t p, double *data, int map, int write)
         return;
     const double t0 = MPI_Wtime();
     const dp_dtype_t out = k->out_dtype ? k->out_dtype(r->job->kcfg) : DP_DT_FLOAT64;
-    /* along axis 0, a slice would cut every output's run: the piece is one slice */
-    const int64_t step = along_rows(r) ? c[0] : row >= POKE_VALUES ? 1 : POKE_VALUES / row;
+    /* along axis 0 of rows of several values, a slice would cut every output's run */
+    const int64_t step = along_rows(r) && row > 1 ? c[0]
+                         : row >= POKE_VALUES     ? 1
+                                                  : POKE_VALUES / row;
     for (int64_t i = 0; i < c[0]; i += step) {
         dp_block_t in = {.global = r->plan.global, .data = data + i * row};
         memcpy(in.start, s, sizeof in.start);

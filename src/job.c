@@ -167,8 +167,9 @@ static const dp_opt_t run_opts[] = {
      .max = 1048576,
      .offset = OFF(dp_run_t, chunk_mb),
      .help = "largest read request per rank in MiB: a block is read and processed in pieces of "
-             "at most this size (at least one row of the block); small pieces stay in the "
-             "cache from the read's copy to the compute"},
+             "at most this size (at least one row of the block; deeper for a reduction along axis "
+             "0, see docs/reduce.md); small pieces stay in the cache from the read's copy to the "
+             "compute"},
     {.key = "decomposition",
      .type = DP_OPT_CHOICE,
      .def = "auto",

@@ -400,12 +400,13 @@ nd5_axis = add("axis3_3x5x7x40x100_chunked", nd5_chunked.data, ops=MOMENTS, pcts
 for axis in (0, 3):
     add(f"axis{axis}_3x4x5x6_chunked", nd4, ops=MOMENTS, pcts=None, axis=axis, threads=(2,),
         dset_kw={"chunks": (2, 3, 2, 4)})
-# along axis 0 in several pieces (at chunk_mb 1, 436 rows each at np 1): every column's values
-# come in runs, 300 columns gathered 32 side by side (and the 12 left over)
+# along axis 0 in several pieces: at chunk_mb 1 and np 1, 82 rows each (deeper than chunk_mb's
+# 65, as deep as the accumulators allow the buffers): every column's values come in runs,
+# 2000 columns gathered up to 32 side by side (and the 16 left over)
 rng_axis = np.random.default_rng(20261207)
-cols = rng_axis.standard_normal((3000, 300)) * 10.0 ** rng_axis.integers(-8, 8, (1, 300))
+cols = rng_axis.standard_normal((500, 2000)) * 10.0 ** rng_axis.integers(-8, 8, (1, 2000))
 cols[rng_axis.random(cols.shape) < 0.01] = nan
-cols_case = add("axis0_3000x300", cols, ops=MOMENTS, pcts=None, axis=0, ddof=1, threads=(2,))
+cols_case = add("axis0_500x2000", cols, ops=MOMENTS, pcts=None, axis=0, ddof=1, threads=(2,))
 add("axis2_3x2x1x3x2_chunked", rng_shapes.standard_normal((3, 2, 1, 3, 2)), ops=MOMENTS,
     pcts=None, axis=2, threads=(1,), dset_kw={"chunks": (2, 1, 1, 2, 1)})
 
