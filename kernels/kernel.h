@@ -22,6 +22,32 @@ int dp_reduce_axis(const void *cfg);
  * Local. */
 void dp_reduce_see_axis(void *cfg, int seen);
 
+/* Whether the built-in reduce's configuration cfg, along an axis of global (as read), has each
+ * rank keep only the outputs of its own block ([reduce] keep = own, or auto with more outputs
+ * than one rank may keep): the driver then leaves that axis whole on every rank. Local. */
+int dp_reduce_owns(const void *cfg, const dp_shape_t *global);
+
+/* Tells the built-in reduce's state that its rank keeps only the outputs of its block (start,
+ * count, as read; largest: the largest block of any rank). Returns NULL, or why the largest
+ * block has too many outputs for its exact accumulators. Local. */
+const char *dp_reduce_own_block(void *state, const int64_t start[DP_MAX_DIMS],
+                                const int64_t count[DP_MAX_DIMS],
+                                const int64_t largest[DP_MAX_DIMS]);
+
+/* One output of an axis reduction, finished: what the report and the output file take of it. */
+typedef struct {
+    int64_t count, nan;
+    double sum, min, max, mean, var, std, l2;
+} dp_reduce_value_t;
+
+/* The finished outputs the built-in reduce's state holds after its pass along an axis (those
+ * of its block when it owns them, row-major), and their number in n. Local. */
+const dp_reduce_value_t *dp_reduce_values(const void *state, int64_t *n);
+
+/* Gives the built-in reduce's state the finished outputs of the whole reduced array, row-major
+ * (malloc'ed; the state frees them), in place of its own. Local. */
+void dp_reduce_take_values(void *state, dp_reduce_value_t *all);
+
 /* The kernel of that name, or NULL. Local. */
 const dp_kernel_t *dp_kernel_find(const char *name);
 

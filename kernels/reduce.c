@@ -33,6 +33,7 @@ enum {
 #define OP_NAMES "count|sum|min|max|mean|var|std|l2|argmin|argmax|hist|median"
 
 enum { NAN_SKIP, NAN_PROPAGATE, NAN_ERROR };
+enum { KEEP_AUTO, KEEP_ALL, KEEP_OWN };
 
 typedef struct {
     unsigned ops;
@@ -43,6 +44,7 @@ typedef struct {
     int nan;
     int axis;      /* 0: none, else 1 + the file's axis */
     int seen_axis; /* 0: as axis, else 1 + the axis of the array as read (dp_reduce_see_axis) */
+    int keep;      /* KEEP_*: which outputs of an axis reduction each rank keeps */
 } reduce_cfg_t;
 
 /* The axis of the array as read along which c reduces, or -1. */
@@ -108,6 +110,14 @@ static const dp_opt_t reduce_opts[] = {
      .offset = offsetof(reduce_cfg_t, axis),
      .help = "reduce along this axis only: one value per element of the other axes, written as "
              "an array per op (count, sum, min, max, mean, var, std, l2)"},
+    {.key = "keep",
+     .type = DP_OPT_CHOICE,
+     .def = "auto",
+     .allowed = "auto|all|own",
+     .offset = offsetof(reduce_cfg_t, keep),
+     .help = "with axis, which outputs each rank keeps: all (partials combined over ranks), own "
+             "(those of its block; the axis is not split over ranks), auto (own when all would "
+             "take more than 256 MiB of exact accumulators)"},
     {0},
 };
 
@@ -126,6 +136,10 @@ static const char *reduce_check(const void *cfg, const char **key, int *column)
         if (!isfinite(c->range.v[1] - c->range.v[0]))
             return "hi - lo overflows a double (the bins' width is computed from it)";
     }
+    if (c->keep != KEEP_AUTO && !c->axis) {
+        *key = "keep";
+        return "used only with axis";
+    }
     const unsigned whole = OP_ARGMIN | OP_ARGMAX | OP_HIST | OP_MEDIAN;
     if (c->axis && ((c->ops & whole) || c->percentiles.n > 0)) {
         *key = "axis";
@@ -141,8 +155,19 @@ static const char *reduce_check(const void *cfg, const char **key, int *column)
     return NULL;
 }
 
-/* Partials of an axis reduction are one dp_stats_t per output: at most this many bytes. */
+/* Partials of an axis reduction are one dp_stats_t per output kept: at most this many bytes,
+ * that many outputs, per rank. */
 #define AXIS_PARTIAL_LIMIT ((int64_t)256 << 20)
+#define AXIS_OUTPUTS_MAX (AXIS_PARTIAL_LIMIT / (int64_t)sizeof(dp_stats_t))
+
+int dp_reduce_owns(const void *cfg, const dp_shape_t *global)
+{
+    const reduce_cfg_t *c = cfg;
+    if (!c->axis || c->keep == KEEP_ALL || axis_of(c) >= global->ndim)
+        return 0;
+    dp_shape_t reduced;
+    return c->keep == KEEP_OWN || dp_axis_outputs(global, axis_of(c), &reduced) > AXIS_OUTPUTS_MAX;
+}
 
 static const char *reduce_check_data(const void *cfg, const dp_shape_t *global, const char **key)
 {
@@ -159,12 +184,13 @@ static const char *reduce_check_data(const void *cfg, const dp_shape_t *global, 
     }
     dp_shape_t reduced;
     const int64_t m = dp_axis_outputs(global, axis, &reduced);
-    if (m > AXIS_PARTIAL_LIMIT / (int64_t)sizeof(dp_stats_t)) {
+    if (!dp_reduce_owns(cfg, global) && m > AXIS_OUTPUTS_MAX) {
         snprintf(msg, sizeof msg,
-                 "reducing along axis %d leaves %lld values per op; their exact accumulators "
-                 "would need %.0f MiB per rank (at most %lld values)",
+                 "reducing along axis %d leaves %lld values per op; with keep = all their exact "
+                 "accumulators would need %.0f MiB per rank (at most %lld values): use keep = own "
+                 "or auto, which splits them over ranks",
                  c->axis - 1, (long long)m, (double)m * sizeof(dp_stats_t) / (1 << 20),
-                 (long long)(AXIS_PARTIAL_LIMIT / (int64_t)sizeof(dp_stats_t)));
+                 (long long)AXIS_OUTPUTS_MAX);
         return msg;
     }
     return NULL;
@@ -183,7 +209,10 @@ typedef struct {
     int axis;           /* -1: the whole array */
     int64_t outputs;    /* elements of the reduced array (axis mode) */
     dp_shape_t reduced; /* its shape */
-    dp_stats_t *axis_stats;
+    int own;            /* the partial holds the outputs of the rank's block only */
+    int64_t own_start[DP_MAX_DIMS], own_count[DP_MAX_DIMS];
+    int64_t kept;              /* outputs in the partial and in values */
+    dp_reduce_value_t *values; /* finished outputs, after the pass */
     dp_hist_t hist;
     int64_t *hist_counts; /* final, dp_hist_words */
     dp_select_t sel;
@@ -216,7 +245,7 @@ static void *reduce_create(const void *cfg, const dp_shape_t *global)
     dp_stats_init(&r->stats);
     r->axis = axis_of(c);
     if (r->axis >= 0)
-        r->outputs = dp_axis_outputs(global, r->axis, &r->reduced);
+        r->outputs = r->kept = dp_axis_outputs(global, r->axis, &r->reduced);
     r->want = (dp_stats_want_t){
         .sums = (c->ops & (OP_SUM | OP_MEAN | OP_VAR | OP_STD | OP_L2)) != 0,
         .squares = r->squares,
@@ -230,7 +259,7 @@ static void reduce_destroy(void *st)
     reduce_t *r = st;
     dp_hist_free(&r->hist);
     free(r->hist_counts);
-    free(r->axis_stats);
+    free(r->values);
     free(r);
 }
 
@@ -239,7 +268,7 @@ static size_t reduce_partial_size(const void *st)
 {
     const reduce_t *r = st;
     if (r->axis >= 0)
-        return (size_t)r->outputs * sizeof(dp_stats_t);
+        return (size_t)r->kept * sizeof(dp_stats_t);
     switch (r->pass) {
     case PASS_STATS:
         return sizeof(dp_stats_t) +
@@ -256,7 +285,7 @@ static void reduce_partial_init(const void *st, void *partial)
     const reduce_t *r = st;
     memset(partial, 0, reduce_partial_size(st));
     if (r->axis >= 0)
-        for (int64_t o = 0; o < r->outputs; o++)
+        for (int64_t o = 0; o < r->kept; o++)
             dp_stats_init((dp_stats_t *)partial + o);
     else if (r->pass == PASS_STATS)
         dp_stats_init(partial);
@@ -272,6 +301,15 @@ static void reduce_process(const void *st, const dp_block_t *in, dp_block_t *out
     (void)out;
     const reduce_t *r = st;
     const int64_t n = dp_block_size(in);
+    if (r->axis >= 0 && r->own) { /* the block's outputs: its lines, as if it were the array */
+        dp_block_t mine = *in;
+        for (int d = 0; d < DP_MAX_DIMS; d++) {
+            mine.global.n[d] = r->own_count[d];
+            mine.start[d] = in->start[d] - r->own_start[d];
+        }
+        dp_axis_add(partial, &mine, r->axis, &r->want);
+        return;
+    }
     if (r->axis >= 0) {
         dp_axis_add(partial, in, r->axis, &r->want);
         return;
@@ -298,7 +336,7 @@ static void reduce_combine(const void *st, void *acc, const void *in)
     const reduce_t *r = st;
     int64_t words = 0;
     if (r->axis >= 0) {
-        for (int64_t o = 0; o < r->outputs; o++)
+        for (int64_t o = 0; o < r->kept; o++)
             dp_stats_merge((dp_stats_t *)acc + o, (const dp_stats_t *)in + o);
         return;
     }
@@ -355,20 +393,14 @@ static void start_select(reduce_t *r)
     dp_select_start(&r->sel, ranks, k);
 }
 
+static void finish_axis(reduce_t *r, const dp_stats_t *stats);
+
 static int reduce_next_pass(void *st, const void *combined)
 {
     reduce_t *r = st;
     const reduce_cfg_t *c = r->cfg;
     if (r->axis >= 0) {
-        r->axis_stats = malloc((size_t)r->outputs * sizeof(dp_stats_t));
-        if (!r->axis_stats)
-            abort();
-        memcpy(r->axis_stats, combined, (size_t)r->outputs * sizeof(dp_stats_t));
-        dp_stats_init(&r->stats);
-        for (int64_t o = 0; o < r->outputs; o++) {
-            r->stats.count += r->axis_stats[o].count;
-            r->stats.nan += r->axis_stats[o].nan;
-        }
+        finish_axis(r, combined);
         r->pass = PASS_DONE;
         return 0;
     }
@@ -521,6 +553,75 @@ static moments_t moments(const dp_stats_t *s, const reduce_cfg_t *c)
     return m;
 }
 
+/* The outputs of an axis reduction finished from their statistics (the combined partial, or
+ * the rank's own). */
+static void finish_axis(reduce_t *r, const dp_stats_t *stats)
+{
+    free(r->values);
+    r->values = malloc((size_t)(r->kept > 0 ? r->kept : 1) * sizeof *r->values);
+    if (!r->values)
+        abort();
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < r->kept; o++) {
+        const moments_t m = moments(&stats[o], r->cfg);
+        r->values[o] = (dp_reduce_value_t){
+            .count = stats[o].count,
+            .nan = stats[o].nan,
+            .sum = m.sum,
+            .min = m.min,
+            .max = m.max,
+            .mean = m.mean,
+            .var = m.var,
+            .std = m.std,
+            .l2 = m.l2,
+        };
+    }
+}
+
+const dp_reduce_value_t *dp_reduce_values(const void *state, int64_t *n)
+{
+    const reduce_t *r = state;
+    *n = r->kept;
+    return r->values;
+}
+
+void dp_reduce_take_values(void *state, dp_reduce_value_t *all)
+{
+    reduce_t *r = state;
+    free(r->values);
+    r->values = all;
+    r->kept = r->outputs;
+}
+
+const char *dp_reduce_own_block(void *state, const int64_t start[DP_MAX_DIMS],
+                                const int64_t count[DP_MAX_DIMS],
+                                const int64_t largest[DP_MAX_DIMS])
+{
+    reduce_t *r = state;
+    static char msg[320];
+    dp_shape_t box = {.ndim = r->global.ndim}, big = box, reduced;
+    for (int d = 0; d < DP_MAX_DIMS; d++) {
+        box.n[d] = count[d];
+        big.n[d] = largest[d];
+    }
+    const int64_t most = dp_axis_outputs(&big, r->axis, &reduced);
+    if (most > AXIS_OUTPUTS_MAX) {
+        snprintf(msg, sizeof msg,
+                 "reducing along axis %d leaves %lld values per op; each rank keeps the exact "
+                 "accumulators of those of its block, here up to %lld (%.0f MiB), more than %lld "
+                 "(256 MiB): use at least %lld ranks",
+                 r->cfg->axis - 1, (long long)r->outputs, (long long)most,
+                 (double)most * sizeof(dp_stats_t) / (1 << 20), (long long)AXIS_OUTPUTS_MAX,
+                 (long long)((r->outputs + AXIS_OUTPUTS_MAX - 1) / AXIS_OUTPUTS_MAX));
+        return msg;
+    }
+    r->own = 1;
+    memcpy(r->own_start, start, sizeof r->own_start);
+    memcpy(r->own_count, count, sizeof r->own_count);
+    r->kept = dp_axis_outputs(&box, r->axis, &reduced);
+    return NULL;
+}
+
 /* Axis mode: one array per op, shaped like the reduced array; a scalar per op for a 1-D array,
  * as numpy gives. */
 static void report_axis(const reduce_t *r, dp_results_t *res)
@@ -531,21 +632,21 @@ static void report_axis(const reduce_t *r, dp_results_t *res)
         const char *name;
         size_t field;
     } real_ops[] = {
-        {OP_SUM, "sum", offsetof(moments_t, sum)}, {OP_MIN, "min", offsetof(moments_t, min)},
-        {OP_MAX, "max", offsetof(moments_t, max)}, {OP_MEAN, "mean", offsetof(moments_t, mean)},
-        {OP_VAR, "var", offsetof(moments_t, var)}, {OP_STD, "std", offsetof(moments_t, std)},
-        {OP_L2, "l2", offsetof(moments_t, l2)},
+        {OP_SUM, "sum", offsetof(dp_reduce_value_t, sum)},
+        {OP_MIN, "min", offsetof(dp_reduce_value_t, min)},
+        {OP_MAX, "max", offsetof(dp_reduce_value_t, max)},
+        {OP_MEAN, "mean", offsetof(dp_reduce_value_t, mean)},
+        {OP_VAR, "var", offsetof(dp_reduce_value_t, var)},
+        {OP_STD, "std", offsetof(dp_reduce_value_t, std)},
+        {OP_L2, "l2", offsetof(dp_reduce_value_t, l2)},
     };
     const int64_t m = r->outputs;
-    moments_t *mo = malloc((size_t)m * sizeof *mo);
-    double *v = malloc((size_t)m * sizeof *v);
-    int64_t *counts = malloc((size_t)m * sizeof *counts);
-    if (!mo || !v || !counts)
+    double *v = malloc((size_t)(m > 0 ? m : 1) * sizeof *v);
+    int64_t *counts = malloc((size_t)(m > 0 ? m : 1) * sizeof *counts);
+    if (!v || !counts)
         abort();
-    for (int64_t o = 0; o < m; o++) {
-        mo[o] = moments(&r->axis_stats[o], c);
-        counts[o] = r->axis_stats[o].count;
-    }
+    for (int64_t o = 0; o < m; o++)
+        counts[o] = r->values[o].count;
     const int scalar = r->global.ndim == 1;
     if ((c->ops & OP_COUNT) && scalar)
         dp_results_int(res, "count", counts[0]);
@@ -555,13 +656,12 @@ static void report_axis(const reduce_t *r, dp_results_t *res)
         if (!(c->ops & real_ops[k].op))
             continue;
         for (int64_t o = 0; o < m; o++)
-            v[o] = *(const double *)((const char *)&mo[o] + real_ops[k].field);
+            v[o] = *(const double *)((const char *)&r->values[o] + real_ops[k].field);
         if (scalar)
             dp_results_real(res, real_ops[k].name, v[0]);
         else
             dp_results_array(res, real_ops[k].name, v, &r->reduced);
     }
-    free(mo);
     free(v);
     free(counts);
 }
@@ -573,15 +673,19 @@ static const char *reduce_results(const void *st, const void *combined, dp_resul
     const reduce_cfg_t *c = r->cfg;
     const dp_stats_t *s = &r->stats;
     static char msg[160];
-    if (c->nan == NAN_ERROR && s->nan > 0) {
+    int64_t nan = s->nan;
+    if (r->axis >= 0)
+        for (int64_t o = 0; o < r->outputs; o++)
+            nan += r->values[o].nan;
+    if (c->nan == NAN_ERROR && nan > 0) {
         snprintf(msg, sizeof msg, "the data contain %lld NaN values ([reduce] nan = error)",
-                 (long long)s->nan);
+                 (long long)nan);
         return msg;
     }
     const int poison = c->nan == NAN_PROPAGATE && s->nan > 0;
     if (r->axis >= 0) {
         report_axis(r, res);
-        dp_results_int(res, "nan", s->nan);
+        dp_results_int(res, "nan", nan);
         return NULL;
     }
     const moments_t m = moments(s, c);

@@ -1,5 +1,6 @@
 #include "driver.h"
 
+#include "axis_gather.h"
 #include "checkpoint.h"
 #include "comm.h"
 #include "digest.h"
@@ -47,6 +48,7 @@ typedef struct {
     const dp_kernel_t *red; /* the reduction: the kernel, or a map kernel's then_reduce */
     void *red_state;
     void *partial;
+    int own; /* along an axis, each rank keeps the outputs of its block (dp_reduce_owns) */
     dp_stream_t stream;
     int stream_open;
     dp_writer_t writer; /* a map kernel's output */
@@ -241,11 +243,20 @@ static dp_status_t make_plan(run_t *r)
     r->results.index_ndim = r->src.file_ndim;
     r->results.index_n = r->src.file_n;
     DP_CALL(dp_comm_agree(check_shape(r), r->comm));
+    const int axis = job->kernel == &dp_kernel_reduce ? dp_reduce_axis(job->kcfg) : -1;
+    r->own = axis >= 0 && dp_reduce_owns(job->kcfg, &r->src.shape);
+    const int whole = r->own ? dp_source_seen_axis(&r->src, axis) : -1;
     dp_status_t st = dp_plan_make(&r->plan, &r->src.shape, r->nranks, job->run.decomposition,
-                                  job->kernel->kind == DP_KERNEL_STENCIL);
+                                  job->kernel->kind == DP_KERNEL_STENCIL, whole);
     if (st == DP_ERR_USAGE) {
         char why[DP_ERR_MSG_MAX];
         size_t j = (size_t)snprintf(why, sizeof why, "%s", dp_err_msg());
+        if (r->own && j < sizeof why)
+            j += (size_t)snprintf(why + j, sizeof why - j,
+                                  " (each rank keeps the outputs of its block, along all of axis "
+                                  "%d: [reduce] keep = own, or auto with more outputs than one "
+                                  "rank may keep)",
+                                  axis);
         if (dp_source_folded(&r->src) && j < sizeof why)
             folded_text(&r->src, dp_reduce_axis(job->kcfg), why + j, sizeof why - j);
         st = dp_job_usage_error(job, "run", "decomposition", why);
@@ -264,6 +275,14 @@ static dp_status_t make_plan(run_t *r)
     }
     if (st == DP_OK && job->kernel->create && !r->state)
         r->state = job->kernel->create(job->kcfg, &r->src.shape);
+    if (st == DP_OK && r->own) { /* rank 0's block is the largest */
+        int64_t s[DP_MAX_DIMS], c[DP_MAX_DIMS], s0[DP_MAX_DIMS], c0[DP_MAX_DIMS];
+        dp_plan_block(&r->plan, r->rank, s, c);
+        dp_plan_block(&r->plan, 0, s0, c0);
+        const char *why = dp_reduce_own_block(r->state, s, c, c0);
+        if (why)
+            st = dp_job_usage_error(job, job->kernel->name, "axis", why);
+    }
     r->red = job->kernel->kind == DP_KERNEL_REDUCE ? job->kernel : job->then;
     if (st == DP_OK && job->then)
         r->red_state = job->then->create(job->then_cfg, &r->src.shape);
@@ -316,6 +335,11 @@ static void print_plan(const run_t *r, FILE *f)
                 job->run.overlap ? (long long)job->run.prefetch : 0LL);
     else
         fprintf(f, "reads: through the source (%s)\n", why);
+    if (r->own)
+        fprintf(f,
+                "outputs: each rank keeps those of its block (axis %d is not split), %.1f MiB "
+                "of exact accumulators\n",
+                dp_reduce_axis(job->kcfg), (double)r->red->partial_size(r->red_state) / (1 << 20));
     fprintf(f, "estimated memory per rank: %.1f MiB\n", (double)r->mem / (1 << 20));
     if (job->output.path)
         fprintf(f, "output: %s (%s)\n", job->output.path, job->output.dataset);
@@ -428,6 +452,21 @@ static void combine_cb(const void *ctx, void *acc, const void *in)
     r->red->combine(r->red_state, acc, in);
 }
 
+/* The one pass along an axis whose outputs the ranks own: each finishes those of its block, and
+ * all of them are gathered, in place of combining partials. Collective. */
+static dp_status_t gather_own(run_t *r, double t1)
+{
+    r->red->next_pass(r->red_state, r->partial);
+    int64_t n;
+    const dp_reduce_value_t *mine = dp_reduce_values(r->red_state, &n);
+    void *all = NULL;
+    DP_CALL(dp_axis_gather(&r->plan, dp_source_seen_axis(&r->src, dp_reduce_axis(r->job->kcfg)),
+                           mine, sizeof *mine, &all, r->cart));
+    dp_reduce_take_values(r->red_state, all);
+    dp_trace_time(&r->t[DP_PHASE_COMMUNICATE], DP_TR_REDUCE, t1);
+    return DP_OK;
+}
+
 /* Every pass: a map writes its output in the first; a reduction folds the rank's data into a
  * partial, combines the partials of all ranks and lets the kernel decide whether it needs
  * another pass over the same data. */
@@ -450,6 +489,8 @@ static dp_status_t passes(run_t *r)
         if (!r->red)
             return DP_OK;
         double t1 = MPI_Wtime();
+        if (r->own)
+            return gather_own(r, t1);
         DP_CALL(dp_comm_combine(r->partial, size, combine_cb, r, r->cart));
         dp_trace_time(&r->t[DP_PHASE_COMMUNICATE], DP_TR_REDUCE, t1);
         if (!r->red->next_pass || !r->red->next_pass(r->red_state, r->partial))

@@ -59,7 +59,8 @@ static int better(const score_t *a, const score_t *b, int halos)
     return 0;
 }
 
-dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int decomp, int halos)
+dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int decomp, int halos,
+                         int whole)
 {
     DP_CHECK(nranks >= 1, DP_ERR_INTERNAL, "plan for %d ranks", nranks);
     DP_CHECK(global->ndim >= 1 && global->ndim <= DP_MAX_DIMS, DP_ERR_DATA,
@@ -89,11 +90,20 @@ dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int
             if ((split < 2 && b != 1) || (split < 3 && c != 1))
                 continue;
             const int dims[DP_MAX_DIMS] = {a, b, c};
+            if (whole >= 0 && whole < DP_MAX_DIMS && dims[whole] != 1)
+                continue;
             score_t s = score(&p->global, dims);
             if (best.largest < 0 || better(&s, &best, halos))
                 best = s;
         }
     }
+    DP_CHECK(best.largest >= 0, DP_ERR_USAGE,
+             global->ndim == 1
+                 ? "the data have one axis, which this job keeps whole on each rank: it cannot "
+                   "be split over %d ranks"
+                 : "1d splits axis 0 over %d ranks, and this job keeps it whole on each rank: use "
+                   "2d or auto",
+             nranks);
     memcpy(p->dims, best.dims, sizeof p->dims);
     return DP_OK;
 }

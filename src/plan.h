@@ -19,9 +19,11 @@ typedef struct {
  * axes, 1d/2d/3d the first 1/2/3). Among the grids with the given split axes it takes the one
  * with the smallest largest block, then, when the kernel exchanges halos, the least total cut
  * area between blocks (the halo traffic of a stencil), then the most ranks on earlier axes
- * (longer contiguous runs in a row-major file: what kernels without halos want next). Fails
- * when the array needs more axes than it has or its size overflows 64 bits. Local. */
-dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int decomp, int halos);
+ * (longer contiguous runs in a row-major file: what kernels without halos want next). Axis
+ * whole (-1: none) is not split. Fails when the array needs more axes than it has, no grid
+ * leaves axis whole, or its size overflows 64 bits. Local. */
+dp_status_t dp_plan_make(dp_plan_t *p, const dp_shape_t *global, int nranks, int decomp, int halos,
+                         int whole);
 
 /* Block of rank r (row-major grid coordinates, as MPI_Cart_coords): start and count per axis.
  * Extents that do not divide evenly give the first (n % ranks) blocks one more element; ranks

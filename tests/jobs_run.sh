@@ -26,7 +26,7 @@ for job in jobs/*.ini; do
         failed=$((failed + 1))
     fi
 done
-for f in temperature-report.json ensemble-report.json ensemble-mean.h5 ensemble-mean-report.json temperature-trace.json heat-trace.json heat.png sample_sqrt.png sample_sqrt.h5 sample_sqrt-report.json sample_raw.h5 sample_raw-report.json random.h5 heat.h5 heat-report.json heat.ckpt.h5 star-report.json heat-cluster-report.json above-report.json temperature_f.h5 temperature_f-report.json http-status.tsv http-status-report.json wordcount.tsv wordcount-report.json stations-by-city.tsv stations-by-city-report.json; do
+for f in temperature-report.json ensemble-report.json ensemble-mean.h5 ensemble-mean-report.json time-mean.h5 temperature-trace.json heat-trace.json heat.png sample_sqrt.png sample_sqrt.h5 sample_sqrt-report.json sample_raw.h5 sample_raw-report.json random.h5 heat.h5 heat-report.json heat.ckpt.h5 star-report.json heat-cluster-report.json above-report.json temperature_f.h5 temperature_f-report.json http-status.tsv http-status-report.json wordcount.tsv wordcount-report.json stations-by-city.tsv stations-by-city-report.json; do
     if [ -s "$f" ]; then passed=$((passed + 1)); else echo "FAILED: $f not written"; failed=$((failed + 1)); fi
 done
 echo "$passed passed, $failed failed"

@@ -39,17 +39,19 @@ class Case:
     """One dataset and the [reduce] keys of its job."""
 
     def __init__(self, name, data, ops=ALL, ddof=0, bins=16, range_=None, pcts=PCTS,
-                 nan_policy="skip", threads=(1,), group=None, dset_kw=None, axis=None):
+                 nan_policy="skip", threads=(1,), group=None, dset_kw=None, axis=None, keep=None):
         self.name, self.data, self.ops, self.ddof = name, np.asarray(data), list(ops), ddof
         self.bins, self.range, self.pcts, self.nan = bins, range_, pcts, nan_policy
         self.threads, self.group, self.dset_kw = threads, group, dset_kw or {}
-        self.axis = axis
+        self.axis, self.keep = axis, keep
         self.dset = f"/d/{name}"
 
     def reduce_keys(self):
         keys = {"ops": ",".join(self.ops), "ddof": self.ddof, "nan": self.nan}
         if self.axis is not None:
             keys["axis"] = self.axis
+        if self.keep is not None:
+            keys["keep"] = self.keep
         if "hist" in self.ops:
             keys["bins"] = self.bins
             if self.range is not None:
@@ -61,6 +63,7 @@ class Case:
     def describe(self):
         d = self.data
         along = "" if self.axis is None else f" axis {self.axis}"
+        along += "" if self.keep is None else f" keep {self.keep}"
         return f"{self.name} {d.dtype.name}{list(d.shape)}{along}"
 
 
@@ -409,10 +412,35 @@ cols[rng_axis.random(cols.shape) < 0.01] = nan
 cols_case = add("axis0_500x2000", cols, ops=MOMENTS, pcts=None, axis=0, ddof=1, threads=(2,))
 add("axis2_3x2x1x3x2_chunked", rng_shapes.standard_normal((3, 2, 1, 3, 2)), ops=MOMENTS,
     pcts=None, axis=2, threads=(1,), dset_kw={"chunks": (2, 1, 1, 2, 1)})
+# keep = own: each rank keeps the outputs of its block, the axis whole on every rank, and the
+# outputs are gathered; the same exact values. Every axis of the 3-D and 4-D arrays (blocks cut
+# along the other axes, contiguous and chunked), the table along axis 0 in pieces, and a
+# 3x2x1x3x2 array whose kept axes are 1 and 1 wide (ranks beyond them have no outputs)
+for axis in (0, 1, 2):
+    add(f"axis{axis}_3d_own", ax3, ops=MOMENTS, ddof=axis % 2, pcts=None, axis=axis,
+        threads=(2 - axis % 2,), keep="own")
+for axis in range(4):
+    add(f"axis{axis}_3x4x5x6_own", nd4, ops=MOMENTS, pcts=None, axis=axis,
+        threads=(1 + axis % 2,), keep="own")
+add("axis1_3x4x5x6_chunked_own", nd4, ops=MOMENTS, pcts=None, axis=1, threads=(2,),
+    dset_kw={"chunks": (2, 3, 2, 4)}, keep="own")
+cols_own = add("axis0_500x2000_own", cols, ops=MOMENTS, pcts=None, axis=0, ddof=1, threads=(1,),
+               keep="own")
+add("axis1_3x1x2_own", rng_shapes.standard_normal((3, 1, 2)), ops=MOMENTS, pcts=None, axis=1,
+    threads=(1,), keep="own")
+add("empty_axis0_0x7_own", np.zeros((0, 7)), ops=MOMENTS, pcts=None, axis=0, threads=(1,),
+    keep="own")
+# more outputs than one rank may keep (200000 x 1976 bytes of exact accumulators > 256 MiB):
+# keep = auto owns them from 2 ranks on, and refuses one rank; keep = all refuses any layout.
+# Integers, so that an independent reference is plain float64 arithmetic: exact sums, and the
+# mean and var rounded once from exact integers, as dproc rounds its exact ones
+many = Case("axis0_int16_3x400x500_auto", rng_shapes.integers(-30000, 30000, (3, 400, 500),
+                                                              np.int16),
+            ops=["count", "sum", "min", "max", "mean", "var"], pcts=None, axis=0, ddof=1)
 
 
 with h5py.File(h.path("in.h5"), "w") as f:
-    for c in cases + [repro]:
+    for c in cases + [repro, many]:
         kw = dict(c.dset_kw)
         written = kw.pop("written", None)
         if kw.pop("unwritten", False):  # every value is the fill value
@@ -744,6 +772,43 @@ run_case(nd4_big, 2, chunk=1)
 run_case(nd5_chunked, 2, chunk=1)
 run_case(nd5_axis, 2, chunk=1)
 run_case(cols_case, 1, chunk=1)
+run_case(cols_own, 2, chunk=1)
+
+
+def many_reference(c):
+    a = c.data.astype(np.int64)
+    n = a.shape[0]
+    s1, s2 = a.sum(axis=0), (a * a).sum(axis=0)
+    var = (n * s2 - s1 * s1).astype(np.float64) / float(n * (n - c.ddof))  # both exact < 2^53
+    return {"nan": ("int", 0), "count": ("ints", np.full(s1.shape, n)),
+            "sum": ("floats", s1.astype(np.float64)), "min": ("floats", a.min(axis=0) * 1.0),
+            "max": ("floats", a.max(axis=0) * 1.0),
+            "mean": ("floats", s1.astype(np.float64) / n), "var": ("floats", var)}
+
+
+if h.np > 1:
+    run_case(many, 1, ref=many_reference(many))
+else:
+    what = f"{many.describe()} np 1"
+    res = h.dproc(write_job(many, "many_np1"), opts=["-q"])
+    h.check(res.rc == dh.EXIT_USAGE and not res.timed_out, f"{what}: refused, exit status 2",
+            res.describe())
+    h.check(re.search(r"\[reduce\] axis: reducing along axis 0 leaves 200000 values per op; .*"
+                      r"use at least 2 ranks", res.err), f"{what}: says to use at least 2 ranks",
+            res.err[:2000])
+    h.check(not os.path.exists(h.path("many_np1.h5")), f"{what}: no results file")
+all_many = Case(many.name, many.data, ops=["sum"], pcts=None, axis=0, keep="all")
+res = h.dproc(write_job(all_many, "many_all"), opts=["-q"])
+h.check(res.rc == dh.EXIT_USAGE and re.search(r"\[reduce\] axis: .*with keep = all .*use keep = "
+                                              r"own or auto", res.err),
+        f"{many.describe()} keep all np {h.np}: refused, exit status 2, pointing to keep",
+        res.describe())
+if h.np > 1:  # 1d cuts the axis every rank must keep whole
+    res = h.dproc(write_job(many, "many_1d"), sets=["run.decomposition=1d"], opts=["-q"])
+    h.check(res.rc == dh.EXIT_USAGE and re.search(
+        r"\[run\] decomposition: 1d splits axis 0 over \d+ ranks, and this job keeps it whole",
+        res.err), f"{many.describe()} decomposition 1d np {h.np}: refused, exit status 2",
+        res.describe())
 
 # ---- 5. nan = error --------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ static void test_tiling_many(void)
                         for (int dec = DP_DECOMP_AUTO; dec <= nd; dec++) {
                             dp_shape_t g = shape(nd, ext[a], ext[b], ext[c]);
                             dp_plan_t p;
-                            CU_ASSERT_EQUAL_FATAL(dp_plan_make(&p, &g, nranks, dec, 1), DP_OK);
+                            CU_ASSERT_EQUAL_FATAL(dp_plan_make(&p, &g, nranks, dec, 1, -1), DP_OK);
                             CU_ASSERT_EQUAL(p.dims[0] * p.dims[1] * p.dims[2], nranks);
                             if (dec != DP_DECOMP_AUTO)
                                 for (int d = dec; d < 3; d++)
@@ -60,7 +60,7 @@ static void test_uneven_split(void)
 {
     dp_shape_t g = shape(1, 10, 1, 1);
     dp_plan_t p;
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &g, 4, DP_DECOMP_AUTO, 1), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &g, 4, DP_DECOMP_AUTO, 1, -1), DP_OK);
     const int64_t want_start[] = {0, 3, 6, 8}, want_count[] = {3, 3, 2, 2};
     for (int r = 0; r < 4; r++) {
         int64_t s[3], c[3];
@@ -74,7 +74,7 @@ static void test_more_ranks_than_elements(void)
 {
     dp_shape_t g = shape(1, 1, 1, 1);
     dp_plan_t p;
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &g, 7, DP_DECOMP_AUTO, 1), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &g, 7, DP_DECOMP_AUTO, 1, -1), DP_OK);
     int with_data = 0;
     for (int r = 0; r < 7; r++) {
         int64_t s[3], c[3];
@@ -89,35 +89,55 @@ static void test_grid_choice(void)
 {
     dp_plan_t p;
     dp_shape_t square = shape(2, 1000, 1000, 1);
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &square, 4, DP_DECOMP_AUTO, 1), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &square, 4, DP_DECOMP_AUTO, 1, -1), DP_OK);
     CU_ASSERT(p.dims[0] == 2 && p.dims[1] == 2);
     dp_shape_t tall = shape(2, 4000, 3, 1);
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &tall, 4, DP_DECOMP_AUTO, 1), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &tall, 4, DP_DECOMP_AUTO, 1, -1), DP_OK);
     CU_ASSERT(p.dims[0] == 4 && p.dims[1] == 1);
     dp_shape_t cube = shape(3, 64, 64, 64);
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &cube, 8, DP_DECOMP_AUTO, 1), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &cube, 8, DP_DECOMP_AUTO, 1, -1), DP_OK);
     CU_ASSERT(p.dims[0] == 2 && p.dims[1] == 2 && p.dims[2] == 2);
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &cube, 8, DP_DECOMP_1D, 1), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &cube, 8, DP_DECOMP_1D, 1, -1), DP_OK);
     CU_ASSERT(p.dims[0] == 8 && p.dims[1] == 1 && p.dims[2] == 1);
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &square, 6, DP_DECOMP_AUTO, 1), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &square, 6, DP_DECOMP_AUTO, 1, -1), DP_OK);
     CU_ASSERT(p.dims[0] == 3 && p.dims[1] == 2);
     /* without halos, balance first, then row slabs (contiguous in the file) */
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &square, 4, DP_DECOMP_AUTO, 0), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &square, 4, DP_DECOMP_AUTO, 0, -1), DP_OK);
     CU_ASSERT(p.dims[0] == 4 && p.dims[1] == 1);
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &cube, 8, DP_DECOMP_AUTO, 0), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &cube, 8, DP_DECOMP_AUTO, 0, -1), DP_OK);
     CU_ASSERT(p.dims[0] == 8 && p.dims[1] == 1 && p.dims[2] == 1);
     dp_shape_t wide = shape(2, 3, 1000, 1); /* 4 row slabs would leave a rank without a row */
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &wide, 4, DP_DECOMP_AUTO, 0), DP_OK);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &wide, 4, DP_DECOMP_AUTO, 0, -1), DP_OK);
     CU_ASSERT(p.dims[0] == 1 && p.dims[1] == 4);
+}
+
+/* An axis kept whole (an axis reduction whose ranks own their outputs) is never split. */
+static void test_whole_axis(void)
+{
+    dp_plan_t p;
+    dp_shape_t table = shape(2, 100000, 300, 1); /* auto alone would cut the 100000 rows */
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &table, 4, DP_DECOMP_AUTO, 0, 0), DP_OK);
+    CU_ASSERT(p.dims[0] == 1 && p.dims[1] == 4);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &table, 4, DP_DECOMP_2D, 0, 0), DP_OK);
+    CU_ASSERT(p.dims[0] == 1 && p.dims[1] == 4);
+    dp_shape_t cube = shape(3, 64, 64, 64);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &cube, 8, DP_DECOMP_AUTO, 0, 1), DP_OK);
+    CU_ASSERT(p.dims[1] == 1 && p.dims[0] * p.dims[2] == 8);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &cube, 8, DP_DECOMP_1D, 0, 1), DP_OK);
+    CU_ASSERT(p.dims[0] == 8);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &table, 4, DP_DECOMP_1D, 0, 0), DP_ERR_USAGE);
+    dp_shape_t line = shape(1, 1000, 1, 1);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &line, 2, DP_DECOMP_AUTO, 0, 0), DP_ERR_USAGE);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &line, 1, DP_DECOMP_AUTO, 0, 0), DP_OK);
 }
 
 static void test_refusals(void)
 {
     dp_plan_t p;
     dp_shape_t flat = shape(2, 5, 5, 1);
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &flat, 2, DP_DECOMP_3D, 1), DP_ERR_USAGE);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &flat, 2, DP_DECOMP_3D, 1, -1), DP_ERR_USAGE);
     dp_shape_t huge = shape(3, (int64_t)1 << 21, (int64_t)1 << 21, (int64_t)1 << 21);
-    CU_ASSERT_EQUAL(dp_plan_make(&p, &huge, 2, DP_DECOMP_AUTO, 1), DP_ERR_DATA);
+    CU_ASSERT_EQUAL(dp_plan_make(&p, &huge, 2, DP_DECOMP_AUTO, 1, -1), DP_ERR_DATA);
     CU_ASSERT_EQUAL(dp_shape_elements(&huge), -1);
     dp_shape_t big = shape(3, (int64_t)1 << 20, (int64_t)1 << 20, (int64_t)1 << 19);
     CU_ASSERT_EQUAL(dp_shape_elements(&big), (int64_t)1 << 59);
@@ -129,7 +149,7 @@ static void test_large_extents_no_wrap(void)
 {
     dp_shape_t g = shape(1, (int64_t)1 << 59, 1, 1);
     dp_plan_t p;
-    CU_ASSERT_EQUAL_FATAL(dp_plan_make(&p, &g, 3, DP_DECOMP_AUTO, 1), DP_OK);
+    CU_ASSERT_EQUAL_FATAL(dp_plan_make(&p, &g, 3, DP_DECOMP_AUTO, 1, -1), DP_OK);
     int64_t total = 0, next = 0;
     for (int r = 0; r < 3; r++) {
         int64_t s[3], c[3];
@@ -204,6 +224,7 @@ int main(void)
         {"uneven split", test_uneven_split},
         {"more ranks than elements", test_more_ranks_than_elements},
         {"grid choice", test_grid_choice},
+        {"an axis kept whole", test_whole_axis},
         {"refused shapes and overflow", test_refusals},
         {"2^59 elements split without wrapping", test_large_extents_no_wrap},
         {"pieces", test_pieces},
