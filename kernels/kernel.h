@@ -22,10 +22,11 @@ int dp_reduce_axis(const void *cfg);
  * Local. */
 void dp_reduce_see_axis(void *cfg, int seen);
 
-/* Whether the built-in reduce's configuration cfg, along an axis of global (as read), has each
- * rank keep only the outputs of its own block ([reduce] keep = own, or auto with more outputs
- * than one rank may keep): the driver then leaves that axis whole on every rank. Local. */
-int dp_reduce_owns(const void *cfg, const dp_shape_t *global);
+/* Which outputs of its axis reduction of global (as read) each rank keeps, by the built-in
+ * reduce's configuration cfg: 1, those of its own block ([reduce] keep = own, or auto with more
+ * outputs than one rank may keep; the driver then leaves that axis whole on every rank); 0, all
+ * of them (keep = all, or no axis); -1, either (keep = auto): the driver chooses. Local. */
+int dp_reduce_keep(const void *cfg, const dp_shape_t *global);
 
 /* Tells the built-in reduce's state that its rank keeps only the outputs of its block (start,
  * count, as read; largest: the largest block of any rank). Returns NULL, or why the largest

@@ -5,6 +5,7 @@
 #include "stats.h"
 #include "xsum_ratio.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -117,7 +118,8 @@ static const dp_opt_t reduce_opts[] = {
      .offset = offsetof(reduce_cfg_t, keep),
      .help = "with axis, which outputs each rank keeps: all (partials combined over ranks), own "
              "(those of its block; the axis is not split over ranks), auto (own when all would "
-             "take more than 256 MiB of exact accumulators)"},
+             "take more than 256 MiB of exact accumulators, or when it is faster, see "
+             "docs/reduce.md)"},
     {0},
 };
 
@@ -160,13 +162,15 @@ static const char *reduce_check(const void *cfg, const char **key, int *column)
 #define AXIS_PARTIAL_LIMIT ((int64_t)256 << 20)
 #define AXIS_OUTPUTS_MAX (AXIS_PARTIAL_LIMIT / (int64_t)sizeof(dp_stats_t))
 
-int dp_reduce_owns(const void *cfg, const dp_shape_t *global)
+int dp_reduce_keep(const void *cfg, const dp_shape_t *global)
 {
     const reduce_cfg_t *c = cfg;
     if (!c->axis || c->keep == KEEP_ALL || axis_of(c) >= global->ndim)
         return 0;
     dp_shape_t reduced;
-    return c->keep == KEEP_OWN || dp_axis_outputs(global, axis_of(c), &reduced) > AXIS_OUTPUTS_MAX;
+    if (c->keep == KEEP_OWN || dp_axis_outputs(global, axis_of(c), &reduced) > AXIS_OUTPUTS_MAX)
+        return 1;
+    return -1;
 }
 
 static const char *reduce_check_data(const void *cfg, const dp_shape_t *global, const char **key)
@@ -184,7 +188,7 @@ static const char *reduce_check_data(const void *cfg, const dp_shape_t *global, 
     }
     dp_shape_t reduced;
     const int64_t m = dp_axis_outputs(global, axis, &reduced);
-    if (!dp_reduce_owns(cfg, global) && m > AXIS_OUTPUTS_MAX) {
+    if (dp_reduce_keep(cfg, global) == 0 && m > AXIS_OUTPUTS_MAX) {
         snprintf(msg, sizeof msg,
                  "reducing along axis %d leaves %lld values per op; with keep = all their exact "
                  "accumulators would need %.0f MiB per rank (at most %lld values): use keep = own "
@@ -605,6 +609,12 @@ const char *dp_reduce_own_block(void *state, const int64_t start[DP_MAX_DIMS],
         big.n[d] = largest[d];
     }
     const int64_t most = dp_axis_outputs(&big, r->axis, &reduced);
+    if (r->outputs > INT_MAX) { /* gathered in MPI counts */
+        snprintf(msg, sizeof msg,
+                 "reducing along axis %d leaves %lld values per op; at most %d can be gathered",
+                 r->cfg->axis - 1, (long long)r->outputs, INT_MAX);
+        return msg;
+    }
     if (most > AXIS_OUTPUTS_MAX) {
         snprintf(msg, sizeof msg,
                  "reducing along axis %d leaves %lld values per op; each rank keeps the exact "

@@ -31,7 +31,7 @@ dp_status_t dp_axis_gather(const dp_plan_t *plan, int axis, const void *mine, si
     MPI_Type_commit(&value);
     MPI_Request *req = dp_xcalloc((size_t)nranks, sizeof *req);
     dp_status_t st = DP_OK;
-    for (int q = 0; q < nranks && st == DP_OK; q++) {
+    for (int q = 0; q < nranks; q++) {
         int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
         dp_plan_block(plan, q, start, count);
         const int64_t n = count[o[0]] * count[o[1]];
@@ -48,18 +48,22 @@ dp_status_t dp_axis_gather(const dp_plan_t *plan, int axis, const void *mine, si
             MPI_Datatype box;
             MPI_Type_vector((int)count[o[0]], (int)count[o[1]], (int)width, value, &box);
             MPI_Type_commit(&box);
-            st = dp_comm_check(MPI_Irecv(at, 1, box, q, 23, comm, &req[q]),
-                               "receiving the outputs of a rank's block");
+            const dp_status_t s = dp_comm_check(MPI_Irecv(at, 1, box, q, 23, comm, &req[q]),
+                                                "receiving the outputs of a rank's block");
+            st = st == DP_OK ? s : st;
             MPI_Type_free(&box);
         } else if (q == rank) {
             st = dp_comm_check(MPI_Send(mine, (int)n, value, 0, 23, comm),
                                "sending the outputs of this rank's block");
         }
     }
-    if (st == DP_OK && rank == 0)
-        st = dp_comm_check(MPI_Waitall(nranks, req, MPI_STATUSES_IGNORE),
-                           "receiving the outputs of the ranks' blocks");
+    if (rank == 0) { /* every receive posted is waited for, even after one failed */
+        const dp_status_t s = dp_comm_check(MPI_Waitall(nranks, req, MPI_STATUSES_IGNORE),
+                                            "receiving the outputs of the ranks' blocks");
+        st = st == DP_OK ? s : st;
+    }
     free(req);
+    st = dp_comm_agree(st, comm);
     if (st == DP_OK)
         st = dp_comm_check(MPI_Bcast(out, (int)(rows * width), value, 0, comm),
                            "broadcasting the reduced array");

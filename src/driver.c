@@ -104,7 +104,7 @@ enum { ALONG_ROWS_RUN = 256 };
 /* How the block is read: in pieces within [run] chunk_mb and memory_mb, kept whole when a
  * reduction needs more passes and it fits (a stencil always keeps it). A reduction along axis 0
  * reads pieces of up to ALONG_ROWS_RUN rows beyond chunk_mb, as long as their buffers take no
- * more memory than its exact accumulators, and memory_mb allows. */
+ * more memory than its exact accumulators (rank 0's), and memory_mb allows. Collective. */
 static dp_status_t budget(run_t *r)
 {
     const dp_job_t *job = r->job;
@@ -134,7 +134,12 @@ static dp_status_t budget(run_t *r)
         /* buffers per value of a piece: the reads in flight, or the source's, and a float64 copy
          * when converted; all of them at most the accumulators' bytes */
         const int64_t per_value = (in.slots > 0 ? in.slots : 1) * in.in_size + (in.convert ? 8 : 0);
-        const int64_t fit = (int64_t)r->red->partial_size(r->red_state) / (row * per_value);
+        /* rank 0's accumulators: its block is the largest, and every rank must read as many
+         * pieces (reads through the source are collective) */
+        int64_t acc = (int64_t)r->red->partial_size(r->red_state);
+        if (r->own)
+            MPI_Bcast(&acc, 1, MPI_INT64_T, 0, r->comm);
+        const int64_t fit = acc / (row * per_value);
         int64_t rows = count0[0] < ALONG_ROWS_RUN ? count0[0] : ALONG_ROWS_RUN;
         rows = rows < fit ? rows : fit;
         if (rows * row * in.in_size > in.chunk)
@@ -237,6 +242,37 @@ static void folded_text(const dp_source_t *s, int axis, char *buf, size_t size)
                  s->file_ndim, seen);
 }
 
+/* Keeping all outputs costs each rank about OWN_COST_RATIO times as much per output (their
+ * exact accumulators set up, combined over ranks and broadcast) as keeping its own costs per
+ * run of contiguous values it then reads (a column band of a table reduced along axis 0 is one
+ * run per row): 17-34 us per output against 4-5 us per run, measured on 2 ranks of the Zen 5
+ * VM (docs/reduce.md). */
+enum { OWN_COST_RATIO = 5 };
+
+/* Whether, along axis whole of the data as read, the ranks should keep the outputs of their own
+ * blocks where they may keep either: on several ranks, when the runs each then reads are fewer
+ * than OWN_COST_RATIO per output. Local; the same answer on every rank. */
+static int own_pays(const run_t *r, int whole)
+{
+    const dp_shape_t *g = &r->src.shape;
+    dp_plan_t p;
+    if (r->nranks == 1 ||
+        dp_plan_make(&p, g, r->nranks, r->job->run.decomposition, 0, whole) != DP_OK)
+        return 0;
+    int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
+    dp_plan_block(&p, 0, start, count);
+    int j = g->ndim - 1; /* the block's runs: the axes before j; inner axes whole merge */
+    while (j > 0 && count[j] == g->n[j])
+        j--;
+    int64_t runs = 1, outputs = 1;
+    for (int d = 0; d < j; d++)
+        runs *= count[d];
+    for (int d = 0; d < g->ndim; d++)
+        if (d != whole)
+            outputs *= g->n[d];
+    return outputs * OWN_COST_RATIO >= runs;
+}
+
 static dp_status_t make_plan(run_t *r)
 {
     const dp_job_t *job = r->job;
@@ -244,14 +280,18 @@ static dp_status_t make_plan(run_t *r)
     r->results.index_n = r->src.file_n;
     DP_CALL(dp_comm_agree(check_shape(r), r->comm));
     const int axis = job->kernel == &dp_kernel_reduce ? dp_reduce_axis(job->kcfg) : -1;
-    r->own = axis >= 0 && dp_reduce_owns(job->kcfg, &r->src.shape);
-    const int whole = r->own ? dp_source_seen_axis(&r->src, axis) : -1;
+    const int keep = axis >= 0 ? dp_reduce_keep(job->kcfg, &r->src.shape) : 0;
+    const int seen = axis >= 0 ? dp_source_seen_axis(&r->src, axis) : -1;
+    r->own = keep == 1 || (keep < 0 && own_pays(r, seen));
+    const int whole = r->own ? seen : -1;
     dp_status_t st = dp_plan_make(&r->plan, &r->src.shape, r->nranks, job->run.decomposition,
                                   job->kernel->kind == DP_KERNEL_STENCIL, whole);
     if (st == DP_ERR_USAGE) {
         char why[DP_ERR_MSG_MAX];
         size_t j = (size_t)snprintf(why, sizeof why, "%s", dp_err_msg());
-        if (r->own && j < sizeof why)
+        dp_plan_t any; /* the hint only when it is keeping the axis whole that fails */
+        if (r->own && j < sizeof why &&
+            dp_plan_make(&any, &r->src.shape, r->nranks, job->run.decomposition, 0, -1) == DP_OK)
             j += (size_t)snprintf(why + j, sizeof why - j,
                                   " (each rank keeps the outputs of its block, along all of axis "
                                   "%d: [reduce] keep = own, or auto with more outputs than one "
@@ -266,6 +306,20 @@ static dp_status_t make_plan(run_t *r)
         const char *why = job->kernel->check_data(job->kcfg, &r->src.shape, &key);
         if (why)
             st = dp_job_usage_error(job, job->kernel->name, key, why);
+    }
+    if (st == DP_OK && job->then == &dp_kernel_reduce &&
+        dp_reduce_keep(job->then_cfg, &r->src.shape) == 1) {
+        const int a = dp_reduce_axis(job->then_cfg);
+        char why[256];
+        snprintf(why, sizeof why,
+                 "reducing along axis %d leaves %lld values per op, more than one rank may keep "
+                 "(135847): a then_reduce keeps all of them on every rank, only kernel reduce "
+                 "splits them over ranks",
+                 a,
+                 (long long)(r->src.shape.n[a]
+                                 ? dp_shape_elements(&r->src.shape) / r->src.shape.n[a]
+                                 : 0));
+        st = dp_job_usage_error(job, job->then->name, "axis", why);
     }
     if (st == DP_OK && job->then && job->then->check_data) {
         const char *key = NULL;
@@ -335,7 +389,12 @@ static void print_plan(const run_t *r, FILE *f)
                 job->run.overlap ? (long long)job->run.prefetch : 0LL);
     else
         fprintf(f, "reads: through the source (%s)\n", why);
-    if (r->own)
+    if (job->kernel == &dp_kernel_reduce && dp_reduce_axis(job->kcfg) >= 0 && !r->own)
+        fprintf(f,
+                "outputs: every rank keeps all of them, %.1f MiB of exact accumulators, "
+                "combined over ranks\n",
+                (double)r->red->partial_size(r->red_state) / (1 << 20));
+    else if (r->own)
         fprintf(f,
                 "outputs: each rank keeps those of its block (axis %d is not split), %.1f MiB "
                 "of exact accumulators\n",
@@ -452,11 +511,14 @@ static void combine_cb(const void *ctx, void *acc, const void *in)
     r->red->combine(r->red_state, acc, in);
 }
 
-/* The one pass along an axis whose outputs the ranks own: each finishes those of its block, and
- * all of them are gathered, in place of combining partials. Collective. */
-static dp_status_t gather_own(run_t *r, double t1)
+/* The one pass along an axis whose outputs the ranks own: each finishes those of its block
+ * (computing, from t0), and all of them are gathered, in place of combining partials.
+ * Collective. */
+static dp_status_t gather_own(run_t *r, double t0)
 {
     r->red->next_pass(r->red_state, r->partial);
+    dp_trace_time(&r->t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
+    const double t1 = MPI_Wtime();
     int64_t n;
     const dp_reduce_value_t *mine = dp_reduce_values(r->red_state, &n);
     void *all = NULL;

@@ -624,6 +624,12 @@ static void parse_then(dp_job_t *job, dp_diag_t *diag)
         dp_diag_add(diag, dp_opts_where(&job->ini, job->then->name, "ops"), job->then->name, "ops",
                     "with kernel %s the ops are [%s] then_reduce", job->kernel->name,
                     job->kernel->name);
+    if (dp_opts_given(&job->ini, job->then->name, "keep"))
+        dp_diag_add(diag, dp_opts_where(&job->ini, job->then->name, "keep"), job->then->name,
+                    "keep",
+                    "is for kernel reduce: with kernel %s's then_reduce every rank keeps all "
+                    "outputs of an axis",
+                    job->kernel->name);
     dp_opts_parse_as(job->then->opts, "ops", job->kernel->name, "then_reduce", ops,
                      dp_opts_where(&job->ini, job->kernel->name, "then_reduce"), job->then_cfg,
                      diag);

@@ -221,7 +221,7 @@ ax3.flat[rng.choice(ax3.size, 40, replace=False)] = nan
 ax3[4, :, 7] = nan  # a line of NaN only (axis 1): count 0, the rest NaN
 for axis in (0, 1, 2):
     add(f"axis{axis}_3d", ax3, ops=MOMENTS, ddof=axis % 2, pcts=None, axis=axis,
-        threads=(1 + axis % 2,))
+        threads=(1 + axis % 2,), keep="all")
 ax2 = np.concatenate([rng.standard_normal((3000, 5)), np.full((1, 5), 1e16)]) * [1, 1e-9, 1e9, 1, 1]
 add("axis0_tall", ax2, ops=MOMENTS, pcts=None, axis=0, threads=(1, 2))  # lines of many tiles
 add("axis0_1d", 1e12 + rng.standard_normal(999) * 1e-3, ops=MOMENTS, pcts=None, axis=0,
@@ -386,9 +386,9 @@ add("float64_31d_chunked", rng_shapes.standard_normal((2,) + (1,) * 28 + (3, 4))
     pcts=None, threads=(1,), dset_kw={"chunks": (1,) * 30 + (2,)})
 # along an axis of 4 or more dimensions: the axes before it and after it merged as read, the
 # results written with the file's other extents (numpy's shapes)
-for axis in range(4):
+for axis in range(4):  # keep = all: auto would keep some outputs by rank at np > 1
     add(f"axis{axis}_3x4x5x6", nd4, ops=MOMENTS, ddof=axis % 2, pcts=None, axis=axis,
-        threads=(1 + axis % 2,))
+        threads=(1 + axis % 2,), keep="all")
 add("axis2_int16_3x5x4x6x7_chunked",
     rng_shapes.integers(-30000, 30000, (3, 5, 4, 6, 7), np.int16), ops=MOMENTS, pcts=None,
     axis=2, threads=(2,), dset_kw={"chunks": (2, 2, 3, 4, 3), "compression": "gzip"})
@@ -409,13 +409,14 @@ for axis in (0, 3):
 rng_axis = np.random.default_rng(20261207)
 cols = rng_axis.standard_normal((500, 2000)) * 10.0 ** rng_axis.integers(-8, 8, (1, 2000))
 cols[rng_axis.random(cols.shape) < 0.01] = nan
-cols_case = add("axis0_500x2000", cols, ops=MOMENTS, pcts=None, axis=0, ddof=1, threads=(2,))
+cols_case = add("axis0_500x2000", cols, ops=MOMENTS, pcts=None, axis=0, ddof=1, threads=(2,),
+                keep="all")
 add("axis2_3x2x1x3x2_chunked", rng_shapes.standard_normal((3, 2, 1, 3, 2)), ops=MOMENTS,
     pcts=None, axis=2, threads=(1,), dset_kw={"chunks": (2, 1, 1, 2, 1)})
 # keep = own: each rank keeps the outputs of its block, the axis whole on every rank, and the
 # outputs are gathered; the same exact values. Every axis of the 3-D and 4-D arrays (blocks cut
 # along the other axes, contiguous and chunked), the table along axis 0 in pieces, and a
-# 3x2x1x3x2 array whose kept axes are 1 and 1 wide (ranks beyond them have no outputs)
+# 3x1x2 array along axis 1, whose grid at np 4 (4x1x1) leaves a rank without outputs
 for axis in (0, 1, 2):
     add(f"axis{axis}_3d_own", ax3, ops=MOMENTS, ddof=axis % 2, pcts=None, axis=axis,
         threads=(2 - axis % 2,), keep="own")
@@ -437,10 +438,18 @@ add("empty_axis0_0x7_own", np.zeros((0, 7)), ops=MOMENTS, pcts=None, axis=0, thr
 many = Case("axis0_int16_3x400x500_auto", rng_shapes.integers(-30000, 30000, (3, 400, 500),
                                                               np.int16),
             ops=["count", "sum", "min", "max", "mean", "var"], pcts=None, axis=0, ddof=1)
+# keep = own along axis 0 of a chunked table, read through HDF5 (collective reads) in pieces as
+# deep as rank 0's accumulators allow at chunk_mb 1: 247 rows for its 3001/np + 1 columns, where
+# the other ranks' fewer columns alone would allow 246, one piece more over 494 rows; integers
+# stored as float64, for the integer reference below
+deep = Case("axis0_494x3001_chunked_own",
+            rng_shapes.integers(-30000, 30000, (494, 3001)).astype(np.float64),
+            ops=["count", "sum", "min", "max", "mean", "var"], pcts=None, axis=0, keep="own",
+            dset_kw={"chunks": (1, 3001)})
 
 
 with h5py.File(h.path("in.h5"), "w") as f:
-    for c in cases + [repro, many]:
+    for c in cases + [repro, many, deep]:
         kw = dict(c.dset_kw)
         written = kw.pop("written", None)
         if kw.pop("unwritten", False):  # every value is the fill value
@@ -786,6 +795,7 @@ def many_reference(c):
             "mean": ("floats", s1.astype(np.float64) / n), "var": ("floats", var)}
 
 
+run_case(deep, 1, chunk=1, ref=many_reference(deep))
 if h.np > 1:
     run_case(many, 1, ref=many_reference(many))
 else:
@@ -803,6 +813,18 @@ h.check(res.rc == dh.EXIT_USAGE and re.search(r"\[reduce\] axis: .*with keep = a
                                               r"own or auto", res.err),
         f"{many.describe()} keep all np {h.np}: refused, exit status 2, pointing to keep",
         res.describe())
+# a map kernel's then_reduce keeps every output on every rank: the same size is refused there
+then_job = h.write("then_many.ini", dh.job_text([
+    ("job", {"name": "then_many", "kernel": "map"}),
+    ("input", {"source": "generate", "shape": "3, 200000"}),
+    ("map", {"op": "abs", "then_reduce": "sum"}), ("reduce", {"axis": 0}),
+    ("output", {"path": "then_many.h5"})]))
+res = h.dproc(then_job, opts=["-q"])
+h.check(res.rc == dh.EXIT_USAGE and re.search(
+    r"\[reduce\] axis: reducing along axis 0 leaves 200000 values per op, more than one rank may "
+    r"keep", res.err) and not os.path.exists(h.path("then_many.h5")),
+    f"then_reduce along axis 0 of 3x200000 np {h.np}: refused, exit status 2, no output",
+    res.describe())
 if h.np > 1:  # 1d cuts the axis every rank must keep whole
     res = h.dproc(write_job(many, "many_1d"), sets=["run.decomposition=1d"], opts=["-q"])
     h.check(res.rc == dh.EXIT_USAGE and re.search(
