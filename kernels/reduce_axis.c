@@ -11,7 +11,8 @@ int64_t dp_axis_outputs(const dp_shape_t *global, int axis, dp_shape_t *reduced)
         if (d == axis)
             continue;
         reduced->n[reduced->ndim++] = global->n[d];
-        m *= global->n[d];
+        if (__builtin_mul_overflow(m, global->n[d], &m)) /* an empty axis with huge others */
+            m = INT64_MAX;
     }
     if (reduced->ndim == 0) { /* a 1-D array reduced along its only axis: one value */
         reduced->ndim = 1;

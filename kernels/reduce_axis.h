@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-/* The reduced shape (global without axis; a 1-D array gives one value) and its element count.
- * Local. */
+/* The reduced shape (global without axis; a 1-D array gives one value) and its element count
+ * (INT64_MAX when that overflows). Local. */
 int64_t dp_axis_outputs(const dp_shape_t *global, int axis, dp_shape_t *reduced);
 
 /* Adds the values of a piece to outs (dp_axis_outputs of them), line by line along the axis

@@ -48,7 +48,7 @@ typedef struct {
     const dp_kernel_t *red; /* the reduction: the kernel, or a map kernel's then_reduce */
     void *red_state;
     void *partial;
-    int own; /* along an axis, each rank keeps the outputs of its block (dp_reduce_owns) */
+    int own; /* along an axis, each rank keeps the outputs of its block (dp_reduce_keep) */
     dp_stream_t stream;
     int stream_open;
     dp_writer_t writer; /* a map kernel's output */
@@ -250,27 +250,34 @@ static void folded_text(const dp_source_t *s, int axis, char *buf, size_t size)
 enum { OWN_COST_RATIO = 5 };
 
 /* Whether, along axis whole of the data as read, the ranks should keep the outputs of their own
- * blocks where they may keep either: on several ranks, when the runs each then reads are fewer
- * than OWN_COST_RATIO per output. Local; the same answer on every rank. */
+ * blocks where they may keep either: on several ranks, when the grid that keeps the axis whole
+ * is as balanced as the one that may cut it (its largest block at most 1% larger) and the runs
+ * each rank then reads are fewer than OWN_COST_RATIO per output. Local; the same answer on
+ * every rank. */
 static int own_pays(const run_t *r, int whole)
 {
     const dp_shape_t *g = &r->src.shape;
-    dp_plan_t p;
+    dp_plan_t p, cut;
     if (r->nranks == 1 ||
-        dp_plan_make(&p, g, r->nranks, r->job->run.decomposition, 0, whole) != DP_OK)
+        dp_plan_make(&p, g, r->nranks, r->job->run.decomposition, 0, whole) != DP_OK ||
+        dp_plan_make(&cut, g, r->nranks, r->job->run.decomposition, 0, -1) != DP_OK)
         return 0;
-    int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS];
+    int64_t start[DP_MAX_DIMS], count[DP_MAX_DIMS], ccount[DP_MAX_DIMS];
     dp_plan_block(&p, 0, start, count);
+    dp_plan_block(&cut, 0, start, ccount);
+    const double largest = (double)count[0] * (double)count[1] * (double)count[2];
+    if (largest > 1.01 * (double)ccount[0] * (double)ccount[1] * (double)ccount[2])
+        return 0;
     int j = g->ndim - 1; /* the block's runs: the axes before j; inner axes whole merge */
     while (j > 0 && count[j] == g->n[j])
         j--;
     int64_t runs = 1, outputs = 1;
     for (int d = 0; d < j; d++)
         runs *= count[d];
-    for (int d = 0; d < g->ndim; d++)
+    for (int d = 0; d < g->ndim; d++) /* at most 135847 when the choice is free */
         if (d != whole)
             outputs *= g->n[d];
-    return outputs * OWN_COST_RATIO >= runs;
+    return outputs * OWN_COST_RATIO > runs;
 }
 
 static dp_status_t make_plan(run_t *r)
