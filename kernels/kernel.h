@@ -17,6 +17,11 @@ extern const dp_kernel_t dp_kernel_reduce;
  * or -1 for the whole array. Local. */
 int dp_reduce_axis(const void *cfg);
 
+/* The k-th (from 0) of the arrays the built-in reduce's configuration cfg writes, one per op
+ * along its [reduce] axis ("mean" for <[output] dataset>/mean), in the order of the ops' bits;
+ * NULL past the last, and always without an axis. Local. */
+const char *dp_reduce_array_name(const void *cfg, int k);
+
 /* Tells the built-in reduce's configuration cfg that its [reduce] axis is axis seen of the
  * array it is given: the driver merged the file's other axes around it (dp_source_fold).
  * Local. */

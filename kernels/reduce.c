@@ -59,6 +59,18 @@ int dp_reduce_axis(const void *cfg)
     return ((const reduce_cfg_t *)cfg)->axis - 1;
 }
 
+const char *dp_reduce_array_name(const void *cfg, int k)
+{
+    static const char *const names[] = {"count", "sum", "min", "max", "mean", "var", "std", "l2"};
+    const reduce_cfg_t *c = cfg;
+    if (c->axis == 0)
+        return NULL;
+    for (int b = 0; b < (int)(sizeof names / sizeof *names); b++)
+        if ((c->ops & (1u << b)) && k-- == 0)
+            return names[b];
+    return NULL;
+}
+
 void dp_reduce_see_axis(void *cfg, int seen)
 {
     ((reduce_cfg_t *)cfg)->seen_axis = seen + 1;

@@ -734,28 +734,84 @@ static dp_status_t run_kv(run_t *r)
     return st;
 }
 
+/* The array [output] preview_dataset names among those an axis reduction writes, in ndim and
+ * n, or a usage error: without an axis a reduction writes scalars and lists, and with one, one
+ * array per op. */
+static dp_status_t reduce_preview_shape(const run_t *r, int *ndim, int64_t n[DP_FILE_MAX_DIMS])
+{
+    const dp_job_t *job = r->job;
+    const char *name = job->output.preview_dataset, *group = job->output.dataset;
+    if (dp_reduce_axis(job->kcfg) < 0)
+        return dp_job_usage_error(job, "output", "preview_dataset",
+                                  "a reduction without [reduce] axis writes scalars and lists, no "
+                                  "array of 2 or 3 dimensions to draw");
+    const size_t glen = strcmp(group, "/") ? strlen(group) : 0;
+    int found = 0;
+    char list[256] = "";
+    for (int k = 0; dp_reduce_array_name(job->kcfg, k); k++) {
+        const char *op = dp_reduce_array_name(job->kcfg, k);
+        found |= !strncmp(name, group, glen) && name[glen] == '/' && !strcmp(name + glen + 1, op);
+        const size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%.*s/%s", k ? ", " : "", (int)glen, group, op);
+    }
+    if (!found) {
+        char why[400];
+        snprintf(why, sizeof why, "'%.64s' is not an array this job writes (%s)", name, list);
+        return dp_job_usage_error(job, "output", "preview_dataset", why);
+    }
+    if (dp_source_folded(&r->src)) { /* the file's extents but the axis (check_shape) */
+        *ndim = r->results.array_ndim;
+        memcpy(n, r->reduced_n, sizeof r->reduced_n);
+        return DP_OK;
+    }
+    const dp_shape_t *g = &r->plan.global;
+    *ndim = 0;
+    for (int d = 0; d < g->ndim; d++)
+        if (d != dp_reduce_axis(job->kcfg))
+            n[(*ndim)++] = g->n[d];
+    return DP_OK;
+}
+
 /* [output] preview of the array the kernel writes, once the data's shape is known (the job
- * file may not give it): the same checks as the job file's. */
+ * file may not give it): the same checks as the job file's, and for a reduction along an axis
+ * that the dataset it names is one of its arrays. */
 static dp_status_t check_preview(const run_t *r)
 {
     const dp_output_t *o = &r->job->output;
-    const int kind = r->job->kernel->kind;
-    if (!o->preview || o->preview_dataset || (kind != DP_KERNEL_MAP && kind != DP_KERNEL_STENCIL))
+    const dp_kernel_t *k = r->job->kernel;
+    int ndim = 0;
+    int64_t n[DP_FILE_MAX_DIMS];
+    if (!o->preview)
         return DP_OK;
-    const dp_shape_t *g = &r->plan.global;
+    if (k == &dp_kernel_reduce) {
+        DP_CALL(reduce_preview_shape(r, &ndim, n));
+    } else if (!o->preview_dataset && (k->kind == DP_KERNEL_MAP || k->kind == DP_KERNEL_STENCIL)) {
+        ndim = r->plan.global.ndim;
+        memcpy(n, r->plan.global.n, sizeof r->plan.global.n);
+    } else {
+        return DP_OK;
+    }
     char why[160];
-    if (g->ndim < 2)
+    if (ndim == 0)
         return dp_job_usage_error(r->job, "output", "preview",
-                                  "the output is 1-D: a heat map needs 2 or 3 dimensions");
-    if (g->ndim == 3 && o->preview_index >= g->n[o->preview_axis]) {
+                                  "the output is a scalar: a heat map needs 2 or 3 dimensions");
+    if (ndim < 2 || ndim > 3) {
+        snprintf(why, sizeof why, "the output is %d-D: a heat map needs 2 or 3 dimensions", ndim);
+        return dp_job_usage_error(r->job, "output", "preview", why);
+    }
+    if (ndim == 3 && o->preview_index >= n[o->preview_axis]) {
         snprintf(why, sizeof why, "%lld is beyond axis %lld's extent %lld",
                  (long long)o->preview_index, (long long)o->preview_axis,
-                 (long long)g->n[o->preview_axis]);
+                 (long long)n[o->preview_axis]);
         return dp_job_usage_error(r->job, "output", "preview_index", why);
     }
-    if (g->ndim == 2 && dp_opts_given(&r->job->ini, "output", "preview_axis"))
-        return dp_job_usage_error(r->job, "output", "preview_axis",
+    if (ndim == 2 && (dp_opts_given(&r->job->ini, "output", "preview_axis") ||
+                      dp_opts_given(&r->job->ini, "output", "preview_index"))) {
+        const char *key = dp_opts_given(&r->job->ini, "output", "preview_axis") ? "preview_axis"
+                                                                                : "preview_index";
+        return dp_job_usage_error(r->job, "output", key,
                                   "used only for 3-D data (the output is 2-D)");
+    }
     return DP_OK;
 }
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import struct
+import warnings
 import xml.etree.ElementTree as ET
 import zlib
 
@@ -276,6 +277,70 @@ if got:
     if cells is not None:
         check_values("300 x 200 --max-pixels 100", img, bar, cells, means, finite.min(),
                      finite.max())
+
+# ---- [output] preview of a reduction along an axis --------------------------------------------
+
+# a 4-D array reduced along axis 1: /results/mean is 3-D (5 x 7 x 30), drawn across axis 2 at 4;
+# the reference is numpy's mean, NaN skipped, and one all-NaN line leaves a NaN (grey) cell
+nd4 = np.random.default_rng(7).standard_normal((5, 6, 7, 30))
+nd4[2, :, 3, 4] = np.nan
+nd4[1, 2, 0, 4] = np.nan
+with h5py.File(h.path("nd.h5"), "w") as f:
+    f["d4"] = nd4
+    f["d5"] = np.zeros((2, 3, 4, 5, 6))
+
+
+def preview_job(name, dataset, axis, preview, **extra):
+    reduce_keys = {"ops": "count,mean"}
+    if axis is not None:
+        reduce_keys["axis"] = axis
+    out = {"path": f"{name}.h5", "preview": f"{name}.png", "preview_dataset": preview, **extra}
+    return h.write(f"{name}.ini", dh.job_text([
+        ("job", {"kernel": "reduce"}), ("input", {"source": "hdf5", "path": "nd.h5",
+                                                  "dataset": dataset}),
+        ("reduce", reduce_keys), ("output", out)]))
+
+
+res = h.dproc(preview_job("rmean", "/d4", 1, "/results/mean", preview_axis=2, preview_index=4),
+              opts=["-q"])
+if h.expect_ok(res, "reduce axis 1 of 5x6x7x30, preview /results/mean across axis 2 at 4"):
+    dec = decode_png(h.path("rmean.png"))
+    if h.check(not isinstance(dec, str), "reduce preview: the PNG decodes", dec):
+        img = dec[0]
+        found = regions(img)
+        if h.check(len(found) == 2, "reduce preview: a data region and a colour bar", found):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN line
+                view = np.nanmean(nd4, axis=1)[:, :, 4]
+            cells = check_cells("reduce preview of the mean's slice", img, found[0], view,
+                                256 // 7)
+            if cells is not None:
+                check_values("reduce preview of the mean's slice", img, found[1], cells, view,
+                             float(np.nanmin(view)), float(np.nanmax(view)))
+
+# refused before any data are read: exit 2 at the key's line, no output file and no picture
+for name, dataset, axis, preview, extra, pattern in (
+        ("rnone", "/d4", None, "/results/mean", {},
+         r"\[output\] preview_dataset: a reduction without \[reduce\] axis writes scalars"),
+        ("rstd", "/d4", 1, "/results/std", {},
+         r"\[output\] preview_dataset: '/results/std' is not an array this job writes "
+         r"\(/results/count, /results/mean\)"),
+        ("r4d", "/d5", 0, "/results/count", {},
+         r"\[output\] preview: the output is 4-D: a heat map needs 2 or 3 dimensions"),
+        ("rbeyond", "/d4", 3, "/results/mean", {"preview_axis": 1, "preview_index": 6},
+         r"\[output\] preview_index: 6 is beyond axis 1's extent 6"),
+        ("r3d_index", "/d4", 0, "/results/mean", {"preview_index": 1}, None)):
+    job = preview_job(name, dataset, axis, preview, **extra)
+    res = h.dproc(job, opts=["-q"])
+    if pattern is None:  # 6x7x30 reduced along axis 0 is 3-D: index 1 of its axis 0 is drawn
+        h.check(res.rc == 0 and os.path.exists(h.path(f"{name}.png")),
+                f"reduce preview {name}: exit 0, picture drawn", res.describe())
+        continue
+    said = re.search(rf"(^|/){name}\.ini:\d+: {pattern}", res.err, re.M)
+    h.check(res.rc == dh.EXIT_USAGE and said and not os.path.exists(h.path(f"{name}.h5"))
+            and not os.path.exists(h.path(f"{name}.png")),
+            f"reduce preview {name}: refused, exit status 2, no output and no picture",
+            res.describe())
 
 # ---- the trace -------------------------------------------------------------------------------
 
