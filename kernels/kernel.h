@@ -27,6 +27,10 @@ const char *dp_reduce_array_name(const void *cfg, int k);
  * Local. */
 void dp_reduce_see_axis(void *cfg, int seen);
 
+/* How many outputs of an axis reduction one rank may keep the exact accumulators of (256 MiB
+ * of them). Local. */
+int64_t dp_reduce_outputs_max(void);
+
 /* Which outputs of its axis reduction of global (as read) each rank keeps, by the built-in
  * reduce's configuration cfg: 1, those of its own block ([reduce] keep = own, or auto with more
  * outputs than one rank may keep; the driver then leaves that axis whole on every rank); 0, all

@@ -94,21 +94,24 @@ static const dp_opt_t reduce_opts[] = {
      .type = DP_OPT_INT,
      .def = "64",
      .min = 1,
-     .max = 100000000,
+     .max = 1000000,
      .offset = offsetof(reduce_cfg_t, bins),
-     .help = "number of equal bins of hist"},
+     .help = "number of equal bins of hist (each count and edge goes to the report and the "
+             "output)"},
     {.key = "range",
      .type = DP_OPT_REALS,
      .min = -1.7976931348623157e308,
      .max = 1.7976931348623157e308,
      .offset = offsetof(reduce_cfg_t, range),
-     .help = "lo,hi of hist (default: the data's min and max, which costs one more pass)"},
+     .help = "lo,hi of hist (default: the data's min and max, which costs one more pass); "
+             "lo = hi is widened to lo - 0.5, hi + 0.5, as numpy does"},
     {.key = "percentiles",
      .type = DP_OPT_REALS,
      .min = 0,
      .max = 100,
      .offset = offsetof(reduce_cfg_t, percentiles),
-     .help = "exact percentiles to report, e.g. 50,90,99.9 (linear interpolation as numpy)"},
+     .help = "exact percentiles to report, e.g. 50,90,99.9 (linear interpolation as numpy); "
+             "at most 32"},
     {.key = "nan",
      .type = DP_OPT_CHOICE,
      .def = "skip",
@@ -145,8 +148,11 @@ static const char *reduce_check(const void *cfg, const char **key, int *column)
             return "used only with hist in ops";
         if (c->range.n != 2)
             return "expected two numbers lo,hi";
-        if (!(c->range.v[0] < c->range.v[1]))
-            return "lo must be smaller than hi";
+        if (!(c->range.v[0] <= c->range.v[1]))
+            return "lo must not be larger than hi";
+        if (c->range.v[0] == c->range.v[1] && !(c->range.v[0] - 0.5 < c->range.v[1] + 0.5))
+            return "lo equals hi, which is too large to widen to lo - 0.5, hi + 0.5 as numpy "
+                   "does: give a range of two numbers";
         if (!isfinite(c->range.v[1] - c->range.v[0]))
             return "hi - lo overflows a double (the bins' width is computed from it)";
     }
@@ -173,6 +179,11 @@ static const char *reduce_check(const void *cfg, const char **key, int *column)
  * that many outputs, per rank. */
 #define AXIS_PARTIAL_LIMIT ((int64_t)256 << 20)
 #define AXIS_OUTPUTS_MAX (AXIS_PARTIAL_LIMIT / (int64_t)sizeof(dp_stats_t))
+
+int64_t dp_reduce_outputs_max(void)
+{
+    return AXIS_OUTPUTS_MAX;
+}
 
 int dp_reduce_keep(const void *cfg, const dp_shape_t *global)
 {
@@ -480,6 +491,18 @@ static void report_hist(const reduce_t *r, dp_results_t *res)
     dp_results_int(res, "hist/above", r->hist_counts[h->bins + 1]);
 }
 
+/* "percentiles/<p>", p in 15 significant digits ("99.9", "100"), or in the fewest of 16 and 17
+ * that read back as p: distinct percentiles have distinct names (33.33333333333333 and
+ * 33.333333333333336), and none is named after a neighbour (99.99999999999999 is not "100"). */
+static void percentile_name(char *name, size_t size, double p)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(name, size, "percentiles/%.*g", digits, p);
+        if (strtod(name + strlen("percentiles/"), NULL) == p)
+            return;
+    }
+}
+
 static void report_order_statistics(const reduce_t *r, int poison, dp_results_t *res)
 {
     const reduce_cfg_t *c = r->cfg;
@@ -487,7 +510,7 @@ static void report_order_statistics(const reduce_t *r, int poison, dp_results_t 
     int k = 0;
     for (int i = 0; i < c->percentiles.n; i++, k += 2) {
         char name[64];
-        snprintf(name, sizeof name, "percentiles/%.15g", c->percentiles.v[i]);
+        percentile_name(name, sizeof name, c->percentiles.v[i]);
         double v = NAN;
         if (have) {
             int64_t lo, hi;

@@ -274,7 +274,7 @@ static int own_pays(const run_t *r, int whole)
     int64_t runs = 1, outputs = 1;
     for (int d = 0; d < j; d++)
         runs *= count[d];
-    for (int d = 0; d < g->ndim; d++) /* at most 135847 when the choice is free */
+    for (int d = 0; d < g->ndim; d++) /* at most dp_reduce_outputs_max() when the choice is free */
         if (d != whole)
             outputs *= g->n[d];
     return outputs * OWN_COST_RATIO > runs;
@@ -320,12 +320,13 @@ static dp_status_t make_plan(run_t *r)
         char why[256];
         snprintf(why, sizeof why,
                  "reducing along axis %d leaves %lld values per op, more than one rank may keep "
-                 "(135847): a then_reduce keeps all of them on every rank, only kernel reduce "
+                 "(%lld): a then_reduce keeps all of them on every rank, only kernel reduce "
                  "splits them over ranks",
                  a,
                  (long long)(r->src.shape.n[a]
                                  ? dp_shape_elements(&r->src.shape) / r->src.shape.n[a]
-                                 : 0));
+                                 : 0),
+                 (long long)dp_reduce_outputs_max());
         st = dp_job_usage_error(job, job->then->name, "axis", why);
     }
     if (st == DP_OK && job->then && job->then->check_data) {

@@ -180,6 +180,12 @@ add("cancelling", cancelling((301, 257)), ddof=1, threads=(1, 2))
 add("percentiles_32", rng.standard_normal(1001), ops=["median"],
     pcts=[str(3 * i) for i in range(32)], threads=(2,))
 
+# percentiles 1 ulp apart, and one 1 ulp below 100: each is named as written, none merged with
+# its neighbour in the report or the file
+add("percentiles_ulp", rng.standard_normal(101) * 10.0 ** rng.integers(-5, 5, 101),
+    ops=["median"], pcts=["33.33333333333333", "33.333333333333336", "99.99999999999999", "100"],
+    threads=(1, 2))
+
 # ---- 3. histograms ---------------------------------------------------------------------------
 
 
@@ -210,6 +216,10 @@ add("hist_narrow_auto", np.array([1e-307, 2e-307, 3e-307, 4e-307] * 25), ops=["h
     pcts=None, threads=(2,))
 add("hist_narrow_range", rng.permutation(np.array([1e-307, 2e-307, 3e-307, 4e-307, -1.0, 5e-307] *
     30)), ops=["hist"], bins=7, range_=(1e-307, 4e-307), pcts=None, threads=(1,))
+# range = 2,2 is widened to 1.5,2.5 as numpy does, values on and beside the new edges
+add("hist_range_equal", rng.permutation(np.concatenate([around([1.5, 1.75, 2.0, 2.25, 2.5]),
+                                                        rng.uniform(1.0, 3.0, 200)])),
+    ops=["hist", "count"], bins=4, range_=(2.0, 2.0), pcts=None, threads=(1, 2))
 add("hist_range_uint32", rng.integers(0, 2**32 - 1, (3, 4, 5), dtype=np.uint32, endpoint=True),
     ops=["hist"], bins=9, range_=(1e9, 3.5e9), pcts=None, threads=(2,))
 

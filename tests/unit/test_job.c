@@ -194,8 +194,11 @@ static void test_reduce_section(void)
                      "job.ini:8: [reduce] range: used only with hist in ops"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 0,1,2\n"),
                      "job.ini:8: [reduce] range: expected two numbers lo,hi"));
-    CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 1,1\n"),
-                     "job.ini:8: [reduce] range: lo must be smaller than hi"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 1,0.5\n"),
+                     "job.ini:8: [reduce] range: lo must not be larger than hi"));
+    CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 1e16,1e16\n"),
+                     "job.ini:8: [reduce] range: lo equals hi, which is too large to widen to "
+                     "lo - 0.5, hi + 0.5 as numpy does: give a range of two numbers"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = -1e308,1e308\n"),
                      "job.ini:8: [reduce] range: hi - lo overflows a double (the bins' width is "
                      "computed from it)"));
