@@ -101,6 +101,26 @@ static int along_rows(const run_t *r)
  * of this many (runs of one value cost over 100 times as much per value). */
 enum { ALONG_ROWS_RUN = 256 };
 
+/* What a reduction keeps beside the data, on rank 0 (whose block is the largest): its partial
+ * results (exact accumulators, histogram counts), twice while they are combined over ranks; with
+ * outputs kept by rank, the finished values of all outputs, which every rank holds once they are
+ * gathered. Local. */
+static int64_t reduction_memory(const run_t *r)
+{
+    if (!r->red)
+        return 0;
+    const int64_t partial = (int64_t)r->red->partial_size(r->red_state);
+    if (!r->own)
+        return r->plan.nranks > 1 ? 2 * partial : partial;
+    const dp_shape_t *g = &r->plan.global;
+    const int seen = dp_source_seen_axis(&r->src, dp_reduce_axis(r->job->kcfg));
+    int64_t outputs = 1;
+    for (int d = 0; d < g->ndim; d++)
+        if (d != seen)
+            outputs *= g->n[d];
+    return partial + outputs * (int64_t)sizeof(dp_reduce_value_t);
+}
+
 /* How the block is read: in pieces within [run] chunk_mb and memory_mb, kept whole when a
  * reduction needs more passes and it fits (a stencil always keeps it). A reduction along axis 0
  * reads pieces of up to ALONG_ROWS_RUN rows beyond chunk_mb, as long as their buffers take no
@@ -154,7 +174,7 @@ static dp_status_t budget(run_t *r)
     }
     r->piece_rows = b.piece_rows;
     r->whole = b.whole;
-    r->mem = b.bytes;
+    r->mem = b.bytes + reduction_memory(r);
     r->npieces = count0[1] * count0[2] > 0 ? (count0[0] + b.piece_rows - 1) / b.piece_rows : 0;
     if (stencil) {
         /* two fields with ghosts replace the block once it is read */
