@@ -152,7 +152,7 @@ static const char *reduce_check(const void *cfg, const char **key, int *column)
             return "lo must not be larger than hi";
         if (c->range.v[0] == c->range.v[1] && !(c->range.v[0] - 0.5 < c->range.v[1] + 0.5))
             return "lo equals hi, which is too large to widen to lo - 0.5, hi + 0.5 as numpy "
-                   "does: give a range of two numbers";
+                   "does: give lo < hi";
         if (!isfinite(c->range.v[1] - c->range.v[0]))
             return "hi - lo overflows a double (the bins' width is computed from it)";
     }

@@ -755,29 +755,47 @@ static dp_status_t run_kv(run_t *r)
     return st;
 }
 
+enum { DP_NAME_PATH_MAX = 512 };
+
+/* path with its repeated slashes made one and a trailing one dropped (not the root's), as HDF5
+ * resolves it. Local. */
+static void h5_path(char *out, size_t size, const char *path)
+{
+    size_t j = 0;
+    for (size_t i = 0; path[i] && j + 1 < size; i++)
+        if (path[i] != '/' || j == 0 || out[j - 1] != '/')
+            out[j++] = path[i];
+    if (j > 1 && out[j - 1] == '/')
+        j--;
+    out[j] = '\0';
+}
+
 /* The array [output] preview_dataset names among those an axis reduction writes, in ndim and
  * n, or a usage error: without an axis a reduction writes scalars and lists, and with one, one
  * array per op. */
 static dp_status_t reduce_preview_shape(const run_t *r, int *ndim, int64_t n[DP_FILE_MAX_DIMS])
 {
     const dp_job_t *job = r->job;
-    const char *name = job->output.preview_dataset, *group = job->output.dataset;
     if (dp_reduce_axis(job->kcfg) < 0)
         return dp_job_usage_error(job, "output", "preview_dataset",
                                   "a reduction without [reduce] axis writes scalars and lists, no "
                                   "array of 2 or 3 dimensions to draw");
+    /* both as HDF5 reads them: repeated slashes are one, a trailing one is dropped */
+    char name[DP_NAME_PATH_MAX], group[DP_NAME_PATH_MAX], ops[128] = "";
+    h5_path(name, sizeof name, job->output.preview_dataset);
+    h5_path(group, sizeof group, job->output.dataset);
     const size_t glen = strcmp(group, "/") ? strlen(group) : 0;
     int found = 0;
-    char list[256] = "";
     for (int k = 0; dp_reduce_array_name(job->kcfg, k); k++) {
         const char *op = dp_reduce_array_name(job->kcfg, k);
         found |= !strncmp(name, group, glen) && name[glen] == '/' && !strcmp(name + glen + 1, op);
-        const size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s%.*s/%s", k ? ", " : "", (int)glen, group, op);
+        const size_t used = strlen(ops);
+        snprintf(ops + used, sizeof ops - used, "%s%s", k ? ", " : "", op);
     }
     if (!found) {
-        char why[400];
-        snprintf(why, sizeof why, "'%.64s' is not an array this job writes (%s)", name, list);
+        char why[256];
+        snprintf(why, sizeof why, "'%.64s' is not an array this job writes: it writes %s in %.64s",
+                 job->output.preview_dataset, ops, group);
         return dp_job_usage_error(job, "output", "preview_dataset", why);
     }
     if (dp_source_folded(&r->src)) { /* the file's extents but the axis (check_shape) */
@@ -820,6 +838,14 @@ static dp_status_t check_preview(const run_t *r)
         snprintf(why, sizeof why, "the output is %d-D: a heat map needs 2 or 3 dimensions", ndim);
         return dp_job_usage_error(r->job, "output", "preview", why);
     }
+    for (int d = 0; d < ndim; d++)
+        if (n[d] == 0) {
+            snprintf(why, sizeof why,
+                     "the output is empty (extent 0 along axis %d): there is "
+                     "nothing to draw",
+                     d);
+            return dp_job_usage_error(r->job, "output", "preview", why);
+        }
     if (ndim == 3 && o->preview_index >= n[o->preview_axis]) {
         snprintf(why, sizeof why, "%lld is beyond axis %lld's extent %lld",
                  (long long)o->preview_index, (long long)o->preview_axis,

@@ -288,13 +288,18 @@ nd4[1, 2, 0, 4] = np.nan
 with h5py.File(h.path("nd.h5"), "w") as f:
     f["d4"] = nd4
     f["d5"] = np.zeros((2, 3, 4, 5, 6))
+    f["d3"] = np.random.default_rng(8).standard_normal((6, 7, 8))
+    f["d2"] = np.ones((5, 9))
+    f["e3"] = np.zeros((3, 0, 5))
 
 
-def preview_job(name, dataset, axis, preview, **extra):
+def preview_job(name, dataset, axis, preview, group=None, **extra):
     reduce_keys = {"ops": "count,mean"}
     if axis is not None:
         reduce_keys["axis"] = axis
     out = {"path": f"{name}.h5", "preview": f"{name}.png", "preview_dataset": preview, **extra}
+    if group:
+        out["dataset"] = group
     return h.write(f"{name}.ini", dh.job_text([
         ("job", {"kernel": "reduce"}), ("input", {"source": "hdf5", "path": "nd.h5",
                                                   "dataset": dataset}),
@@ -318,13 +323,33 @@ if h.expect_ok(res, "reduce axis 1 of 5x6x7x30, preview /results/mean across axi
                 check_values("reduce preview of the mean's slice", img, found[1], cells, view,
                              float(np.nanmin(view)), float(np.nanmax(view)))
 
+# a 3-D array reduced along axis 2 is 2-D, drawn whole; the group written as "/r/", the dataset
+# named "/r/mean", as HDF5 reads both
+res = h.dproc(preview_job("rmean3", "/d3", 2, "/r/mean", group="/r/"), opts=["-q"])
+if h.expect_ok(res, "reduce axis 2 of 6x7x8 into /r/, preview /r/mean"):
+    dec = decode_png(h.path("rmean3.png"))
+    if h.check(not isinstance(dec, str), "reduce preview of a 2-D mean: the PNG decodes", dec):
+        found = regions(dec[0])
+        if h.check(len(found) == 2, "reduce preview of a 2-D mean: a data region and a bar",
+                   found):
+            with h5py.File(h.path("nd.h5"), "r") as f:
+                view = f["d3"][()].mean(axis=2)
+            cells = check_cells("reduce preview of a 2-D mean", dec[0], found[0], view, 256 // 7)
+            if cells is not None:
+                check_values("reduce preview of a 2-D mean", dec[0], found[1], cells, view,
+                             float(view.min()), float(view.max()))
+
 # refused before any data are read: exit 2 at the key's line, no output file and no picture
 for name, dataset, axis, preview, extra, pattern in (
         ("rnone", "/d4", None, "/results/mean", {},
          r"\[output\] preview_dataset: a reduction without \[reduce\] axis writes scalars"),
         ("rstd", "/d4", 1, "/results/std", {},
-         r"\[output\] preview_dataset: '/results/std' is not an array this job writes "
-         r"\(/results/count, /results/mean\)"),
+         r"\[output\] preview_dataset: '/results/std' is not an array this job writes: it "
+         r"writes count, mean in /results$"),
+        ("r1d", "/d2", 0, "/results/mean", {},
+         r"\[output\] preview: the output is 1-D: a heat map needs 2 or 3 dimensions"),
+        ("rempty", "/e3", 0, "/results/mean", {},
+         r"\[output\] preview: the output is empty \(extent 0 along axis 0\)"),
         ("r4d", "/d5", 0, "/results/count", {},
          r"\[output\] preview: the output is 4-D: a heat map needs 2 or 3 dimensions"),
         ("rbeyond", "/d4", 3, "/results/mean", {"preview_axis": 1, "preview_index": 6},

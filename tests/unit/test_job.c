@@ -198,7 +198,7 @@ static void test_reduce_section(void)
                      "job.ini:8: [reduce] range: lo must not be larger than hi"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = 1e16,1e16\n"),
                      "job.ini:8: [reduce] range: lo equals hi, which is too large to widen to "
-                     "lo - 0.5, hi + 0.5 as numpy does: give a range of two numbers"));
+                     "lo - 0.5, hi + 0.5 as numpy does: give lo < hi"));
     CU_ASSERT(expect(with(GEN, "[reduce]\nops = hist\nrange = -1e308,1e308\n"),
                      "job.ini:8: [reduce] range: hi - lo overflows a double (the bins' width is "
                      "computed from it)"));
