@@ -55,8 +55,14 @@ typedef struct {
 const dp_reduce_value_t *dp_reduce_values(const void *state, int64_t *n);
 
 /* Gives the built-in reduce's state the finished outputs of the whole reduced array, row-major
- * (malloc'ed; the state frees them), in place of its own. Local. */
-void dp_reduce_take_values(void *state, dp_reduce_value_t *all);
+ * (malloc'ed; the state frees them), in place of its own, and nan, the NaN values of all of them.
+ * all is NULL on the ranks that do not hold them: their results then give the arrays' shapes
+ * only (dp_results_elsewhere). Local. */
+void dp_reduce_take_values(void *state, dp_reduce_value_t *all, int64_t nan);
+
+/* A result that rank 0 holds, on another rank: its name, type (is_int) and shape (NULL: a
+ * scalar), no values; the output file's dataset is written from rank 0's. Local. */
+void dp_results_elsewhere(dp_results_t *r, const char *name, int is_int, const dp_shape_t *shape);
 
 /* The kernel of that name, or NULL. Local. */
 const dp_kernel_t *dp_kernel_find(const char *name);

@@ -240,6 +240,8 @@ typedef struct {
     int64_t own_start[DP_MAX_DIMS], own_count[DP_MAX_DIMS];
     int64_t kept;              /* outputs in the partial and in values */
     dp_reduce_value_t *values; /* finished outputs, after the pass */
+    int gathered;              /* values are all outputs, or NULL on ranks that do not hold them */
+    int64_t gathered_nan;      /* then: the NaN values of all outputs */
     dp_hist_t hist;
     int64_t *hist_counts; /* final, dp_hist_words */
     dp_select_t sel;
@@ -624,12 +626,14 @@ const dp_reduce_value_t *dp_reduce_values(const void *state, int64_t *n)
     return r->values;
 }
 
-void dp_reduce_take_values(void *state, dp_reduce_value_t *all)
+void dp_reduce_take_values(void *state, dp_reduce_value_t *all, int64_t nan)
 {
     reduce_t *r = state;
     free(r->values);
     r->values = all;
-    r->kept = r->outputs;
+    r->kept = all ? r->outputs : 0;
+    r->gathered = 1;
+    r->gathered_nan = nan;
 }
 
 const char *dp_reduce_own_block(void *state, const int64_t start[DP_MAX_DIMS],
@@ -685,6 +689,15 @@ static void report_axis(const reduce_t *r, dp_results_t *res)
         {OP_STD, "std", offsetof(dp_reduce_value_t, std)},
         {OP_L2, "l2", offsetof(dp_reduce_value_t, l2)},
     };
+    const int scalar = r->global.ndim == 1;
+    if (!r->values) { /* rank 0 holds them: the shapes only, for the output file's datasets */
+        if (c->ops & OP_COUNT)
+            dp_results_elsewhere(res, "count", 1, scalar ? NULL : &r->reduced);
+        for (size_t k = 0; k < sizeof real_ops / sizeof real_ops[0]; k++)
+            if (c->ops & real_ops[k].op)
+                dp_results_elsewhere(res, real_ops[k].name, 0, scalar ? NULL : &r->reduced);
+        return;
+    }
     const int64_t m = r->outputs;
     double *v = malloc((size_t)(m > 0 ? m : 1) * sizeof *v);
     int64_t *counts = malloc((size_t)(m > 0 ? m : 1) * sizeof *counts);
@@ -692,7 +705,6 @@ static void report_axis(const reduce_t *r, dp_results_t *res)
         abort();
     for (int64_t o = 0; o < m; o++)
         counts[o] = r->values[o].count;
-    const int scalar = r->global.ndim == 1;
     if ((c->ops & OP_COUNT) && scalar)
         dp_results_int(res, "count", counts[0]);
     else if (c->ops & OP_COUNT)
@@ -719,7 +731,9 @@ static const char *reduce_results(const void *st, const void *combined, dp_resul
     const dp_stats_t *s = &r->stats;
     static char msg[160];
     int64_t nan = s->nan;
-    if (r->axis >= 0)
+    if (r->axis >= 0 && r->gathered)
+        nan += r->gathered_nan;
+    else if (r->axis >= 0)
         for (int64_t o = 0; o < r->outputs; o++)
             nan += r->values[o].nan;
     if (c->nan == NAN_ERROR && nan > 0) {

@@ -25,7 +25,7 @@ dp_status_t dp_axis_gather(const dp_plan_t *plan, int axis, const void *mine, si
     DP_CHECK(rows * width <= INT_MAX && width <= INT_MAX, DP_ERR_DATA,
              "the reduced array has %lld values; gathering it takes at most %d",
              (long long)(rows * width), INT_MAX);
-    char *out = dp_xmalloc((size_t)(rows * width) * size);
+    char *out = rank == 0 ? dp_xmalloc((size_t)(rows * width) * size) : NULL;
     MPI_Datatype value;
     MPI_Type_contiguous((int)size, MPI_BYTE, &value);
     MPI_Type_commit(&value);
@@ -64,9 +64,6 @@ dp_status_t dp_axis_gather(const dp_plan_t *plan, int axis, const void *mine, si
     }
     free(req);
     st = dp_comm_agree(st, comm);
-    if (st == DP_OK)
-        st = dp_comm_check(MPI_Bcast(out, (int)(rows * width), value, 0, comm),
-                           "broadcasting the reduced array");
     MPI_Type_free(&value);
     if (st != DP_OK) {
         free(out);

@@ -103,7 +103,7 @@ enum { ALONG_ROWS_RUN = 256 };
 
 /* What a reduction keeps beside the data, on rank 0 (whose block is the largest): its partial
  * results (exact accumulators, histogram counts), twice while they are combined over ranks; with
- * outputs kept by rank, the finished values of all outputs, which every rank holds once they are
+ * outputs kept by rank, the finished values of all outputs, which rank 0 holds once they are
  * gathered. Local. */
 static int64_t reduction_memory(const run_t *r)
 {
@@ -547,12 +547,16 @@ static dp_status_t gather_own(run_t *r, double t0)
     r->red->next_pass(r->red_state, r->partial);
     dp_trace_time(&r->t[DP_PHASE_COMPUTE], DP_TR_COMPUTE, t0);
     const double t1 = MPI_Wtime();
-    int64_t n;
+    int64_t n, nan = 0;
     const dp_reduce_value_t *mine = dp_reduce_values(r->red_state, &n);
+    for (int64_t o = 0; o < n; o++)
+        nan += mine[o].nan;
+    DP_CALL(dp_comm_check(MPI_Allreduce(MPI_IN_PLACE, &nan, 1, MPI_INT64_T, MPI_SUM, r->cart),
+                          "adding the NaN values of the ranks' outputs"));
     void *all = NULL;
     DP_CALL(dp_axis_gather(&r->plan, dp_source_seen_axis(&r->src, dp_reduce_axis(r->job->kcfg)),
                            mine, sizeof *mine, &all, r->cart));
-    dp_reduce_take_values(r->red_state, all);
+    dp_reduce_take_values(r->red_state, all, nan);
     dp_trace_time(&r->t[DP_PHASE_COMMUNICATE], DP_TR_REDUCE, t1);
     return DP_OK;
 }

@@ -84,6 +84,19 @@ void dp_results_int_array(dp_results_t *r, const char *name, const int64_t *v,
     x->shape = *shape;
 }
 
+void dp_results_elsewhere(dp_results_t *r, const char *name, int is_int, const dp_shape_t *shape)
+{
+    dp_result_t *x = add(r, name, is_int, shape == NULL, 1);
+    free(x->r);
+    free(x->i);
+    x->r = NULL;
+    x->i = NULL;
+    if (shape) {
+        x->n = (size_t)elements(shape);
+        x->shape = *shape;
+    }
+}
+
 static char **copy_strings(char *const *s, size_t n)
 {
     char **c = dp_xcalloc(n ? n : 1, sizeof *c);

@@ -13,9 +13,9 @@ typedef struct {
     int scalar; /* a single value, not a list */
     size_t n;
     dp_shape_t shape; /* of an array result; ndim 0 for scalars and plain lists */
-    double *r;
-    int64_t *i;
-    char **s; /* strings: a list of them, or with i a list of [string, integer] pairs */
+    double *r;        /* NULL for a result held elsewhere (dp_results_elsewhere) */
+    int64_t *i;       /* likewise */
+    char **s;         /* strings: a list of them, or with i a list of [string, integer] pairs */
 } dp_result_t;
 
 struct dp_results {

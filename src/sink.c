@@ -230,14 +230,21 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
             create_dataset_with(s, name, x->is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space, dcpl);
         if (dcpl != H5P_DEFAULT)
             H5Pclose(dcpl);
+        /* rank 0 writes the values and says their digest: the other ranks may hold none
+         * (dp_results_elsewhere), and select none */
+        const int64_t none = 0;
+        const void *buf = x->is_int ? (const void *)x->i : (const void *)x->r;
+        dp_digest_t digest = {{0, 0}};
+        if (rank == 0)
+            dp_digest_run(&digest, buf, 8, (int64_t)n, 0);
+        MPI_Bcast(digest.lane, 2, MPI_UINT64_T, 0, s->comm);
         if (d < 0) {
             st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' (%s)", name, s->why);
         } else {
-            const void *buf = x->is_int ? (const void *)x->i : (const void *)x->r;
-            dp_digest_t digest = {{0, 0}};
-            dp_digest_run(&digest, buf, 8, (int64_t)n, 0);
-            if (rank != 0)
+            if (rank != 0) {
                 H5Sselect_none(space);
+                buf = &none;
+            }
             hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
             if (s->comm != MPI_COMM_SELF && s->checksum)
                 H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
@@ -253,8 +260,9 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
             H5Dclose(d);
         }
         H5Sclose(space);
+        st = dp_comm_agree(st, s->comm); /* every rank goes on to the next dataset, or none */
     }
-    return dp_comm_agree(st, s->comm);
+    return st;
 }
 
 static int attr_string(hid_t obj, const char *name, const char *value)

@@ -771,6 +771,10 @@ def run_case(c, threads, chunk=None, np_=None, ref=None):
     bad = json_vs_h5(flatten(jres), hres)
     h.check(not bad, f"{what}: the JSON results equal the HDF5 results {group}/*",
             "\n".join(bad[:10]))
+    if c.keep == "own":  # rank 0 alone holds the values: every digest must be of what it wrote
+        res = h.run(["verify", hpath], np=1, mpi=False)
+        h.check(res.rc == 0 and "0 failed" in res.out,
+                f"{what}: dproc verify finds every dataset's digest right", res.describe())
     ref = reference(c) if ref is None else ref
     for key, spec in ref.items():
         if key not in hres:
