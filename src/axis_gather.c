@@ -36,15 +36,20 @@ dp_status_t dp_axis_gather(const dp_plan_t *plan, int axis, const void *mine, si
         dp_plan_block(plan, q, start, count);
         const int64_t n = count[o[0]] * count[o[1]];
         req[q] = MPI_REQUEST_NULL;
-        if (n == 0)
+        if (n == 0 || (rank != 0 && q != rank))
             continue;
+        if (rank != 0) {
+            st = dp_comm_check(MPI_Send(mine, (int)n, value, 0, 23, comm),
+                               "sending the outputs of this rank's block");
+            continue;
+        }
         char *at = out + (size_t)(start[o[0]] * width + start[o[1]]) * size;
-        if (q == rank && rank == 0) { /* rank 0's own block: copied row by row */
+        if (q == 0) { /* rank 0's own block: copied row by row */
             for (int64_t i = 0; i < count[o[0]]; i++)
                 memcpy(at + (size_t)(i * width) * size,
                        (const char *)mine + (size_t)(i * count[o[1]]) * size,
                        (size_t)count[o[1]] * size);
-        } else if (rank == 0) { /* the block's rows, width apart in the reduced array */
+        } else { /* the block's rows, width apart in the reduced array */
             MPI_Datatype box;
             MPI_Type_vector((int)count[o[0]], (int)count[o[1]], (int)width, value, &box);
             MPI_Type_commit(&box);
@@ -52,9 +57,6 @@ dp_status_t dp_axis_gather(const dp_plan_t *plan, int axis, const void *mine, si
                                                 "receiving the outputs of a rank's block");
             st = st == DP_OK ? s : st;
             MPI_Type_free(&box);
-        } else if (q == rank) {
-            st = dp_comm_check(MPI_Send(mine, (int)n, value, 0, 23, comm),
-                               "sending the outputs of this rank's block");
         }
     }
     if (rank == 0) { /* every receive posted is waited for, even after one failed */

@@ -238,9 +238,10 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
         if (rank == 0)
             dp_digest_run(&digest, buf, 8, (int64_t)n, 0);
         MPI_Bcast(digest.lane, 2, MPI_UINT64_T, 0, s->comm);
-        if (d < 0) {
+        if (d < 0)
             st = dp_err_set(DP_ERR_IO, "cannot create dataset '%s' (%s)", name, s->why);
-        } else {
+        st = dp_comm_agree(st, s->comm); /* the write below is collective with checksums */
+        if (st == DP_OK) {
             if (rank != 0) {
                 H5Sselect_none(space);
                 buf = &none;
@@ -248,8 +249,9 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
             hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
             if (s->comm != MPI_COMM_SELF && s->checksum)
                 H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-            if (H5Dwrite(d, x->is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, space, space, dxpl,
-                         buf) < 0)
+            /* an empty dataset has nothing to write (and a collective write of it fails) */
+            if (n > 0 && H5Dwrite(d, x->is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, space, space,
+                                  dxpl, buf) < 0)
                 st = dp_err_set(DP_ERR_IO, "writing dataset '%s' failed (%s)", name, dp_h5_error());
             H5Pclose(dxpl);
             char text[DP_DIGEST_TEXT];
@@ -257,8 +259,9 @@ dp_status_t dp_sink_results(dp_sink_t *s, const char *group, const dp_results_t 
             if (!attr_string(d, "dproc_digest", text) && st == DP_OK)
                 st = dp_err_set(DP_ERR_IO, "writing the digest of '%s' failed (%s)", name,
                                 dp_h5_error());
-            H5Dclose(d);
         }
+        if (d >= 0)
+            H5Dclose(d);
         H5Sclose(space);
         st = dp_comm_agree(st, s->comm); /* every rank goes on to the next dataset, or none */
     }

@@ -39,11 +39,12 @@ class Case:
     """One dataset and the [reduce] keys of its job."""
 
     def __init__(self, name, data, ops=ALL, ddof=0, bins=16, range_=None, pcts=PCTS,
-                 nan_policy="skip", threads=(1,), group=None, dset_kw=None, axis=None, keep=None):
+                 nan_policy="skip", threads=(1,), group=None, dset_kw=None, axis=None, keep=None,
+                 checksum=False):
         self.name, self.data, self.ops, self.ddof = name, np.asarray(data), list(ops), ddof
         self.bins, self.range, self.pcts, self.nan = bins, range_, pcts, nan_policy
         self.threads, self.group, self.dset_kw = threads, group, dset_kw or {}
-        self.axis, self.keep = axis, keep
+        self.axis, self.keep, self.checksum = axis, keep, checksum
         self.dset = f"/d/{name}"
 
     def reduce_keys(self):
@@ -64,6 +65,7 @@ class Case:
         d = self.data
         along = "" if self.axis is None else f" axis {self.axis}"
         along += "" if self.keep is None else f" keep {self.keep}"
+        along += " checksum" if self.checksum else ""
         return f"{self.name} {d.dtype.name}{list(d.shape)}{along}"
 
 
@@ -441,6 +443,11 @@ add("axis1_3x1x2_own", rng_shapes.standard_normal((3, 1, 2)), ops=MOMENTS, pcts=
     threads=(1,), keep="own")
 add("empty_axis0_0x7_own", np.zeros((0, 7)), ops=MOMENTS, pcts=None, axis=0, threads=(1,),
     keep="own")
+# checksummed outputs (collective writes): an empty reduced array, and values kept by rank
+add("empty_axis1_0x3x4_checksum", np.zeros((0, 3, 4)), ops=MOMENTS, pcts=None, axis=1,
+    threads=(1,), checksum=True)
+add("axis0_7x5x3_own_checksum", rng_shapes.standard_normal((7, 5, 3)), ops=MOMENTS, pcts=None,
+    axis=0, threads=(2,), keep="own", checksum=True)
 # more outputs than one rank may keep (200000 x 1976 bytes of exact accumulators > 256 MiB):
 # keep = auto owns them from 2 ranks on, and refuses one rank; keep = all refuses any layout.
 # Integers, so that an independent reference is plain float64 arithmetic: exact sums, and the
@@ -728,6 +735,8 @@ def write_job(c, tag):
     out = {"path": f"{tag}.h5", "report": f"{tag}.json", "overwrite": "true"}
     if c.group:
         out["dataset"] = c.group
+    if c.checksum:
+        out["checksum"] = "true"
     sections = [("job", {"name": tag, "kernel": "reduce"}),
                 ("input", {"source": "hdf5", "path": "in.h5", "dataset": c.dset}),
                 ("reduce", c.reduce_keys()), ("output", out)]
@@ -771,7 +780,8 @@ def run_case(c, threads, chunk=None, np_=None, ref=None):
     bad = json_vs_h5(flatten(jres), hres)
     h.check(not bad, f"{what}: the JSON results equal the HDF5 results {group}/*",
             "\n".join(bad[:10]))
-    if c.keep == "own":  # rank 0 alone holds the values: every digest must be of what it wrote
+    # with keep = own rank 0 alone holds the values: every digest must be of what it wrote
+    if c.keep == "own" or c.checksum:
         res = h.run(["verify", hpath], np=1, mpi=False)
         h.check(res.rc == 0 and "0 failed" in res.out,
                 f"{what}: dproc verify finds every dataset's digest right", res.describe())
